@@ -1,0 +1,75 @@
+import { Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import { ClusterConfig } from './schema';
+import { ProxmoxCredentials } from '../credentials';
+import { UserError } from '../errors';
+import { Schematic } from '../schematic';
+import { TalosCluster } from '../talos-cluster';
+
+/** Construct ids are part of the API (they never reach object names, but keep the tree stable). */
+function poolId(name: string): string {
+  return `Pool-${name}`;
+}
+
+/**
+ * Builds one cluster from its config: TalosCluster (with the Talos CCM), its worker pools and Cilium.
+ *
+ * @param scope where the cluster's constructs go (usually its own chart)
+ */
+export function buildCluster(scope: Construct, config: ClusterConfig): TalosCluster {
+  const cluster = new TalosCluster(scope, 'Cluster', {
+    clusterName: config.name,
+    namespace: config.namespace,
+    kubernetesVersion: config.kubernetesVersion,
+    talosVersion: config.talos.version,
+    schematic: new Schematic({ officialExtensions: config.talos.extensions, extraKernelArgs: config.talos.extraKernelArgs }),
+    endpoint: config.network.endpoint,
+    endpointPort: config.network.endpointPort,
+    addresses: config.network.addresses,
+    prefix: config.network.prefix,
+    gateway: config.network.gateway,
+    dnsServers: config.network.dnsServers,
+    bridge: config.network.bridge,
+    podCidrs: [config.network.podCidr],
+    serviceCidrs: [config.network.serviceCidr],
+    allowedNodes: config.proxmox.allowedNodes,
+    sourceNode: config.proxmox.template.sourceNode,
+    templateID: config.proxmox.template.templateId,
+    credentials: config.proxmox.credentialsSecret !== undefined
+      ? ProxmoxCredentials.fromSecretName(config.proxmox.credentialsSecret)
+      : ProxmoxCredentials.providerDefault(),
+    controlPlane: config.controlPlane,
+  });
+  for (const pool of config.workers) {
+    cluster.addWorkerPool(poolId(pool.name), {
+      poolName: pool.name,
+      replicas: pool.autoscaling ? undefined : pool.replicas ?? 1,
+      autoscalerMinReplicas: pool.autoscaling?.min,
+      autoscalerMaxReplicas: pool.autoscaling?.max,
+      cores: pool.cores,
+      sockets: pool.sockets,
+      memoryMiB: pool.memoryMiB,
+      diskGiB: pool.diskGiB,
+      sourceNode: pool.template?.sourceNode,
+      templateID: pool.template?.templateId,
+      healthCheck: pool.healthCheck,
+    });
+  }
+  cluster.addCilium({ hubble: config.cilium.hubble });
+  return cluster;
+}
+
+/**
+ * A chart holding one cluster built from its config file. Errors the constructs raise are
+ * prefixed with the file so the user knows where to look.
+ */
+export function clusterChart(scope: Construct, file: string, config: ClusterConfig): Chart {
+  const chart = new Chart(scope, config.name, { disableResourceNameHashes: true });
+  try {
+    buildCluster(chart, config);
+  } catch (e) {
+    if (e instanceof UserError) throw new UserError(`${file}: ${e.message}`);
+    throw e;
+  }
+  return chart;
+}

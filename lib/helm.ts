@@ -1,0 +1,140 @@
+import { execFileSync } from 'child_process';
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import { UserError } from './errors';
+import { PinnedChart } from './stack';
+
+/** A Kubernetes object as rendered by helm. */
+export interface RenderedObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string; readonly [key: string]: unknown };
+  readonly [key: string]: unknown;
+}
+
+/** What to render: a pinned chart, a release and its values. */
+export interface HelmRenderOptions {
+  /** The chart, pinned by version and archive digest. */
+  readonly chart: PinnedChart;
+  /** Helm release name (`helm template <release>`). */
+  readonly releaseName: string;
+  /** Namespace of the release inside the workload cluster. */
+  readonly namespace: string;
+  /** Chart values. */
+  readonly values: object;
+  /** Kubernetes version the chart renders for (`--kube-version`). */
+  readonly kubeVersion: string;
+}
+
+const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+/**
+ * The helm binary: `$HELM_BIN`, else the copy `npm ci` extracts into node_modules/.bin, else `helm` on PATH.
+ */
+export function helmBinary(): string {
+  if (process.env.HELM_BIN) return process.env.HELM_BIN;
+  const bundled = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'helm');
+  return fs.existsSync(bundled) ? bundled : 'helm';
+}
+
+/** Cache directory for downloaded charts and renders: `$CDK8S_TALOS_CACHE_DIR`, else `.cache/`. Safe to delete. */
+export function cacheDir(): string {
+  return path.resolve(process.env.CDK8S_TALOS_CACHE_DIR ?? '.cache');
+}
+
+/**
+ * Local directories searched for `<name>-<version>.tgz` before any download: `$CHARTS_DIR`
+ * (a path list), else `charts/` and `../shared/charts` relative to the working directory.
+ */
+export function chartSearchDirs(): string[] {
+  const fromEnv = process.env.CHARTS_DIR;
+  if (fromEnv) return fromEnv.split(path.delimiter).filter(Boolean).map((d) => path.resolve(d));
+  return [path.resolve('charts'), path.resolve('..', 'shared', 'charts')];
+}
+
+function sha256File(file: string): string {
+  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+function runHelm(args: string[], input?: string): string {
+  const bin = helmBinary();
+  try {
+    return execFileSync(bin, args, { encoding: 'utf8', input: input ?? '', stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+  } catch (e: any) {
+    if (e.code === 'ENOENT') {
+      throw new UserError(`helm not found (looked for $HELM_BIN, node_modules/.bin/helm and helm on PATH); run \`npm ci\`, which installs it`);
+    }
+    const stderr = String(e.stderr ?? '').trim();
+    throw new UserError(`helm ${args[0]} failed: ${stderr || e.message}`);
+  }
+}
+
+/**
+ * Finds the chart archive locally (search dirs, then the download cache), else pulls it from
+ * the chart's repository into the cache; in every case checks the pinned sha256.
+ */
+export function resolveChart(chart: PinnedChart): string {
+  const fileName = `${chart.name}-${chart.version}.tgz`;
+  const downloads = path.join(cacheDir(), 'charts');
+  const candidates = [...chartSearchDirs(), downloads].map((d) => path.join(d, fileName));
+  let archive = candidates.find((f) => fs.existsSync(f));
+  if (!archive) {
+    fs.mkdirSync(downloads, { recursive: true });
+    const source = chart.repository.startsWith('oci://')
+      ? [chart.repository]
+      : [chart.name, '--repo', chart.repository];
+    runHelm(['pull', ...source, '--version', chart.version, '--destination', downloads]);
+    archive = path.join(downloads, fileName);
+  }
+  const digest = sha256File(archive);
+  if (digest !== chart.sha256) {
+    throw new UserError(`chart ${archive} has sha256 ${digest}, expected ${chart.sha256} (${chart.name} ${chart.version} as pinned in lib/stack.ts); replace the file with the official archive`);
+  }
+  return archive;
+}
+
+/** Parses a multi-document render into objects, dropping empty documents. */
+export function parseManifests(text: string): RenderedObject[] {
+  return YAML.parseAllDocuments(text)
+    .map((doc) => {
+      if (doc.errors.length > 0) throw new Error(`helm produced invalid YAML: ${doc.errors[0].message}`);
+      return doc.toJS() as RenderedObject | null;
+    })
+    .filter((o): o is RenderedObject => o !== null && typeof o === 'object');
+}
+
+/**
+ * Renders a chart with `helm template` and returns its objects.
+ *
+ * Renders are cached under {@link cacheDir} by chart digest + release + namespace + values +
+ * kube version, so helm runs only for output it has not rendered before.
+ */
+export function renderChart(opts: HelmRenderOptions): RenderedObject[] {
+  const key = createHash('sha256')
+    .update(YAML.stringify({
+      chart: opts.chart.sha256,
+      release: opts.releaseName,
+      namespace: opts.namespace,
+      values: opts.values,
+      kubeVersion: opts.kubeVersion,
+    }, { sortMapEntries: true }))
+    .digest('hex');
+  const cached = path.join(cacheDir(), 'helm', `${opts.chart.name}-${key}.yaml`);
+  if (fs.existsSync(cached)) return parseManifests(fs.readFileSync(cached, 'utf8'));
+
+  const archive = resolveChart(opts.chart);
+  const rendered = runHelm([
+    'template', opts.releaseName, archive,
+    '--namespace', opts.namespace,
+    '--kube-version', opts.kubeVersion,
+    '--values', '-',
+  ], YAML.stringify(opts.values, { sortMapEntries: true }));
+  const objects = parseManifests(rendered);
+  fs.mkdirSync(path.dirname(cached), { recursive: true });
+  const tmp = `${cached}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, rendered);
+  fs.renameSync(tmp, cached);
+  return objects;
+}

@@ -1,0 +1,28 @@
+import { createHash } from 'crypto';
+import * as YAML from 'yaml';
+
+/** Label CAPI uses for the owning cluster; the ClusterResourceSets select clusters by it. */
+export const CLUSTER_NAME_LABEL = 'cluster.x-k8s.io/cluster-name';
+/** Label CAPI puts on a MachineDeployment's Machines; the worker health checks select by it. */
+export const DEPLOYMENT_NAME_LABEL = 'cluster.x-k8s.io/deployment-name';
+/** Label CAPI puts on control-plane Machines. */
+export const CONTROL_PLANE_LABEL = 'cluster.x-k8s.io/control-plane';
+
+/** Number of hex digits of the content hash appended to template names. */
+export const CONTENT_HASH_LENGTH = 8;
+
+/**
+ * Short, stable hash of a value's content, independent of key order.
+ *
+ * Templates are immutable (STACK.md §5.1): naming them by content makes every edit a new object
+ * and a rolling update, while an unchanged spec keeps its name across runs and refactors.
+ */
+export function contentHash(value: unknown): string {
+  const canonical = YAML.stringify(value, { sortMapEntries: true });
+  return createHash('sha256').update(canonical).digest('hex').slice(0, CONTENT_HASH_LENGTH);
+}
+
+/** `<base>-<content hash>`, the name of an immutable template. */
+export function contentAddressedName(base: string, spec: unknown): string {
+  return `${base}-${contentHash(spec)}`;
+}

@@ -1,0 +1,78 @@
+import { createHash } from 'crypto';
+import * as YAML from 'yaml';
+
+/** Image Factory host that serves installer and disk images by schematic ID. */
+export const IMAGE_FACTORY = 'factory.talos.dev';
+
+/** The system extension that runs the QEMU guest agent; CAPMOX needs it unless its checks skip the agent. */
+export const QEMU_GUEST_AGENT_EXTENSION = 'siderolabs/qemu-guest-agent';
+
+/** Props of a {@link Schematic}. */
+export interface SchematicProps {
+  /**
+   * Official system extensions baked into the image, e.g. `siderolabs/qemu-guest-agent`.
+   *
+   * Order matters: it is part of the schematic, and so of its ID.
+   * @default - none
+   */
+  readonly officialExtensions?: string[];
+  /**
+   * Extra kernel arguments (honoured by disk images only; installer images ignore them).
+   * @default - none
+   */
+  readonly extraKernelArgs?: string[];
+}
+
+/**
+ * A Talos Image Factory schematic: which extensions and kernel arguments an image carries.
+ *
+ * The ID is computed offline exactly as the Image Factory does: the sha256 of the schematic
+ * serialized as YAML with 4-space indentation and empty fields omitted. The installer image
+ * in the machine config and the template VM's disk image must come from the same schematic.
+ *
+ * @see https://docs.siderolabs.com/talos/v1.12/learn-more/image-factory
+ */
+export class Schematic {
+  /** Extensions in schematic order. */
+  public readonly officialExtensions: readonly string[];
+  /** Kernel arguments in schematic order. */
+  public readonly extraKernelArgs: readonly string[];
+
+  constructor(props: SchematicProps = {}) {
+    this.officialExtensions = [...(props.officialExtensions ?? [])];
+    this.extraKernelArgs = [...(props.extraKernelArgs ?? [])];
+  }
+
+  /** The schematic document the Image Factory hashes (`customization` is always present). */
+  public toYaml(): string {
+    const customization: Record<string, unknown> = {};
+    if (this.extraKernelArgs.length > 0) customization.extraKernelArgs = [...this.extraKernelArgs];
+    if (this.officialExtensions.length > 0) {
+      customization.systemExtensions = { officialExtensions: [...this.officialExtensions] };
+    }
+    return YAML.stringify({ customization }, { indent: 4 });
+  }
+
+  /** The schematic ID: hex sha256 of {@link toYaml}. */
+  public get id(): string {
+    return createHash('sha256').update(this.toYaml()).digest('hex');
+  }
+
+  /** Whether the image carries the given official extension. */
+  public hasExtension(name: string): boolean {
+    return this.officialExtensions.includes(name);
+  }
+
+  /**
+   * The nocloud installer image for a Talos version, e.g.
+   * `factory.talos.dev/nocloud-installer/<id>:v1.13.9` (STACK.md §1.4: it must be the nocloud one).
+   */
+  public installerImage(talosVersion: string): string {
+    return `${IMAGE_FACTORY}/nocloud-installer/${this.id}:${talosVersion}`;
+  }
+
+  /** URL of the nocloud disk image a Proxmox template VM is built from. */
+  public diskImageUrl(talosVersion: string, arch: string = 'amd64'): string {
+    return `https://${IMAGE_FACTORY}/image/${this.id}/${talosVersion}/nocloud-${arch}.raw.xz`;
+  }
+}

@@ -1,0 +1,174 @@
+import { Construct } from 'constructs';
+import { ITalosCluster } from './cluster-ref';
+import { UserError } from './errors';
+import { workerStrategicPatches } from './machine-config';
+import { CLUSTER_NAME_LABEL, contentAddressedName, DEPLOYMENT_NAME_LABEL } from './naming';
+import { ProxmoxMachineOptions, ProxmoxMachineTemplate } from './proxmox-machine-template';
+import { API } from './stack';
+import { TalosConfigTemplate, TalosConfigTemplateSpecTemplateSpec } from '../imports/bootstrap.cluster.x-k8s.io';
+import {
+  MachineDeployment,
+  MachineDeploymentSpecDeletionOrder,
+  MachineDeploymentSpecRolloutStrategyRollingUpdateMaxSurge as MaxSurge,
+  MachineDeploymentSpecRolloutStrategyRollingUpdateMaxUnavailable as MaxUnavailable,
+  MachineDeploymentSpecRolloutStrategyType,
+  MachineHealthCheck,
+  MachineHealthCheckSpec,
+  MachineHealthCheckSpecRemediationTriggerIfUnhealthyLessThanOrEqualTo as TriggerIf,
+} from '../imports/cluster.x-k8s.io';
+
+/** Annotations the cluster-autoscaler's clusterapi provider reads (STACK.md §5.3). */
+export const AUTOSCALER_MIN_ANNOTATION = 'cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size';
+/** See {@link AUTOSCALER_MIN_ANNOTATION}. */
+export const AUTOSCALER_MAX_ANNOTATION = 'cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size';
+
+/** A pool of identical worker machines. */
+export interface WorkerPoolOptions extends ProxmoxMachineOptions {
+  /** Pool name (DNS-1123 label, unique in the cluster); objects are named `<cluster>-<poolName>`. */
+  readonly poolName: string;
+  /**
+   * Number of machines. Omitted from the output when the autoscaler manages the pool, so GitOps
+   * does not fight it; CAPI then starts the pool at the autoscaler minimum.
+   * @default 1
+   */
+  readonly replicas?: number;
+  /**
+   * Smallest size the cluster-autoscaler may scale the pool to; set together with autoscalerMaxReplicas.
+   * @default - the pool is not autoscaled
+   */
+  readonly autoscalerMinReplicas?: number;
+  /**
+   * Largest size the cluster-autoscaler may scale the pool to; set together with autoscalerMinReplicas.
+   * @default - the pool is not autoscaled
+   */
+  readonly autoscalerMaxReplicas?: number;
+  /**
+   * Replace machines whose node does not start or stays NotReady (MachineHealthCheck).
+   * @default true
+   */
+  readonly healthCheck?: boolean;
+}
+
+/** Props of a {@link ProxmoxWorkerPool}. */
+export interface ProxmoxWorkerPoolProps extends WorkerPoolOptions {
+  /** The cluster the pool's machines join. */
+  readonly cluster: ITalosCluster;
+}
+
+/**
+ * The health-check part of a MachineHealthCheck spec (STACK.md §5.2, as CAPMOX ships it):
+ * 15 minutes for a node to start, 5 minutes NotReady/Unknown before remediation, and no
+ * remediation when more than 40% of the selected machines are unhealthy at once.
+ */
+export function workerHealthCheck(clusterName: string, matchLabels: Record<string, string>): MachineHealthCheckSpec {
+  return {
+    clusterName,
+    selector: { matchLabels: { [CLUSTER_NAME_LABEL]: clusterName, ...matchLabels } },
+    checks: {
+      nodeStartupTimeoutSeconds: 900,
+      unhealthyNodeConditions: [
+        { type: 'Ready', status: 'Unknown', timeoutSeconds: 300 },
+        { type: 'Ready', status: 'False', timeoutSeconds: 300 },
+      ],
+    },
+    remediation: { triggerIf: { unhealthyLessThanOrEqualTo: TriggerIf.fromString('40%') } },
+  };
+}
+
+/**
+ * A pool of Talos worker machines: MachineDeployment + ProxmoxMachineTemplate +
+ * TalosConfigTemplate + MachineHealthCheck.
+ *
+ * Both templates are named by content, so any edit rolls the pool instead of being rejected by
+ * the providers' immutability webhooks (STACK.md §5.1).
+ */
+export class ProxmoxWorkerPool extends Construct {
+  /** Pool name. */
+  public readonly poolName: string;
+  /** Name of the MachineDeployment (`<cluster>-<pool>`). */
+  public readonly name: string;
+  /** The machine template. */
+  public readonly machineTemplate: ProxmoxMachineTemplate;
+  /** Name of the TalosConfigTemplate (content-addressed). */
+  public readonly configTemplateName: string;
+
+  constructor(scope: Construct, id: string, props: ProxmoxWorkerPoolProps) {
+    super(scope, id);
+    const cluster = props.cluster;
+    this.poolName = props.poolName;
+    this.name = `${cluster.clusterName}-${props.poolName}`;
+    const autoscaled = props.autoscalerMinReplicas !== undefined || props.autoscalerMaxReplicas !== undefined;
+    if (autoscaled && (props.autoscalerMinReplicas === undefined || props.autoscalerMaxReplicas === undefined)) {
+      throw new UserError(`worker pool ${props.poolName}: set both autoscalerMinReplicas and autoscalerMaxReplicas, or neither`);
+    }
+    if (autoscaled && props.replicas !== undefined) {
+      throw new UserError(`worker pool ${props.poolName}: replicas and autoscaler bounds exclude each other; the autoscaler owns replicas`);
+    }
+    const labels = { [CLUSTER_NAME_LABEL]: cluster.clusterName };
+    const machineLabels = { ...labels, [DEPLOYMENT_NAME_LABEL]: this.name };
+
+    this.machineTemplate = new ProxmoxMachineTemplate(this, 'MachineTemplate', {
+      ...props,
+      cluster,
+      namePrefix: this.name,
+    });
+
+    const configSpec: TalosConfigTemplateSpecTemplateSpec = {
+      generateType: 'worker',
+      talosVersion: cluster.talosVersion,
+      strategicPatches: workerStrategicPatches({
+        talosVersion: cluster.talosVersion,
+        installImage: cluster.schematic.installerImage(cluster.talosVersion),
+      }),
+    };
+    this.configTemplateName = contentAddressedName(this.name, configSpec);
+    new TalosConfigTemplate(this, 'ConfigTemplate', {
+      metadata: { name: this.configTemplateName, namespace: cluster.namespace, labels },
+      spec: { template: { spec: configSpec } },
+    });
+
+    new MachineDeployment(this, 'Resource', {
+      metadata: {
+        name: this.name,
+        namespace: cluster.namespace,
+        labels,
+        ...(autoscaled ? {
+          annotations: {
+            [AUTOSCALER_MIN_ANNOTATION]: String(props.autoscalerMinReplicas),
+            [AUTOSCALER_MAX_ANNOTATION]: String(props.autoscalerMaxReplicas),
+          },
+        } : {}),
+      },
+      spec: {
+        clusterName: cluster.clusterName,
+        ...(autoscaled ? {} : { replicas: props.replicas ?? 1 }),
+        selector: { matchLabels: machineLabels },
+        rollout: {
+          strategy: {
+            type: MachineDeploymentSpecRolloutStrategyType.ROLLING_UPDATE,
+            rollingUpdate: { maxSurge: MaxSurge.fromNumber(1), maxUnavailable: MaxUnavailable.fromNumber(0) },
+          },
+        },
+        deletion: { order: MachineDeploymentSpecDeletionOrder.RANDOM },
+        template: {
+          metadata: { labels: machineLabels },
+          spec: {
+            clusterName: cluster.clusterName,
+            version: cluster.kubernetesVersion,
+            bootstrap: {
+              configRef: { apiGroup: API.TalosConfigTemplate.group, kind: 'TalosConfigTemplate', name: this.configTemplateName },
+            },
+            infrastructureRef: this.machineTemplate.ref,
+          },
+        },
+      },
+    });
+
+    if (props.healthCheck ?? true) {
+      new MachineHealthCheck(this, 'HealthCheck', {
+        metadata: { name: this.name, namespace: cluster.namespace, labels },
+        spec: workerHealthCheck(cluster.clusterName, { [DEPLOYMENT_NAME_LABEL]: this.name }),
+      });
+    }
+  }
+}

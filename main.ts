@@ -1,0 +1,32 @@
+/**
+ * The cdk8s app: one chart per `clusters/*.yaml`, published to dist/.
+ *
+ * `cdk8s synth` wipes its output directory before running the app, so the CLI's output is a
+ * scratch directory (`.cdk8s.out`, see cdk8s.yaml) and this app publishes dist/ itself, in one
+ * step and only after every cluster synthesized. Errors a user can cause print as messages.
+ */
+import * as path from 'path';
+import { synthesizeClusters } from './lib/app';
+import { UserError } from './lib/errors';
+import { publish } from './lib/output';
+
+function main(): void {
+  const root = __dirname;
+  const configDir = path.resolve(process.env.CLUSTERS_DIR ?? path.join(root, 'clusters'));
+  const distDir = path.resolve(process.env.DIST_DIR ?? path.join(root, 'dist'));
+  const files = synthesizeClusters(configDir);
+  publish(distDir, files);
+  const scratch = process.env.CDK8S_OUTDIR;
+  if (scratch && path.resolve(scratch) !== distDir) publish(scratch, files);
+  console.log(`wrote ${files.length} file(s) to ${path.relative(process.cwd(), distDir) || '.'}/`);
+}
+
+try {
+  main();
+} catch (e) {
+  if (e instanceof UserError) {
+    console.error(`error: ${e.message.split('\n').join('\nerror: ')}`);
+    process.exit(1);
+  }
+  throw e;
+}
