@@ -1,0 +1,114 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import Ajv, { ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+
+/** Where `npm run import` writes the OpenAPI schema of each custom resource version. */
+export const CRD_SCHEMA_DIR = path.resolve(__dirname, '..', '..', 'schemas', 'crds');
+
+/** A Kubernetes object as it appears in the output. */
+export interface KubeObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string; readonly [k: string]: unknown };
+  readonly [k: string]: unknown;
+}
+
+/** One way an object breaks its schema. */
+export interface Violation {
+  /** `Kind namespace/name`. */
+  readonly object: string;
+  /** Field path in the object (`spec.template.spec.numCores`), empty for the whole object. */
+  readonly field: string;
+  /** What the rule requires. */
+  readonly message: string;
+}
+
+/** `Kind namespace/name` of an object, for messages. */
+export function describeObject(o: KubeObject): string {
+  return `${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`;
+}
+
+/**
+ * Turns a CRD's OpenAPI v3 schema into a JSON Schema that rejects unknown fields, as the API
+ * server does for structural schemas with `kubectl --validate=strict`: every object with declared
+ * properties gets `additionalProperties: false` unless it preserves unknown fields; `nullable`
+ * becomes a `null` type.
+ */
+export function strictSchema(node: any): any {
+  if (Array.isArray(node)) return node.map(strictSchema);
+  if (node === null || typeof node !== 'object') return node;
+  const out: any = {};
+  for (const [k, v] of Object.entries(node)) {
+    // CEL rules are evaluated separately; x-kubernetes-* keywords are unknown to JSON Schema.
+    if (k.startsWith('x-kubernetes-') || k === 'nullable') continue;
+    out[k] = k === 'properties' || k === '$defs' || k === 'definitions'
+      ? Object.fromEntries(Object.entries(v as object).map(([pk, pv]) => [pk, strictSchema(pv)]))
+      : strictSchema(v);
+  }
+  if (node.nullable === true && typeof out.type === 'string') out.type = [out.type, 'null'];
+  const preserves = node['x-kubernetes-preserve-unknown-fields'] === true;
+  if (out.properties && out.additionalProperties === undefined && !preserves) out.additionalProperties = false;
+  return out;
+}
+
+/**
+ * CRD patterns are Go (RE2) regular expressions; the one construct JavaScript lacks is a leading
+ * inline flag group such as `^(?i)`, which becomes a RegExp flag here.
+ */
+function goRegExp(source: string, flags: string): RegExp {
+  const inline = /^(\^?)\(\?([ims]+)\)/.exec(source);
+  if (!inline) return new RegExp(source, flags);
+  const extra = [...inline[2]].filter((f) => !flags.includes(f)).join('');
+  return new RegExp(inline[1] + source.slice(inline[0].length), flags + extra);
+}
+goRegExp.code = 'new RegExp';
+
+/** Validates custom resources against the OpenAPI schema of their CRD version. */
+export class CrdSchemaValidator {
+  private readonly ajv: Ajv;
+  private readonly compiled = new Map<string, ValidateFunction | undefined>();
+
+  /** @param schemaDir directory of `<group>_<Kind>_<version>.json` files */
+  constructor(private readonly schemaDir: string = CRD_SCHEMA_DIR) {
+    this.ajv = new Ajv({ allErrors: true, strict: false, validateFormats: true, code: { regExp: goRegExp } });
+    addFormats(this.ajv);
+    // Kubernetes-only formats: the API server accepts these as plain strings/numbers.
+    for (const f of ['int32', 'int64', 'int-or-string', 'byte', 'duration', 'quantity']) this.ajv.addFormat(f, true);
+  }
+
+  /** Whether a schema exists for the object's apiVersion and kind. */
+  public knows(o: { apiVersion: string; kind: string }): boolean {
+    return this.validatorFor(o) !== undefined;
+  }
+
+  private validatorFor(o: { apiVersion: string; kind: string }): ValidateFunction | undefined {
+    const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion];
+    const key = `${group}_${o.kind}_${version}`;
+    if (!this.compiled.has(key)) {
+      const file = path.join(this.schemaDir, `${key}.json`);
+      const fn = fs.existsSync(file)
+        ? this.ajv.compile(strictSchema(JSON.parse(fs.readFileSync(file, 'utf8'))))
+        : undefined;
+      this.compiled.set(key, fn);
+    }
+    return this.compiled.get(key);
+  }
+
+  /** Every schema violation of one object (unknown fields included). */
+  public validate(o: KubeObject): Violation[] {
+    const object = describeObject(o);
+    const fn = this.validatorFor(o);
+    if (!fn) return [{ object, field: 'apiVersion', message: `no CRD schema for ${o.apiVersion} ${o.kind} in ${this.schemaDir}` }];
+    if (fn(o)) return [];
+    return (fn.errors ?? []).map((e) => {
+      const base = e.instancePath.replace(/^\//, '').split('/').filter(Boolean)
+        .map((s) => /^\d+$/.test(s) ? `[${s}]` : `.${s.replace(/~1/g, '/').replace(/~0/g, '~')}`).join('').replace(/^\./, '');
+      if (e.keyword === 'additionalProperties') {
+        const extra = (e.params as { additionalProperty: string }).additionalProperty;
+        return { object, field: base ? `${base}.${extra}` : extra, message: 'unknown field (not in the CRD schema)' };
+      }
+      return { object, field: base, message: `${e.message ?? 'is invalid'}${e.keyword === 'enum' ? ` ${JSON.stringify((e.params as any).allowedValues)}` : ''}` };
+    });
+  }
+}

@@ -1,0 +1,101 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import { synthesizeClusters } from '../lib/app';
+import { CrdSchemaValidator } from '../lib/validation/crd-schema';
+
+const ROOT = path.resolve(__dirname, '..');
+const DIST = path.join(ROOT, 'dist');
+
+function listTree(dir: string, base = ''): string[] {
+  return fs.readdirSync(path.join(dir, base), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? listTree(dir, path.posix.join(base, e.name)) : [path.posix.join(base, e.name)]).sort();
+}
+
+describe('the default clusters (clusters/*.yaml → dist/)', () => {
+  const files = synthesizeClusters(path.join(ROOT, 'clusters'));
+  const objects = files.flatMap((f) => YAML.parseAllDocuments(f.content).map((d) => d.toJS()));
+
+  test('one folder per cluster', () => {
+    expect(files.map((f) => f.path)).toEqual(['homelab/homelab.k8s.yaml']);
+  });
+
+  test('snapshot of dist/', () => {
+    for (const f of files) expect(f.content).toMatchSnapshot(f.path);
+  });
+
+  test('the committed dist/ is exactly what synth produces', () => {
+    expect(listTree(DIST)).toEqual(files.map((f) => f.path));
+    for (const f of files) expect(fs.readFileSync(path.join(DIST, f.path), 'utf8')).toBe(f.content);
+  });
+
+  test('every custom resource validates against its CRD schema, unknown fields rejected', () => {
+    const validator = new CrdSchemaValidator();
+    const custom = objects.filter((o) => o.apiVersion !== 'v1');
+    expect(custom.length).toBeGreaterThanOrEqual(10);
+    expect(custom.flatMap((o) => validator.validate(o))).toEqual([]);
+  });
+
+  test('built-in objects: ConfigMaps only, each under the 1 MiB object limit', () => {
+    const builtin = objects.filter((o) => o.apiVersion === 'v1');
+    expect(builtin.map((o) => o.kind)).toEqual(['ConfigMap', 'ConfigMap']);
+    for (const cm of builtin) expect(Buffer.byteLength(YAML.stringify(cm))).toBeLessThan(1024 * 1024);
+  });
+
+  test('nothing secret: no Secret, no key material, no token', () => {
+    const text = files.map((f) => f.content).join('\n');
+    expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
+    expect(text).not.toMatch(/-----BEGIN [A-Z ]*(PRIVATE KEY|CERTIFICATE)-----/);
+    expect(text).not.toMatch(/capmox@pve!|PROXMOX_(TOKEN|SECRET)/);
+  });
+
+  test('every object carries an explicit namespace', () => {
+    for (const o of objects) expect(o.metadata.namespace).toBe('default');
+  });
+});
+
+describe('cdk8s synth (main.ts)', () => {
+  let work: string;
+  const run = (env: Record<string, string>) => spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'main.ts')], {
+    cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env, CDK8S_OUTDIR: '' },
+  });
+  beforeEach(() => { work = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-')); });
+  afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  test('writes dist/ and is byte-identical across runs', () => {
+    const dist = path.join(work, 'dist');
+    const first = run({ DIST_DIR: dist });
+    expect(first.stderr).toBe('');
+    expect(first.status).toBe(0);
+    const snapshot = listTree(dist).map((f) => fs.readFileSync(path.join(dist, f), 'utf8'));
+    expect(run({ DIST_DIR: dist }).status).toBe(0);
+    expect(listTree(dist).map((f) => fs.readFileSync(path.join(dist, f), 'utf8'))).toEqual(snapshot);
+  });
+
+  test('a bad config: message, non-zero exit, no stack trace, dist/ untouched', () => {
+    const clusters = path.join(work, 'clusters');
+    const dist = path.join(work, 'dist');
+    fs.mkdirSync(clusters);
+    fs.mkdirSync(path.join(dist, 'homelab'), { recursive: true });
+    fs.writeFileSync(path.join(dist, 'homelab', 'homelab.k8s.yaml'), 'previous output\n');
+    const bad = fs.readFileSync(path.join(ROOT, 'clusters', 'homelab.yaml'), 'utf8').replace('endpoint: 192.168.0.30', 'endpoint: 192.168.0.25');
+    fs.writeFileSync(path.join(clusters, 'homelab.yaml'), bad);
+
+    const result = run({ CLUSTERS_DIR: clusters, DIST_DIR: dist });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('homelab.yaml: endpoint 192.168.0.25 lies inside addresses 192.168.0.20-192.168.0.29');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(listTree(dist)).toEqual(['homelab/homelab.k8s.yaml']);
+    expect(fs.readFileSync(path.join(dist, 'homelab', 'homelab.k8s.yaml'), 'utf8')).toBe('previous output\n');
+  });
+
+  test('a removed cluster config removes its folder from dist/', () => {
+    const dist = path.join(work, 'dist');
+    fs.mkdirSync(path.join(dist, 'gone'), { recursive: true });
+    fs.writeFileSync(path.join(dist, 'gone', 'gone.k8s.yaml'), 'x');
+    expect(run({ DIST_DIR: dist }).status).toBe(0);
+    expect(listTree(dist)).toEqual(['homelab/homelab.k8s.yaml']);
+  });
+});

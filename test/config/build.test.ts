@@ -1,0 +1,58 @@
+import { Testing } from 'cdk8s';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import { buildCluster, clusterChart } from '../../lib/config/build';
+import { parseClusterConfig } from '../../lib/config/load';
+import { all, one, Obj } from '../util';
+
+const HOMELAB = YAML.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'clusters', 'homelab.yaml'), 'utf8'));
+
+function build(edit: (d: any) => void = () => {}): Obj[] {
+  const doc = structuredClone(HOMELAB);
+  edit(doc);
+  const chart = Testing.chart();
+  buildCluster(chart, parseClusterConfig(YAML.stringify(doc), 'test.yaml'));
+  return Testing.synth(chart) as Obj[];
+}
+
+describe('config → constructs', () => {
+  test('homelab: one cluster, one pool, Cilium and the Talos CCM', () => {
+    const objs = build();
+    expect(objs.map((o) => o.kind).sort()).toEqual([
+      'Cluster', 'ClusterResourceSet', 'ClusterResourceSet', 'ConfigMap', 'ConfigMap', 'MachineDeployment',
+      'MachineHealthCheck', 'ProxmoxCluster', 'ProxmoxMachineTemplate', 'ProxmoxMachineTemplate',
+      'TalosConfigTemplate', 'TalosControlPlane',
+    ]);
+  });
+
+  test('several pools, each with its own objects; autoscaling maps to annotations', () => {
+    const objs = build((d) => {
+      d.workers.push({ name: 'big', autoscaling: { min: 1, max: 4 }, cores: 8, memoryMiB: 32768, diskGiB: 100, template: { sourceNode: 'K8S1', templateId: 8701 } });
+    });
+    expect(all(objs, 'MachineDeployment').map((m) => m.metadata.name)).toEqual(['homelab-default', 'homelab-big']);
+    const big = one(objs, 'MachineDeployment', 'homelab-big');
+    expect(big.spec.replicas).toBeUndefined();
+    expect(big.metadata.annotations?.['cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size']).toBe('4');
+    const tmpl = one(objs, 'ProxmoxMachineTemplate', big.spec.template.spec.infrastructureRef.name);
+    expect(tmpl.spec.template.spec).toMatchObject({ sourceNode: 'K8S1', templateID: 8701, numCores: 8 });
+  });
+
+  test('extensions and kernel args shape the schematic, and so the installer image', () => {
+    const objs = build((d) => { d.talos.extensions = []; });
+    expect(one(objs, 'TalosControlPlane').spec.controlPlaneConfig.controlplane.strategicPatches[0])
+      .toContain('nocloud-installer/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba:v1.13.9');
+  });
+
+  test('no credentialsSecret: no credentialsRef', () => {
+    expect(one(build((d) => { delete d.proxmox.credentialsSecret; }), 'ProxmoxCluster').spec.credentialsRef).toBeUndefined();
+  });
+
+  test('fails with the file name when a construct rejects the config', () => {
+    const doc = structuredClone(HOMELAB);
+    doc.network.endpoint = '192.168.0.25';
+    const config = parseClusterConfig(YAML.stringify(doc), 'clusters/homelab.yaml');
+    expect(() => clusterChart(Testing.app(), 'clusters/homelab.yaml', config))
+      .toThrow('clusters/homelab.yaml: endpoint 192.168.0.25 lies inside addresses 192.168.0.20-192.168.0.29; the VIP must be outside the node range (CAPMOX rejects it)');
+  });
+});
