@@ -3,7 +3,8 @@ import { Construct } from 'constructs';
 import * as YAML from 'yaml';
 import { ITalosCluster } from './cluster-ref';
 import { UserError } from './errors';
-import { renderChart, RenderedObject } from './helm';
+import { renderChart } from './helm';
+import { KubeObject } from './kube-object';
 import { CLUSTER_NAME_LABEL } from './naming';
 import { PinnedChart } from './stack';
 import {
@@ -69,7 +70,7 @@ export class ChartResourceSet extends Construct {
   /** Names of the ConfigMaps holding the manifests, in apply order. */
   public readonly configMapNames: string[];
   /** The rendered objects, in the order they are applied. */
-  public readonly objects: readonly RenderedObject[];
+  public readonly objects: readonly KubeObject[];
 
   constructor(scope: Construct, id: string, props: ChartResourceSetProps) {
     super(scope, id);

@@ -4,15 +4,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { UserError } from './errors';
+import { KubeObject } from './kube-object';
 import { PinnedChart } from './stack';
-
-/** A Kubernetes object as rendered by helm. */
-export interface RenderedObject {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string; readonly [key: string]: unknown };
-  readonly [key: string]: unknown;
-}
 
 /** What to render: a pinned chart, a release and its values. */
 export interface HelmRenderOptions {
@@ -96,13 +89,13 @@ export function resolveChart(chart: PinnedChart): string {
 }
 
 /** Parses a multi-document render into objects, dropping empty documents. */
-export function parseManifests(text: string): RenderedObject[] {
+export function parseManifests(text: string): KubeObject[] {
   return YAML.parseAllDocuments(text)
     .map((doc) => {
       if (doc.errors.length > 0) throw new Error(`helm produced invalid YAML: ${doc.errors[0].message}`);
-      return doc.toJS() as RenderedObject | null;
+      return doc.toJS() as KubeObject | null;
     })
-    .filter((o): o is RenderedObject => o !== null && typeof o === 'object');
+    .filter((o): o is KubeObject => o !== null && typeof o === 'object');
 }
 
 /**
@@ -111,7 +104,7 @@ export function parseManifests(text: string): RenderedObject[] {
  * Renders are cached under {@link cacheDir} by chart digest + release + namespace + values +
  * kube version, so helm runs only for output it has not rendered before.
  */
-export function renderChart(opts: HelmRenderOptions): RenderedObject[] {
+export function renderChart(opts: HelmRenderOptions): KubeObject[] {
   const key = createHash('sha256')
     .update(YAML.stringify({
       chart: opts.chart.sha256,

@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { ITalosCluster } from './cluster-ref';
 import { CLUSTER_NAME_LABEL, contentAddressedName } from './naming';
 import { QEMU_GUEST_AGENT_EXTENSION } from './schematic';
-import { apiVersionOf, API } from './stack';
+import { API } from './stack';
 import {
   ProxmoxMachineTemplate as ProxmoxMachineTemplateL1,
   ProxmoxMachineTemplateSpecTemplateSpec,
@@ -88,7 +88,4 @@ export class ProxmoxMachineTemplate extends Construct {
   public get ref(): { apiGroup: string; kind: string; name: string } {
     return { apiGroup: API.ProxmoxMachineTemplate.group, kind: 'ProxmoxMachineTemplate', name: this.name };
   }
-
-  /** The `apiVersion` of the template, for corev1 ObjectReferences (TalosControlPlane). */
-  public static readonly API_VERSION = apiVersionOf(API.ProxmoxMachineTemplate);
 }

@@ -12,8 +12,7 @@ import { API, apiVersionOf, STACK_VERSIONS } from './stack';
 import { TalosCcmCRS } from './talos-ccm';
 import { workerHealthCheck, ProxmoxWorkerPool, WorkerPoolOptions } from './worker-pool';
 import { parseVersion } from './versions';
-import { Cluster } from '../imports/cluster.x-k8s.io';
-import { MachineHealthCheck, MachineHealthCheckSpecRemediationTriggerIfUnhealthyLessThanOrEqualTo as TriggerIf } from '../imports/cluster.x-k8s.io';
+import { Cluster, MachineHealthCheck, MachineHealthCheckSpecRemediationTriggerIfUnhealthyLessThanOrEqualTo as TriggerIf } from '../imports/cluster.x-k8s.io';
 import { TalosControlPlane, TalosControlPlaneSpecRolloutStrategyRollingUpdateMaxSurge as MaxSurge } from '../imports/controlplane.cluster.x-k8s.io';
 import { ProxmoxCluster } from '../imports/infrastructure.cluster.x-k8s.io';
 

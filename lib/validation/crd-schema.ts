@@ -2,17 +2,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import Ajv, { ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { describeObject, KubeObject } from '../kube-object';
 
 /** Where `npm run import` writes the OpenAPI schema of each custom resource version. */
 export const CRD_SCHEMA_DIR = path.resolve(__dirname, '..', '..', 'schemas', 'crds');
-
-/** A Kubernetes object as it appears in the output. */
-export interface KubeObject {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string; readonly [k: string]: unknown };
-  readonly [k: string]: unknown;
-}
 
 /** One way an object breaks its schema. */
 export interface Violation {
@@ -22,11 +15,6 @@ export interface Violation {
   readonly field: string;
   /** What the rule requires. */
   readonly message: string;
-}
-
-/** `Kind namespace/name` of an object, for messages. */
-export function describeObject(o: KubeObject): string {
-  return `${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`;
 }
 
 /**
