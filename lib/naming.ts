@@ -8,6 +8,9 @@ export const DEPLOYMENT_NAME_LABEL = 'cluster.x-k8s.io/deployment-name';
 /** Label CAPI puts on control-plane Machines. */
 export const CONTROL_PLANE_LABEL = 'cluster.x-k8s.io/control-plane';
 
+/** DNS-1123 label: what Kubernetes accepts as a name that also becomes part of hostnames. */
+export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
 /** Number of hex digits of the content hash appended to template names. */
 export const CONTENT_HASH_LENGTH = 8;
 

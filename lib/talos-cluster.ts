@@ -4,14 +4,16 @@ import { ITalosCluster } from './cluster-ref';
 import { ProxmoxCredentials } from './credentials';
 import { UserError } from './errors';
 import { controlPlaneStrategicPatches } from './machine-config';
-import { CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL } from './naming';
-import { ipv4ToInt, parseIpv4Range, rangeContains, subnetRange } from './network';
+import { CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL, DNS1123_LABEL } from './naming';
 import { ProxmoxMachineOptions, ProxmoxMachineTemplate } from './proxmox-machine-template';
 import { QEMU_GUEST_AGENT_EXTENSION, Schematic } from './schematic';
 import { API, apiVersionOf, STACK_VERSIONS } from './stack';
 import { TalosCcmCRS } from './talos-ccm';
 import { workerHealthCheck, ProxmoxWorkerPool, WorkerPoolOptions } from './worker-pool';
-import { parseVersion } from './versions';
+import {
+  capacityProblems, controlPlaneReplicaProblems, formatProblems, MachineDemand, machineSizeProblems,
+  nameLengthProblems, networkProblems, Problem, PROPS_NETWORK_FIELDS, schematicProblems, versionProblems,
+} from './validation/cluster-rules';
 import { Cluster, MachineHealthCheck, MachineHealthCheckSpecRemediationTriggerIfUnhealthyLessThanOrEqualTo as TriggerIf } from '../imports/cluster.x-k8s.io';
 import { TalosControlPlane, TalosControlPlaneSpecRolloutStrategyRollingUpdateMaxSurge as MaxSurge } from '../imports/controlplane.cluster.x-k8s.io';
 import { ProxmoxCluster } from '../imports/infrastructure.cluster.x-k8s.io';
@@ -133,6 +135,12 @@ export class TalosCluster extends Construct implements ITalosCluster {
   public readonly controlPlaneTemplate: ProxmoxMachineTemplate;
   /** The Talos CCM add-on. */
   public readonly cloudControllerManager: TalosCcmCRS;
+  /** Pod networks. */
+  public readonly podCidrs: readonly string[];
+  /** Service networks. */
+  public readonly serviceCidrs: readonly string[];
+  /** Static node address ranges. */
+  public readonly addresses: readonly string[];
   private readonly pools: ProxmoxWorkerPool[] = [];
 
   constructor(scope: Construct, id: string, props: TalosClusterProps) {
@@ -147,9 +155,27 @@ export class TalosCluster extends Construct implements ITalosCluster {
     this.templateID = props.templateID;
     this.selectorLabels = { [CLUSTER_NAME_LABEL]: this.clusterName };
     this.controlPlaneName = `${this.clusterName}-control-plane`;
-    parseVersion('kubernetesVersion', this.kubernetesVersion);
-    parseVersion('talosVersion', this.talosVersion);
-    checkEndpoint(props);
+    this.podCidrs = props.podCidrs ?? ['10.244.0.0/16'];
+    this.serviceCidrs = props.serviceCidrs ?? ['10.96.0.0/12'];
+    const cp = props.controlPlane;
+    this.check([
+      ...(DNS1123_LABEL.test(this.clusterName) ? [] : [{ field: 'clusterName', message: `${JSON.stringify(this.clusterName)} must be a DNS-1123 label`, severity: 'error' as const }]),
+      ...networkProblems({
+        endpoint: props.endpoint, addresses: props.addresses, prefix: props.prefix, gateway: props.gateway,
+        podCidrs: this.podCidrs, serviceCidrs: this.serviceCidrs,
+      }, PROPS_NETWORK_FIELDS),
+      ...versionProblems(this.talosVersion, this.kubernetesVersion, { talos: 'talosVersion', kubernetes: 'kubernetesVersion' }),
+      ...controlPlaneReplicaProblems(cp.replicas ?? 3, 'controlPlane.replicas'),
+      ...machineSizeProblems(cp, 'controlPlane'),
+      ...schematicProblems(this.schematic.officialExtensions, this.schematic.extraKernelArgs, { extensions: 'schematic.officialExtensions', kernelArgs: 'schematic.extraKernelArgs' }),
+      ...nameLengthProblems(this.clusterName, [], 'clusterName'),
+    ]);
+    this.addresses = [...props.addresses];
+    // Pools are added after construction: capacity is checked when the tree is complete.
+    this.node.addValidation({
+      validate: () => capacityProblems(this.addresses, this.machineDemands(cp.replicas ?? 3), 'addresses')
+        .map((p) => `${this.clusterName}: ${p.field} ${p.message}`),
+    });
 
     const port = props.endpointPort ?? 6443;
     const labels = { ...this.selectorLabels };
@@ -159,8 +185,8 @@ export class TalosCluster extends Construct implements ITalosCluster {
       metadata: { name: this.clusterName, namespace: this.namespace, labels },
       spec: {
         clusterNetwork: {
-          pods: { cidrBlocks: props.podCidrs ?? ['10.244.0.0/16'] },
-          services: { cidrBlocks: props.serviceCidrs ?? ['10.96.0.0/12'] },
+          pods: { cidrBlocks: [...this.podCidrs] },
+          services: { cidrBlocks: [...this.serviceCidrs] },
           serviceDomain: 'cluster.local',
         },
         controlPlaneEndpoint: { host: props.endpoint, port },
@@ -183,7 +209,6 @@ export class TalosCluster extends Construct implements ITalosCluster {
       },
     });
 
-    const cp = props.controlPlane;
     this.controlPlaneTemplate = new ProxmoxMachineTemplate(this, 'ControlPlaneTemplate', {
       ...cp,
       cluster: this,
@@ -245,26 +270,25 @@ export class TalosCluster extends Construct implements ITalosCluster {
     return [...this.pools];
   }
 
+  /**
+   * Throws the errors among `problems` as one UserError; records warnings as construct metadata
+   * of type `warning`, which synth prints.
+   */
+  private check(problems: Problem[]): void {
+    const errors = problems.filter((p) => p.severity === 'error');
+    if (errors.length > 0) throw new UserError(formatProblems(errors));
+    for (const w of problems) this.node.addMetadata('warning', `${w.field} ${w.message}`);
+  }
+
+  private machineDemands(controlPlaneReplicas: number): MachineDemand[] {
+    return [
+      { what: 'control-plane', machines: controlPlaneReplicas, surge: 1 },
+      ...this.pools.map((p) => ({ what: p.poolName, machines: p.maxReplicas, surge: 1 })),
+    ];
+  }
+
   /** Adds Cilium as the CNI, delivered by a ClusterResourceSet. */
   public addCilium(options: Omit<CiliumCRSProps, 'cluster'> = {}): CiliumCRS {
     return new CiliumCRS(this, 'Cilium', { ...options, cluster: this });
-  }
-}
-
-/** The VIP must lie in the node subnet and outside the node ranges (CAPMOX webhook, STACK.md §1.3). */
-function checkEndpoint(props: TalosClusterProps): void {
-  const vip = ipv4ToInt(props.endpoint);
-  if (vip === undefined) {
-    throw new UserError(`endpoint must be an IPv4 address (the control-plane VIP), got ${JSON.stringify(props.endpoint)}`);
-  }
-  const subnet = subnetRange(props.gateway, props.prefix);
-  if (subnet && !rangeContains(subnet, vip)) {
-    throw new UserError(`endpoint ${props.endpoint} lies outside the node subnet ${subnet.spec}; the VIP must be in the nodes' L2 subnet`);
-  }
-  for (const spec of props.addresses) {
-    const range = parseIpv4Range(spec);
-    if (range && rangeContains(range, vip)) {
-      throw new UserError(`endpoint ${props.endpoint} lies inside addresses ${spec}; the VIP must be outside the node range (CAPMOX rejects it)`);
-    }
   }
 }

@@ -7,12 +7,6 @@ export function parseVersion(what: string, version: string): semver.SemVer {
   return parsed;
 }
 
-/** `v<major>.<minor>` of a release version. */
-export function minorOf(version: string): string {
-  const v = parseVersion('version', version);
-  return `v${v.major}.${v.minor}`;
-}
-
 /**
  * Whether a Talos release generates multi-document machine configs (Talos ≥ 1.12).
  *

@@ -2,9 +2,10 @@ import { Construct } from 'constructs';
 import { ITalosCluster } from './cluster-ref';
 import { UserError } from './errors';
 import { workerStrategicPatches } from './machine-config';
-import { CLUSTER_NAME_LABEL, contentAddressedName, DEPLOYMENT_NAME_LABEL } from './naming';
+import { CLUSTER_NAME_LABEL, contentAddressedName, DEPLOYMENT_NAME_LABEL, DNS1123_LABEL } from './naming';
 import { ProxmoxMachineOptions, ProxmoxMachineTemplate } from './proxmox-machine-template';
 import { API } from './stack';
+import { autoscalingProblems, formatProblems, machineSizeProblems, nameLengthProblems } from './validation/cluster-rules';
 import { TalosConfigTemplate, TalosConfigTemplateSpecTemplateSpec } from '../imports/bootstrap.cluster.x-k8s.io';
 import {
   MachineDeployment,
@@ -91,6 +92,8 @@ export class ProxmoxWorkerPool extends Construct {
   public readonly machineTemplate: ProxmoxMachineTemplate;
   /** Name of the TalosConfigTemplate (content-addressed). */
   public readonly configTemplateName: string;
+  /** Most machines the pool runs: its replicas, or its autoscaler maximum. */
+  public readonly maxReplicas: number;
 
   constructor(scope: Construct, id: string, props: ProxmoxWorkerPoolProps) {
     super(scope, id);
@@ -98,12 +101,18 @@ export class ProxmoxWorkerPool extends Construct {
     this.poolName = props.poolName;
     this.name = `${cluster.clusterName}-${props.poolName}`;
     const autoscaled = props.autoscalerMinReplicas !== undefined || props.autoscalerMaxReplicas !== undefined;
-    if (autoscaled && (props.autoscalerMinReplicas === undefined || props.autoscalerMaxReplicas === undefined)) {
-      throw new UserError(`worker pool ${props.poolName}: set both autoscalerMinReplicas and autoscalerMaxReplicas, or neither`);
-    }
-    if (autoscaled && props.replicas !== undefined) {
-      throw new UserError(`worker pool ${props.poolName}: replicas and autoscaler bounds exclude each other; the autoscaler owns replicas`);
-    }
+    const errors = [
+      ...(DNS1123_LABEL.test(props.poolName) ? [] : [{ field: 'poolName', message: `${JSON.stringify(props.poolName)} must be a DNS-1123 label`, severity: 'error' as const }]),
+      ...machineSizeProblems(props, ''),
+      ...autoscalingProblems(
+        { replicas: props.replicas, min: props.autoscalerMinReplicas, max: props.autoscalerMaxReplicas },
+        { replicas: 'replicas', min: 'autoscalerMinReplicas', max: 'autoscalerMaxReplicas' },
+      ),
+      ...nameLengthProblems(cluster.clusterName, [{ name: props.poolName, field: 'poolName' }], 'clusterName')
+        .filter((p) => p.field === 'poolName'),
+    ].filter((p) => p.severity === 'error');
+    if (errors.length > 0) throw new UserError(formatProblems(errors, `worker pool ${props.poolName}: `));
+    this.maxReplicas = autoscaled ? props.autoscalerMaxReplicas! : props.replicas ?? 1;
     const labels = { [CLUSTER_NAME_LABEL]: cluster.clusterName };
     const machineLabels = { ...labels, [DEPLOYMENT_NAME_LABEL]: this.name };
 

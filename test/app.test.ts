@@ -85,7 +85,7 @@ describe('cdk8s synth (main.ts)', () => {
 
     const result = run({ CLUSTERS_DIR: clusters, DIST_DIR: dist });
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain('homelab.yaml: endpoint 192.168.0.25 lies inside addresses 192.168.0.20-192.168.0.29');
+    expect(result.stderr).toContain('homelab.yaml: network.endpoint 192.168.0.25 lies inside network.addresses 192.168.0.20-192.168.0.29; the VIP must be outside the node range (CAPMOX rejects it)');
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(listTree(dist)).toEqual(['homelab/homelab.k8s.yaml']);
     expect(fs.readFileSync(path.join(dist, 'homelab', 'homelab.k8s.yaml'), 'utf8')).toBe('previous output\n');

@@ -120,16 +120,16 @@ describe('TalosCluster', () => {
     });
 
     test('fails when the VIP lies outside the node subnet', () => {
-      expect(build({ endpoint: '10.0.0.30' })).toThrow('endpoint 10.0.0.30 lies outside the node subnet 192.168.0.0/24');
+      expect(build({ endpoint: '10.0.0.30' })).toThrow('endpoint 10.0.0.30 lies outside the node subnet 192.168.0.0/24 (gateway 192.168.0.254/24); the VIP must be in the nodes\' L2 subnet');
     });
 
     test('fails when the VIP is not an IPv4 address', () => {
-      expect(build({ endpoint: 'api.example.com' })).toThrow('endpoint must be an IPv4 address (the control-plane VIP), got "api.example.com"');
+      expect(build({ endpoint: 'api.example.com' })).toThrow('endpoint "api.example.com" must be an IPv4 address (the control-plane VIP)');
     });
 
     test('fails on malformed versions', () => {
-      expect(build({ talosVersion: '1.13' })).toThrow('talosVersion must look like v1.2.3, got "1.13"');
-      expect(build({ kubernetesVersion: 'v1.35' })).toThrow('kubernetesVersion must look like v1.2.3, got "v1.35"');
+      expect(build({ talosVersion: '1.13' })).toThrow(new UserError('talosVersion "1.13" must be a release version like v1.13.9'));
+      expect(build({ kubernetesVersion: 'v1.35' })).toThrow(new UserError('kubernetesVersion "v1.35" must be a release version like v1.35.4'));
     });
 
     test('fails on duplicate pool names', () => {

@@ -113,11 +113,11 @@ describe('ProxmoxWorkerPool', () => {
   describe('fails', () => {
     test('fails when only one autoscaler bound is set', () => {
       expect(() => clusterWithPools([{ ...DEFAULT, replicas: undefined, autoscalerMinReplicas: 1 }]))
-        .toThrow('worker pool default: set both autoscalerMinReplicas and autoscalerMaxReplicas, or neither');
+        .toThrow('worker pool default: autoscalerMaxReplicas is required: set both autoscaler bounds, or neither');
     });
     test('fails when replicas and autoscaler bounds are both set', () => {
       expect(() => clusterWithPools([{ ...DEFAULT, autoscalerMinReplicas: 1, autoscalerMaxReplicas: 3 }]))
-        .toThrow('worker pool default: replicas and autoscaler bounds exclude each other; the autoscaler owns replicas');
+        .toThrow('worker pool default: replicas 2 cannot be set together with autoscaler bounds: the autoscaler owns the replica count');
     });
   });
 });

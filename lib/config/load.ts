@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { z } from 'zod';
+import { clusterConfigProblems } from './rules';
 import { ClusterConfig, clusterConfigSchema } from './schema';
 import { UserError } from '../errors';
 
@@ -55,7 +56,8 @@ function zodProblems(error: z.ZodError): ConfigProblem[] {
  * Parses and validates one cluster config file, applying defaults.
  *
  * @throws ConfigError with every problem of the file: YAML syntax (with line and column),
- *   unknown fields, wrong types and out-of-range values
+ *   unknown fields, wrong types and out-of-range values, then the semantic rules (IP math,
+ *   capacity, versions, names; lib/validation/cluster-rules.ts)
  */
 export function parseClusterConfig(text: string, file: string): ClusterConfig {
   const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
@@ -67,6 +69,9 @@ export function parseClusterConfig(text: string, file: string): ClusterConfig {
   }
   const result = clusterConfigSchema.safeParse(doc.toJS(), { reportInput: true });
   if (!result.success) throw new ConfigError(file, zodProblems(result.error));
+  // Warnings (e.g. a single control plane) are reported by the constructs at synth.
+  const errors = clusterConfigProblems(result.data).filter((p) => p.severity === 'error');
+  if (errors.length > 0) throw new ConfigError(file, errors);
   return result.data;
 }
 

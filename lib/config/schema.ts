@@ -1,9 +1,8 @@
 import { z } from 'zod';
+import { DNS1123_LABEL } from '../naming';
 import { QEMU_GUEST_AGENT_EXTENSION } from '../schematic';
 import { STACK_VERSIONS } from '../stack';
 
-/** DNS-1123 label: what Kubernetes accepts as a name that also becomes part of hostnames. */
-export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const dnsLabel = z.string()
   .max(63, 'must be at most 63 characters (DNS-1123 label)')
   .regex(DNS1123_LABEL, 'must be a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit');

@@ -28,6 +28,7 @@ describe('config → constructs', () => {
 
   test('several pools, each with its own objects; autoscaling maps to annotations', () => {
     const objs = build((d) => {
+      d.network.addresses = ['192.168.0.10-192.168.0.29'];
       d.workers.push({ name: 'big', autoscaling: { min: 1, max: 4 }, cores: 8, memoryMiB: 32768, diskGiB: 100, template: { sourceNode: 'K8S1', templateId: 8701 } });
     });
     expect(all(objs, 'MachineDeployment').map((m) => m.metadata.name)).toEqual(['homelab-default', 'homelab-big']);
@@ -48,11 +49,16 @@ describe('config → constructs', () => {
     expect(one(build((d) => { delete d.proxmox.credentialsSecret; }), 'ProxmoxCluster').spec.credentialsRef).toBeUndefined();
   });
 
-  test('fails with the file name when a construct rejects the config', () => {
+  test('fails with file, field, value and expectation before any construct is built', () => {
     const doc = structuredClone(HOMELAB);
     doc.network.endpoint = '192.168.0.25';
-    const config = parseClusterConfig(YAML.stringify(doc), 'clusters/homelab.yaml');
-    expect(() => clusterChart(Testing.app(), 'clusters/homelab.yaml', config))
-      .toThrow('clusters/homelab.yaml: endpoint 192.168.0.25 lies inside addresses 192.168.0.20-192.168.0.29; the VIP must be outside the node range (CAPMOX rejects it)');
+    expect(() => parseClusterConfig(YAML.stringify(doc), 'clusters/homelab.yaml'))
+      .toThrow('clusters/homelab.yaml: network.endpoint 192.168.0.25 lies inside network.addresses 192.168.0.20-192.168.0.29; the VIP must be outside the node range (CAPMOX rejects it)');
+  });
+
+  test('errors raised by constructs are prefixed with the file', () => {
+    const config = parseClusterConfig(YAML.stringify(HOMELAB), 'clusters/homelab.yaml');
+    const broken = { ...config, kubernetesVersion: 'v1.35' };
+    expect(() => clusterChart(Testing.app(), 'clusters/homelab.yaml', broken)).toThrow(/^clusters\/homelab\.yaml: kubernetesVersion /);
   });
 });
