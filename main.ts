@@ -14,7 +14,8 @@ function main(): void {
   const root = __dirname;
   const configDir = path.resolve(process.env.CLUSTERS_DIR ?? path.join(root, 'clusters'));
   const distDir = path.resolve(process.env.DIST_DIR ?? path.join(root, 'dist'));
-  const files = synthesizeClusters(configDir);
+  const { files, warnings } = synthesizeClusters(configDir);
+  for (const w of warnings) console.error(`warning: ${w}`);
   publish(distDir, files);
   const scratch = process.env.CDK8S_OUTDIR;
   if (scratch && path.resolve(scratch) !== distDir) publish(scratch, files);

@@ -5,6 +5,7 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { synthesizeClusters } from '../lib/app';
 import { CrdSchemaValidator } from '../lib/validation/crd-schema';
+import { OutputGate } from '../lib/validation/gate';
 
 const ROOT = path.resolve(__dirname, '..');
 const DIST = path.join(ROOT, 'dist');
@@ -15,11 +16,16 @@ function listTree(dir: string, base = ''): string[] {
 }
 
 describe('the default clusters (clusters/*.yaml → dist/)', () => {
-  const files = synthesizeClusters(path.join(ROOT, 'clusters'));
+  const { files, warnings } = synthesizeClusters(path.join(ROOT, 'clusters'));
   const objects = files.flatMap((f) => YAML.parseAllDocuments(f.content).map((d) => d.toJS()));
 
-  test('one folder per cluster', () => {
+  test('one folder per cluster, no warnings', () => {
     expect(files.map((f) => f.path)).toEqual(['homelab/homelab.k8s.yaml']);
+    expect(warnings).toEqual([]);
+  });
+
+  test('every object passes the output gate (schema, CEL, Talos patches, built-ins, references)', () => {
+    expect(new OutputGate().violations(objects)).toEqual([]);
   });
 
   test('snapshot of dist/', () => {

@@ -135,8 +135,9 @@ export interface MachineDemand {
  * rolling update of everything at once (a Talos upgrade rolls the control plane and every pool).
  */
 export function capacityProblems(addresses: readonly string[], demands: readonly MachineDemand[], field: string): Problem[] {
-  const { ranges } = nodeRanges(addresses, field);
-  // Overlaps are reported elsewhere; count distinct addresses.
+  const { ranges, problems } = nodeRanges(addresses, field);
+  // Malformed entries and overlaps are reported by networkProblems; count distinct addresses.
+  if (problems.length > 0) return [];
   const sorted = [...ranges].sort((a, b) => a.first - b.first);
   let available = 0;
   let covered = -1;
