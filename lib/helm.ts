@@ -104,7 +104,7 @@ export function parseManifests(text: string): KubeObject[] {
  * Renders are cached under {@link cacheDir} by chart digest + release + namespace + values +
  * kube version, so helm runs only for output it has not rendered before.
  */
-export function renderChart(opts: HelmRenderOptions): KubeObject[] {
+export function renderChart(opts: HelmRenderOptions): readonly KubeObject[] {
   const key = createHash('sha256')
     .update(YAML.stringify({
       chart: opts.chart.sha256,
@@ -115,19 +115,38 @@ export function renderChart(opts: HelmRenderOptions): KubeObject[] {
     }, { sortMapEntries: true }))
     .digest('hex');
   const cached = path.join(cacheDir(), 'helm', `${opts.chart.name}-${key}.yaml`);
-  if (fs.existsSync(cached)) return parseManifests(fs.readFileSync(cached, 'utf8'));
+  const inProcess = rendered.get(cached);
+  if (inProcess && fs.existsSync(cached)) return inProcess;
+  if (fs.existsSync(cached)) return remember(cached, parseManifests(fs.readFileSync(cached, 'utf8')));
 
   const archive = resolveChart(opts.chart);
-  const rendered = runHelm([
+  const output = runHelm([
     'template', opts.releaseName, archive,
     '--namespace', opts.namespace,
     '--kube-version', opts.kubeVersion,
     '--values', '-',
   ], YAML.stringify(opts.values, { sortMapEntries: true }));
-  const objects = parseManifests(rendered);
+  const objects = parseManifests(output);
   fs.mkdirSync(path.dirname(cached), { recursive: true });
   const tmp = `${cached}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, rendered);
+  fs.writeFileSync(tmp, output);
   fs.renameSync(tmp, cached);
-  return objects;
+  return remember(cached, objects);
+}
+
+/** Renders already parsed in this process (many clusters share a chart, values and version). */
+const rendered = new Map<string, readonly KubeObject[]>();
+
+function remember(file: string, objects: KubeObject[]): readonly KubeObject[] {
+  const frozen = Object.freeze(objects.map((o) => deepFreeze(o)));
+  rendered.set(file, frozen);
+  return frozen;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    Object.values(value).forEach(deepFreeze);
+    Object.freeze(value);
+  }
+  return value;
 }

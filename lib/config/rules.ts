@@ -1,6 +1,6 @@
 import { ClusterConfig } from './schema';
 import {
-  autoscalingProblems, capacityProblems, CONFIG_NETWORK_FIELDS, controlPlaneReplicaProblems, MachineDemand,
+  autoscalingProblems, capacityProblems, CONFIG_NETWORK_FIELDS, controlPlaneReplicaProblems, MachineDemand, machineSizeProblems,
   nameLengthProblems, networkProblems, Problem, schematicProblems, uniquePoolProblems, versionProblems,
 } from '../validation/cluster-rules';
 
@@ -17,8 +17,8 @@ export function machineDemands(config: ClusterConfig): MachineDemand[] {
 }
 
 /**
- * Every semantic rule of a structurally valid config, with config field paths. Sizes and
- * formats are already checked by the zod schema.
+ * Every semantic rule of a structurally valid config, with config field paths. Formats and
+ * per-field minimums are already checked by the zod schema.
  */
 export function clusterConfigProblems(config: ClusterConfig): Problem[] {
   const pools = config.workers.map((w, i) => ({ name: w.name, field: `workers[${i}].name` }));
@@ -33,6 +33,8 @@ export function clusterConfigProblems(config: ClusterConfig): Problem[] {
     }, CONFIG_NETWORK_FIELDS),
     ...capacityProblems(config.network.addresses, machineDemands(config), 'network.addresses'),
     ...controlPlaneReplicaProblems(config.controlPlane.replicas, 'controlPlane.replicas'),
+    ...machineSizeProblems(config.controlPlane, 'controlPlane'),
+    ...config.workers.flatMap((w, i) => machineSizeProblems(w, `workers[${i}]`)),
     ...versionProblems(config.talos.version, config.kubernetesVersion, { talos: 'talos.version', kubernetes: 'kubernetesVersion' }),
     ...schematicProblems(config.talos.extensions, config.talos.extraKernelArgs, { extensions: 'talos.extensions', kernelArgs: 'talos.extraKernelArgs' }),
     ...uniquePoolProblems(pools),

@@ -156,7 +156,10 @@ describe('cluster rules (config files)', () => {
 
   describe('sizes and schematic', () => {
     test('fails below what Talos needs', () => {
-      expect(problems((d) => { d.controlPlane.cores = 1; })).toEqual([]);
+      expect(problems((d) => { d.controlPlane.cores = 1; })).toEqual([
+        'clusters/homelab.yaml: controlPlane.cores 1 gives 1 vCPU(s); Talos needs at least 2',
+      ]);
+      expect(problems((d) => { d.controlPlane.cores = 1; d.controlPlane.sockets = 2; })).toEqual([]);
       expect(() => new TalosCluster(newChart(), 'C', homelabProps({ controlPlane: { cores: 1, memoryMiB: 4096, diskGiB: 20 } })))
         .toThrow('controlPlane.cores 1 gives 1 vCPU(s); Talos needs at least 2');
       expect(problems((d) => { d.workers[0].memoryMiB = 1024; })).toEqual([
