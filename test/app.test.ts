@@ -97,6 +97,21 @@ describe('cdk8s synth (main.ts)', () => {
     expect(fs.readFileSync(path.join(dist, 'homelab', 'homelab.k8s.yaml'), 'utf8')).toBe('previous output\n');
   });
 
+  test('npm run synth (the README command) shows only the messages: no stack trace from the cdk8s CLI', () => {
+    const clusters = path.join(work, 'clusters');
+    fs.mkdirSync(clusters);
+    const bad = fs.readFileSync(path.join(ROOT, 'clusters', 'homelab.yaml'), 'utf8').replace('replicas: 3,', 'replicas: 2,');
+    fs.writeFileSync(path.join(clusters, 'homelab.yaml'), bad);
+    const result = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'synth.js'), '--output', path.join(work, 'out')], {
+      cwd: ROOT, encoding: 'utf8', env: { ...process.env, CLUSTERS_DIR: clusters, DIST_DIR: path.join(work, 'dist') },
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('error: ');
+    expect(result.stderr).toContain('controlPlane.replicas 2 must be odd');
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+    expect(fs.existsSync(path.join(work, 'dist'))).toBe(false);
+  });
+
   test('a removed cluster config removes its folder from dist/', () => {
     const dist = path.join(work, 'dist');
     fs.mkdirSync(path.join(dist, 'gone'), { recursive: true });
