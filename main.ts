@@ -9,9 +9,10 @@ import * as path from 'path';
 import { synthesizeClusters } from './lib/app';
 import { UserError } from './lib/errors';
 import { publish } from './lib/output';
+import { PROJECT_ROOT } from './lib/paths';
 
 function main(): void {
-  const root = __dirname;
+  const root = PROJECT_ROOT;
   const configDir = path.resolve(process.env.CLUSTERS_DIR ?? path.join(root, 'clusters'));
   const distDir = path.resolve(process.env.DIST_DIR ?? path.join(root, 'dist'));
   const { files, warnings } = synthesizeClusters(configDir);

@@ -1,6 +1,5 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import * as YAML from 'yaml';
 import { ITalosCluster } from './cluster-ref';
 import { UserError } from './errors';
 import { renderChart } from './helm';
@@ -76,20 +75,21 @@ export class ChartResourceSet extends Construct {
     super(scope, id);
     const cluster = props.cluster;
     this.name = `${cluster.clusterName}-${props.addonName}`;
-    this.objects = renderChart({
+    const render = renderChart({
       chart: props.chart,
       releaseName: props.releaseName ?? props.chart.name,
       namespace: props.releaseNamespace ?? 'kube-system',
       values: props.values ?? {},
       kubeVersion: cluster.kubernetesVersion,
     });
+    this.objects = render.objects;
     for (const o of this.objects) {
       if (o.kind === 'Secret' && (o.data !== undefined || o.stringData !== undefined)) {
         throw new UserError(`chart ${props.chart.name} renders Secret ${o.metadata.name} with data; nothing secret may be synthesized into dist/ (change the chart values so the secret is created in the cluster)`);
       }
     }
 
-    const chunks = chunkDocuments(this.objects.map((o) => YAML.stringify(o, { lineWidth: 0 })));
+    const chunks = chunkDocuments(render.documents);
     const labels = { [CLUSTER_NAME_LABEL]: cluster.clusterName };
     this.configMapNames = chunks.map((_, i) => chunks.length === 1 ? this.name : `${this.name}-${i + 1}`);
     chunks.forEach((docs, i) => {
@@ -119,7 +119,7 @@ export class ChartResourceSet extends Construct {
 }
 
 /** Groups documents, in order, into chunks of at most {@link MAX_CONFIGMAP_DATA_BYTES}. */
-export function chunkDocuments(docs: string[], limit: number = MAX_CONFIGMAP_DATA_BYTES): string[][] {
+export function chunkDocuments(docs: readonly string[], limit: number = MAX_CONFIGMAP_DATA_BYTES): string[][] {
   const chunks: string[][] = [];
   let size = Infinity;
   for (const doc of docs) {

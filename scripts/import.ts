@@ -77,8 +77,11 @@ function main(): void {
     fs.writeFileSync(schemaFile, JSON.stringify(schema, null, 2) + '\n');
   }
 
-  // cdk8s import: one multi-document input, one output file per API group.
+  // cdk8s import: one multi-document input, one output file per API group. The CLI records
+  // every import in cdk8s.yaml; this script is the record, so the file is restored afterwards.
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'crd-import-'));
+  const cdk8sYaml = path.join(root, 'cdk8s.yaml');
+  const cdk8sConfig = fs.readFileSync(cdk8sYaml);
   try {
     const input = path.join(tmp, 'crds.yaml');
     fs.writeFileSync(input, selected.map((c) => YAML.stringify(c)).join('---\n'));
@@ -90,6 +93,7 @@ function main(): void {
       env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false' },
     });
   } finally {
+    fs.writeFileSync(cdk8sYaml, cdk8sConfig);
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 

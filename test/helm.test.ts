@@ -35,7 +35,9 @@ describe('helm', () => {
   });
 
   test('renders with the given kube version and values', () => {
-    const objs = renderChart({ chart: TALOS_CCM_CHART, releaseName: 'talos-cloud-controller-manager', namespace: 'kube-system', values: { replicaCount: 2 }, kubeVersion: 'v1.35.4' });
+    const { objects: objs, documents } = renderChart({ chart: TALOS_CCM_CHART, releaseName: 'talos-cloud-controller-manager', namespace: 'kube-system', values: { replicaCount: 2 }, kubeVersion: 'v1.35.4' });
+    expect(documents).toHaveLength(objs.length);
+    expect(documents[objs.indexOf(objs.find((o) => o.kind === 'Deployment')!)]).toContain('kind: Deployment');
     const deploy = objs.find((o) => o.kind === 'Deployment')!;
     expect(deploy.metadata).toMatchObject({ name: 'talos-cloud-controller-manager', namespace: 'kube-system' });
     expect((deploy.spec as any).replicas).toBe(2);

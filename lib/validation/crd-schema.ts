@@ -1,11 +1,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import Ajv, { ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
 import { describeObject, KubeObject } from '../kube-object';
+import { SCHEMAS_DIR } from '../paths';
+import { compileCached, goPatternToJs } from './compiled';
 
 /** Where `npm run import` writes the OpenAPI schema of each custom resource version. */
-export const CRD_SCHEMA_DIR = path.resolve(__dirname, '..', '..', 'schemas', 'crds');
+export const CRD_SCHEMA_DIR = path.join(SCHEMAS_DIR, 'crds');
 
 /** One way an object breaks its schema. */
 export interface Violation {
@@ -21,7 +22,7 @@ export interface Violation {
  * Turns a CRD's OpenAPI v3 schema into a JSON Schema that rejects unknown fields, as the API
  * server does for structural schemas with `kubectl --validate=strict`: every object with declared
  * properties gets `additionalProperties: false` unless it preserves unknown fields; `nullable`
- * becomes a `null` type.
+ * becomes a `null` type; Go patterns become JavaScript ones.
  */
 export function strictSchema(node: any): any {
   if (Array.isArray(node)) return node.map(strictSchema);
@@ -30,6 +31,10 @@ export function strictSchema(node: any): any {
   for (const [k, v] of Object.entries(node)) {
     // CEL rules are evaluated separately; x-kubernetes-* keywords are unknown to JSON Schema.
     if (k.startsWith('x-kubernetes-') || k === 'nullable') continue;
+    if (k === 'pattern' && typeof v === 'string') {
+      out[k] = goPatternToJs(v);
+      continue;
+    }
     out[k] = k === 'properties' || k === '$defs' || k === 'definitions'
       ? Object.fromEntries(Object.entries(v as object).map(([pk, pv]) => [pk, strictSchema(pv)]))
       : strictSchema(v);
@@ -40,30 +45,12 @@ export function strictSchema(node: any): any {
   return out;
 }
 
-/**
- * CRD patterns are Go (RE2) regular expressions; the one construct JavaScript lacks is a leading
- * inline flag group such as `^(?i)`, which becomes a RegExp flag here.
- */
-function goRegExp(source: string, flags: string): RegExp {
-  const inline = /^(\^?)\(\?([ims]+)\)/.exec(source);
-  if (!inline) return new RegExp(source, flags);
-  const extra = [...inline[2]].filter((f) => !flags.includes(f)).join('');
-  return new RegExp(inline[1] + source.slice(inline[0].length), flags + extra);
-}
-goRegExp.code = 'new RegExp';
-
 /** Validates custom resources against the OpenAPI schema of their CRD version. */
 export class CrdSchemaValidator {
-  private readonly ajv: Ajv;
   private readonly compiled = new Map<string, ValidateFunction | undefined>();
 
   /** @param schemaDir directory of `<group>_<Kind>_<version>.json` files */
-  constructor(private readonly schemaDir: string = CRD_SCHEMA_DIR) {
-    this.ajv = new Ajv({ allErrors: true, strict: false, validateFormats: true, code: { regExp: goRegExp } });
-    addFormats(this.ajv);
-    // Kubernetes-only formats: the API server accepts these as plain strings/numbers.
-    for (const f of ['int32', 'int64', 'int-or-string', 'byte', 'duration', 'quantity']) this.ajv.addFormat(f, true);
-  }
+  constructor(private readonly schemaDir: string = CRD_SCHEMA_DIR) {}
 
   /** Whether a schema exists for the object's apiVersion and kind. */
   public knows(o: { apiVersion: string; kind: string }): boolean {
@@ -75,8 +62,10 @@ export class CrdSchemaValidator {
     const key = `${group}_${o.kind}_${version}`;
     if (!this.compiled.has(key)) {
       const file = path.join(this.schemaDir, `${key}.json`);
+      // Formats are not checked: the API server validates only a few, none of which we emit.
       const fn = fs.existsSync(file)
-        ? this.ajv.compile(strictSchema(JSON.parse(fs.readFileSync(file, 'utf8'))))
+        ? compileCached(() => new Ajv({ allErrors: true, strict: false, validateFormats: false, code: { source: true } }),
+          strictSchema(JSON.parse(fs.readFileSync(file, 'utf8'))))
         : undefined;
       this.compiled.set(key, fn);
     }

@@ -1,13 +1,16 @@
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import Ajv2020, { ValidateFunction } from 'ajv/dist/2020';
 import * as YAML from 'yaml';
+import { compileCached } from './compiled';
 import { Violation } from './crd-schema';
 import { describeObject, KubeObject } from '../kube-object';
+import { SCHEMAS_DIR } from '../paths';
 import { isMultiDocTalos } from '../versions';
 
 /** Where `npm run import` writes the Talos machine-config JSON Schema per Talos minor. */
-export const TALOS_SCHEMA_DIR = path.resolve(__dirname, '..', '..', 'schemas', 'talos');
+export const TALOS_SCHEMA_DIR = path.join(SCHEMAS_DIR, 'talos');
 
 /** A Talos config spec (TalosConfigSpec) as CABPT/CACPPT read it. */
 interface TalosConfigSpec {
@@ -25,8 +28,7 @@ interface TalosConfigSpec {
  * are not, because CABPT merges the patch onto a generated config.
  */
 export class TalosPatchValidator {
-  private readonly ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
-  private readonly loaded = new Set<string>();
+  private readonly schemas = new Map<string, { text: string; defs: Record<string, any> }>();
   private readonly compiled = new Map<string, ValidateFunction>();
 
   /** @param schemaDir directory of `v<major>.<minor>.json` schemas */
@@ -96,19 +98,27 @@ export class TalosPatchValidator {
   private validatorFor(schemaKey: string, kind: string | undefined): ValidateFunction | undefined {
     const key = `${schemaKey}/${kind ?? ''}`;
     if (this.compiled.has(key)) return this.compiled.get(key);
-    const id = `talos-${schemaKey}`;
-    if (!this.loaded.has(id)) {
-      const schema = JSON.parse(fs.readFileSync(path.join(this.schemaDir, `${schemaKey}.json`), 'utf8'));
-      delete schema.$schema;
-      this.ajv.addSchema({ ...schema, $id: id });
-      this.loaded.add(id);
+    let schema = this.schemas.get(schemaKey);
+    if (!schema) {
+      const text = fs.readFileSync(path.join(this.schemaDir, `${schemaKey}.json`), 'utf8');
+      schema = { text, defs: JSON.parse(text).$defs ?? {} };
+      this.schemas.set(schemaKey, schema);
     }
-    const defs = (this.ajv.getSchema(id)?.schema as any)?.$defs ?? {};
+    const defs = schema.defs;
     const def = kind === undefined
       ? 'v1alpha1.Config'
       : Object.keys(defs).find((k) => defs[k]?.properties?.kind?.enum?.includes(kind));
-    const fn = def ? this.ajv.compile({ $ref: `${id}#/$defs/${def}` }) : undefined;
-    if (fn) this.compiled.set(key, fn);
+    if (!def) return undefined;
+    const id = `talos-${schemaKey}`;
+    const text = schema.text;
+    const fn = compileCached(() => {
+      const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false, code: { source: true } });
+      const full = JSON.parse(text);
+      delete full.$schema;
+      ajv.addSchema({ ...full, $id: id });
+      return ajv;
+    }, { $ref: `${id}#/$defs/${def}` }, createHash('sha256').update(text).digest('hex'));
+    this.compiled.set(key, fn);
     return fn;
   }
 }

@@ -1,3 +1,4 @@
+import { goPatternToJs } from '../../lib/validation/compiled';
 import { CrdSchemaValidator, strictSchema } from '../../lib/validation/crd-schema';
 import { homelabObjects, one } from '../util';
 
@@ -40,8 +41,15 @@ describe('CrdSchemaValidator', () => {
     expect(validator.validate(cluster)[0].message).toMatch(/^no CRD schema for cluster\.x-k8s\.io\/v1beta1 Cluster/);
   });
 
-  test('Go regular expressions with inline flags compile', () => {
-    // the Cluster v1beta2 schema has patterns with (?i); compiling it must not throw
+  test('Go patterns with a case-insensitive flag become JavaScript patterns', () => {
+    // from the Cluster v1beta2 schema
+    const js = goPatternToJs('^(?i)[a-z0-9_][a-z0-9_\\-\\+\\.]*$');
+    expect(js).toBe('^[a-zA-Z0-9_][a-zA-Z0-9_\\-\\+\\.]*$');
+    const re = new RegExp(js, 'u');
+    expect(re.test('My_Var.1')).toBe(true);
+    expect(re.test('-x')).toBe(false);
+    expect(goPatternToJs('(?i)ab[c]')).toBe('[aA][bB][cC]');
+    expect(goPatternToJs('^[a-z]+$')).toBe('^[a-z]+$');
     expect(validator.knows({ apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'Cluster' })).toBe(true);
   });
 });

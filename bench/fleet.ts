@@ -1,0 +1,32 @@
+import * as YAML from 'yaml';
+
+/**
+ * Config of fleet cluster `i`: its own name and /24 node subnet, three worker pools. Valid by
+ * construction (the benchmark measures synth, not rejection).
+ */
+export function fleetClusterConfig(i: number): string {
+  const b = Math.floor(i / 250) + 1;
+  const c = i % 250;
+  const net = (d: number) => `10.${b}.${c}.${d}`;
+  return YAML.stringify({
+    name: `fleet-${String(i).padStart(3, '0')}`,
+    namespace: 'fleet',
+    network: {
+      endpoint: net(250),
+      addresses: [`${net(10)}-${net(49)}`],
+      prefix: 24,
+      gateway: net(1),
+      dnsServers: ['10.0.0.53'],
+      // the node subnets live in 10.1-10.x.0.0/16; keep pods and services clear of them
+      podCidr: '172.16.0.0/16',
+      serviceCidr: '172.20.0.0/16',
+    },
+    proxmox: { allowedNodes: ['pve1', 'pve2', 'pve3'], template: { sourceNode: 'pve1', templateId: 9000 }, credentialsSecret: `fleet-${i}-proxmox` },
+    controlPlane: { replicas: 3, cores: 2, memoryMiB: 4096, diskGiB: 20 },
+    workers: [
+      { name: 'general', replicas: 3, cores: 4, memoryMiB: 8192, diskGiB: 40 },
+      { name: 'memory', replicas: 2, cores: 4, memoryMiB: 32768, diskGiB: 40 },
+      { name: 'burst', autoscaling: { min: 0, max: 5 }, cores: 8, memoryMiB: 16384, diskGiB: 60 },
+    ],
+  });
+}
