@@ -1,5 +1,6 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
+import { configNetwork } from './rules';
 import { ClusterConfig } from './schema';
 import { ProxmoxCredentials } from '../credentials';
 import { UserError } from '../errors';
@@ -23,15 +24,10 @@ export function buildCluster(scope: Construct, config: ClusterConfig): TalosClus
     kubernetesVersion: config.kubernetesVersion,
     talosVersion: config.talos.version,
     schematic: new Schematic({ officialExtensions: config.talos.extensions, extraKernelArgs: config.talos.extraKernelArgs }),
-    endpoint: config.network.endpoint,
+    ...configNetwork(config),
     endpointPort: config.network.endpointPort,
-    addresses: config.network.addresses,
-    prefix: config.network.prefix,
-    gateway: config.network.gateway,
     dnsServers: config.network.dnsServers,
     bridge: config.network.bridge,
-    podCidrs: [config.network.podCidr],
-    serviceCidrs: [config.network.serviceCidr],
     allowedNodes: config.proxmox.allowedNodes,
     sourceNode: config.proxmox.template.sourceNode,
     templateID: config.proxmox.template.templateId,

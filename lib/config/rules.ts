@@ -1,7 +1,7 @@
 import { ClusterConfig } from './schema';
 import {
   autoscalingProblems, capacityProblems, CONFIG_NETWORK_FIELDS, controlPlaneReplicaProblems, MachineDemand, machineSizeProblems,
-  nameLengthProblems, networkProblems, Problem, schematicProblems, uniquePoolProblems, versionProblems,
+  nameLengthProblems, NetworkInput, networkProblems, Problem, schematicProblems, uniquePoolProblems, versionProblems,
 } from '../validation/cluster-rules';
 
 /** What each machine set of a config needs from the address pool, for the capacity rule. */
@@ -16,6 +16,18 @@ export function machineDemands(config: ClusterConfig): MachineDemand[] {
   ];
 }
 
+/** The network of a config in the shape the rules and TalosClusterProps share. */
+export function configNetwork(config: ClusterConfig): NetworkInput {
+  return {
+    endpoint: config.network.endpoint,
+    addresses: config.network.addresses,
+    prefix: config.network.prefix,
+    gateway: config.network.gateway,
+    podCidrs: [config.network.podCidr],
+    serviceCidrs: [config.network.serviceCidr],
+  };
+}
+
 /**
  * Every semantic rule of a structurally valid config, with config field paths. Formats and
  * per-field minimums are already checked by the zod schema.
@@ -23,14 +35,7 @@ export function machineDemands(config: ClusterConfig): MachineDemand[] {
 export function clusterConfigProblems(config: ClusterConfig): Problem[] {
   const pools = config.workers.map((w, i) => ({ name: w.name, field: `workers[${i}].name` }));
   return [
-    ...networkProblems({
-      endpoint: config.network.endpoint,
-      addresses: config.network.addresses,
-      prefix: config.network.prefix,
-      gateway: config.network.gateway,
-      podCidrs: [config.network.podCidr],
-      serviceCidrs: [config.network.serviceCidr],
-    }, CONFIG_NETWORK_FIELDS),
+    ...networkProblems(configNetwork(config), CONFIG_NETWORK_FIELDS),
     ...capacityProblems(config.network.addresses, machineDemands(config), 'network.addresses'),
     ...controlPlaneReplicaProblems(config.controlPlane.replicas, 'controlPlane.replicas'),
     ...machineSizeProblems(config.controlPlane, 'controlPlane'),
