@@ -15,12 +15,12 @@ export interface SchematicProps {
    * Order matters: it is part of the schematic, and so of its ID.
    * @default - none
    */
-  readonly officialExtensions?: string[];
+  readonly officialExtensions?: readonly string[];
   /**
    * Extra kernel arguments (honoured by disk images only; installer images ignore them).
    * @default - none
    */
-  readonly extraKernelArgs?: string[];
+  readonly extraKernelArgs?: readonly string[];
 }
 
 /**

@@ -66,13 +66,13 @@ export interface TalosClusterProps {
    */
   readonly endpointPort?: number;
   /** Static node addresses handed out by CAPMOX through in-cluster IPAM: ranges `a-b`, CIDRs or single IPs. */
-  readonly addresses: string[];
+  readonly addresses: readonly string[];
   /** Prefix length of the node subnet. */
   readonly prefix: number;
   /** Default gateway of the nodes. */
   readonly gateway: string;
   /** DNS servers of the nodes (at least one). */
-  readonly dnsServers: string[];
+  readonly dnsServers: readonly string[];
   /**
    * Proxmox bridge for the nodes' NIC.
    * @default 'vmbr0'
@@ -82,14 +82,14 @@ export interface TalosClusterProps {
    * Pod networks.
    * @default ['10.244.0.0/16']
    */
-  readonly podCidrs?: string[];
+  readonly podCidrs?: readonly string[];
   /**
    * Service networks.
    * @default ['10.96.0.0/12']
    */
-  readonly serviceCidrs?: string[];
+  readonly serviceCidrs?: readonly string[];
   /** Proxmox nodes VMs may be placed on. */
-  readonly allowedNodes: string[];
+  readonly allowedNodes: readonly string[];
   /** Proxmox node that holds the Talos template VM. */
   readonly sourceNode: string;
   /** VM ID of the Talos template VM. */
