@@ -6,7 +6,7 @@
  * step and only after every cluster synthesized. Errors a user can cause print as messages.
  */
 import * as path from 'path';
-import { synthesizeClusters } from './lib/app';
+import { synthesize } from './lib/app';
 import { UserError } from './lib/errors';
 import { publish } from './lib/output';
 import { PROJECT_ROOT } from './lib/paths';
@@ -15,7 +15,8 @@ function main(): void {
   const root = PROJECT_ROOT;
   const configDir = path.resolve(process.env.CLUSTERS_DIR ?? path.join(root, 'clusters'));
   const distDir = path.resolve(process.env.DIST_DIR ?? path.join(root, 'dist'));
-  const { files, warnings } = synthesizeClusters(configDir);
+  const gitopsFile = path.relative(process.cwd(), path.resolve(process.env.GITOPS_CONFIG ?? path.join(root, 'gitops.yaml')));
+  const { files, warnings } = synthesize({ configDir, gitopsFile });
   for (const w of warnings) console.error(`warning: ${w}`);
   publish(distDir, files);
   const scratch = process.env.CDK8S_OUTDIR;

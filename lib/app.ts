@@ -1,9 +1,12 @@
 import { App, Chart } from 'cdk8s';
 import { clusterChart } from './config/build';
-import { loadClusterConfigs } from './config/load';
+import { GitopsConfig, loadGitopsConfig } from './config/gitops';
+import { LoadedConfig, loadClusterConfigs } from './config/load';
 import { UserError } from './errors';
+import { FleetDelivery, FluxDelivery, DeliveredCluster, repositoryPath, SECRETS_FOLDER } from './gitops';
 import { KubeObject } from './kube-object';
-import { clusterFiles, OutputFile } from './output';
+import { MANAGEMENT_OUTPUT } from './naming';
+import { chartFiles, clusterFiles, OutputFile } from './output';
 import { OutputGate } from './validation/gate';
 
 /** The result of a synth: the files to publish and the warnings to print. */
@@ -24,20 +27,38 @@ function constructWarnings(chart: Chart): string[] {
   return chart.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === 'warning').map((m) => String(m.data)));
 }
 
+/** What to synthesize. */
+export interface SynthOptions {
+  /** Directory of the cluster configs (`clusters/`). */
+  readonly configDir: string;
+  /**
+   * The GitOps config (`gitops.yaml`), relative to the working directory for messages.
+   * @default - no management objects
+   */
+  readonly gitopsFile?: string;
+  /**
+   * The output gate.
+   * @default - a new OutputGate
+   */
+  readonly gate?: OutputGate;
+}
+
 /**
- * Synthesizes every cluster config of a directory, in memory, and passes each cluster's
- * objects through the output gate.
+ * Synthesizes every cluster config of a directory and, when a GitOps config exists, the
+ * management cluster's Flux and Fleet objects, in memory; every output set passes the output gate.
  *
  * Nothing is written: the caller publishes the files only when all of them were produced, so a
  * bad config never leaves a half-valid dist/.
  *
  * @throws UserError (ConfigError, OutputGateError) listing every problem found
  */
-export function synthesizeClusters(configDir: string, gate: OutputGate = new OutputGate()): SynthResult {
+export function synthesize(options: SynthOptions): SynthResult {
+  const gate = options.gate ?? new OutputGate();
   const app = new App({ outdir: 'unused' });
   const files: OutputFile[] = [];
   const warnings: string[] = [];
-  for (const { file, config } of loadClusterConfigs(configDir)) {
+  const loaded = loadClusterConfigs(options.configDir);
+  for (const { file, config } of loaded) {
     const chart = clusterChart(app, file, config);
     const errors = constructErrors(chart);
     if (errors.length > 0) throw new UserError(errors.map((e) => `${file}: ${e}`).join('\n'));
@@ -45,5 +66,53 @@ export function synthesizeClusters(configDir: string, gate: OutputGate = new Out
     warnings.push(...constructWarnings(chart).map((w) => `${file}: ${w}`));
     files.push(...clusterFiles(chart, file));
   }
+  const gitops = options.gitopsFile !== undefined ? loadGitopsConfig(options.gitopsFile) : undefined;
+  if (gitops) {
+    for (const chart of managementCharts(app, gitops, loaded)) {
+      gate.check(options.gitopsFile!, chart.toJson() as KubeObject[]);
+      files.push(...chartFiles(chart, `${MANAGEMENT_OUTPUT}/${chart.node.id}/gitops.k8s.yaml`, options.gitopsFile!));
+    }
+  }
   return { files, warnings };
+}
+
+/**
+ * The management cluster's GitOps objects, one chart per agent (`flux`, `fleet`), each published
+ * to its own folder so that either agent applies only its own objects.
+ */
+function managementCharts(app: App, gitops: GitopsConfig, loaded: readonly LoadedConfig[]): Chart[] {
+  const inRepo = (p: string) => repositoryPath(gitops.repository.path, p);
+  const repository = { url: gitops.repository.url, branch: gitops.repository.branch, secretName: gitops.repository.secretName };
+  const clusters = (withSecrets: boolean): DeliveredCluster[] => loaded.map(({ config }) => ({
+    clusterName: config.name,
+    manifestsPath: inRepo(`dist/${config.name}`),
+    ...(withSecrets && config.proxmox.credentialsSecret !== undefined ? { secretsPath: inRepo(`${SECRETS_FOLDER}/${config.name}`) } : {}),
+  }));
+  const charts: Chart[] = [];
+  if (gitops.flux) {
+    const chart = new Chart(app, 'flux', { disableResourceNameHashes: true });
+    new FluxDelivery(chart, 'Delivery', {
+      name: gitops.name,
+      namespace: gitops.flux.namespace,
+      repository,
+      managementPath: inRepo(`dist/${MANAGEMENT_OUTPUT}/flux`),
+      interval: gitops.flux.interval,
+      decryptionSecretName: gitops.flux.decryptionSecret,
+      clusters: clusters(true),
+    });
+    charts.push(chart);
+  }
+  if (gitops.fleet) {
+    const chart = new Chart(app, 'fleet', { disableResourceNameHashes: true });
+    new FleetDelivery(chart, 'Delivery', {
+      name: gitops.name,
+      namespace: gitops.fleet.namespace,
+      repository,
+      managementPath: inRepo(`dist/${MANAGEMENT_OUTPUT}/fleet`),
+      interval: gitops.fleet.interval,
+      clusters: clusters(false),
+    });
+    charts.push(chart);
+  }
+  return charts;
 }

@@ -29,3 +29,9 @@ export function contentHash(value: unknown): string {
 export function contentAddressedName(base: string, spec: unknown): string {
   return `${base}-${contentHash(spec)}`;
 }
+
+/**
+ * Folder of dist/ holding the management cluster's GitOps objects. Reserved as a cluster name,
+ * since each cluster's manifests go to `dist/<cluster>/`.
+ */
+export const MANAGEMENT_OUTPUT = 'management';

@@ -5,7 +5,8 @@
  *   stack pins (lib/stack.ts), so no other version's classes (and no `V1Beta2` suffixes) exist;
  * - `schemas/crds/`: the OpenAPI v3 schema of each of those versions (with its CEL rules);
  * - `schemas/talos/`: the Talos machine-config JSON Schema per supported Talos minor;
- * - `schemas/cluster-config.schema.json`: the config file's JSON Schema for editors (from lib/config).
+ * - `schemas/cluster-config.schema.json`, `schemas/gitops-config.schema.json`: the config files'
+ *   JSON Schemas for editors (from lib/config).
  *
  * Inputs default to `../shared/crds` and `../shared/talos`; override with CRDS_DIR / TALOS_SCHEMAS_DIR.
  * The outputs are committed; neither synth nor the tests read the inputs.
@@ -15,7 +16,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { clusterConfigJsonSchema } from '../lib/config/json-schema';
+import { clusterConfigJsonSchema, gitopsConfigJsonSchema } from '../lib/config/json-schema';
 import { API, TALOS_KUBERNETES_SUPPORT } from '../lib/stack';
 
 const root = path.resolve(__dirname, '..');
@@ -111,6 +112,7 @@ function main(): void {
     fs.writeFileSync(path.join(talosOut, `${minor}.json`), JSON.stringify(out, null, 2) + '\n');
   }
   fs.writeFileSync(path.join(root, 'schemas', 'cluster-config.schema.json'), JSON.stringify(clusterConfigJsonSchema(), null, 2) + '\n');
+  fs.writeFileSync(path.join(root, 'schemas', 'gitops-config.schema.json'), JSON.stringify(gitopsConfigJsonSchema(), null, 2) + '\n');
   console.log(`imports/ and schemas/ regenerated from ${path.relative(root, crdsDir)} and ${path.relative(root, talosDir)}`);
 }
 

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { synthesizeClusters } from '../lib/app';
+import { synthesize } from '../lib/app';
 import { CrdSchemaValidator } from '../lib/validation/crd-schema';
 import { OutputGate } from '../lib/validation/gate';
 
@@ -16,11 +16,18 @@ function listTree(dir: string, base = ''): string[] {
 }
 
 describe('the default clusters (clusters/*.yaml → dist/)', () => {
-  const { files, warnings } = synthesizeClusters(path.join(ROOT, 'clusters'));
-  const objects = files.flatMap((f) => YAML.parseAllDocuments(f.content).map((d) => d.toJS()));
+  const { files, warnings } = synthesize({ configDir: path.join(ROOT, 'clusters'), gitopsFile: 'gitops.yaml' });
+  const parse = (content: string) => YAML.parseAllDocuments(content).map((d) => d.toJS());
+  const manifests = files.filter((f) => f.path.endsWith('.yaml'));
+  const objects = manifests.flatMap((f) => parse(f.content));
+  const clusterObjects = parse(files.find((f) => f.path === 'homelab/homelab.k8s.yaml')!.content);
 
-  test('one folder per cluster, no warnings', () => {
-    expect(files.map((f) => f.path)).toEqual(['homelab/homelab.k8s.yaml']);
+  test('one folder per cluster and one per GitOps agent under management/, no warnings', () => {
+    expect(manifests.map((f) => f.path)).toEqual([
+      'homelab/homelab.k8s.yaml',
+      'management/flux/gitops.k8s.yaml',
+      'management/fleet/gitops.k8s.yaml',
+    ]);
     expect(warnings).toEqual([]);
   });
 
@@ -33,7 +40,7 @@ describe('the default clusters (clusters/*.yaml → dist/)', () => {
   });
 
   test('the committed dist/ is exactly what synth produces', () => {
-    expect(listTree(DIST)).toEqual(files.map((f) => f.path));
+    expect(listTree(DIST)).toEqual(files.map((f) => f.path).sort());
     for (const f of files) expect(fs.readFileSync(path.join(DIST, f.path), 'utf8')).toBe(f.content);
   });
 
@@ -50,15 +57,30 @@ describe('the default clusters (clusters/*.yaml → dist/)', () => {
     for (const cm of builtin) expect(Buffer.byteLength(YAML.stringify(cm))).toBeLessThan(1024 * 1024);
   });
 
-  test('nothing secret: no Secret, no key material, no token', () => {
-    const text = files.map((f) => f.content).join('\n');
-    expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
-    expect(text).not.toMatch(/-----BEGIN [A-Z ]*(PRIVATE KEY|CERTIFICATE)-----/);
-    expect(text).not.toMatch(/capmox@pve!|PROXMOX_(TOKEN|SECRET)/);
+  test('nothing secret, in the synthesized output and in every file of the committed dist/', () => {
+    const committed = listTree(DIST).map((f) => fs.readFileSync(path.join(DIST, f), 'utf8'));
+    for (const text of [...files.map((f) => f.content), ...committed]) {
+      expect(text).not.toMatch(/-----BEGIN [A-Z ]*(PRIVATE KEY|CERTIFICATE)-----/);
+      expect(text).not.toMatch(/capmox@pve!|PROXMOX_(TOKEN|SECRET)/);
+    }
+    const committedObjects = listTree(DIST).filter((f) => /\.ya?ml$/.test(f)).flatMap((f) => parse(fs.readFileSync(path.join(DIST, f), 'utf8')));
+    for (const o of [...objects, ...committedObjects]) {
+      // Not even an empty Secret: a Secret in dist/ is one edit away from a committed token.
+      expect(o.kind).not.toBe('Secret');
+    }
   });
 
-  test('every object carries an explicit namespace', () => {
-    for (const o of objects) expect(o.metadata.namespace).toBe('default');
+  test('every cluster object carries the cluster\'s namespace; the GitOps objects their agent\'s', () => {
+    for (const o of clusterObjects) expect(o.metadata.namespace).toBe('default');
+    const management = objects.filter((o) => !clusterObjects.some((c: any) => c.kind === o.kind && c.metadata.name === o.metadata.name));
+    expect(management.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
+      'GitRepository flux-system/clusters',
+      'Kustomization flux-system/homelab-secrets',
+      'Kustomization flux-system/homelab',
+      'Kustomization flux-system/clusters-management',
+      'GitRepo fleet-local/homelab',
+      'GitRepo fleet-local/clusters-management',
+    ]);
   });
 });
 
@@ -118,6 +140,6 @@ describe('cdk8s synth (main.ts)', () => {
     fs.mkdirSync(path.join(dist, 'gone'), { recursive: true });
     fs.writeFileSync(path.join(dist, 'gone', 'gone.k8s.yaml'), 'x');
     expect(run({ DIST_DIR: dist }).status).toBe(0);
-    expect(listTree(dist)).toEqual(['homelab/homelab.k8s.yaml']);
+    expect(listTree(dist).filter((f) => !f.startsWith('management/'))).toEqual(['homelab/homelab.k8s.yaml']);
   });
 });

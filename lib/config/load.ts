@@ -36,13 +36,13 @@ function describeValue(v: unknown): string {
   return v === undefined ? 'nothing' : JSON.stringify(v);
 }
 
-function zodProblems(error: z.ZodError): ConfigProblem[] {
+function zodProblems(error: z.ZodError, jsonSchema: string): ConfigProblem[] {
   return error.issues.flatMap((issue): ConfigProblem[] => {
     const field = formatPath(issue.path);
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((k) => ({
         field: formatPath([...issue.path, k]),
-        message: 'is not a known field (check the spelling; see schemas/cluster-config.schema.json)',
+        message: `is not a known field (check the spelling; see ${jsonSchema})`,
       }));
     }
     if (issue.code === 'invalid_type' && issue.input === undefined) {
@@ -53,13 +53,13 @@ function zodProblems(error: z.ZodError): ConfigProblem[] {
 }
 
 /**
- * Parses and validates one cluster config file, applying defaults.
+ * Parses a YAML config file and validates it against a zod schema, applying defaults.
  *
- * @throws ConfigError with every problem of the file: YAML syntax (with line and column),
- *   unknown fields, wrong types and out-of-range values, then the semantic rules (IP math,
- *   capacity, versions, names; lib/validation/cluster-rules.ts)
+ * @param jsonSchema the published JSON Schema of the file, named in unknown-field messages
+ * @throws ConfigError with every problem of the file: YAML syntax (with line and column), unknown
+ *   fields, wrong types and out-of-range values
  */
-export function parseClusterConfig(text: string, file: string): ClusterConfig {
+export function parseYamlConfig<S extends z.ZodType>(text: string, file: string, schema: S, jsonSchema: string): z.output<S> {
   const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(file, doc.errors.map((e) => ({
@@ -67,12 +67,23 @@ export function parseClusterConfig(text: string, file: string): ClusterConfig {
       message: `YAML syntax error at line ${e.linePos?.[0].line ?? '?'}, column ${e.linePos?.[0].col ?? '?'}: ${e.message.split('\n')[0]}`,
     })));
   }
-  const result = clusterConfigSchema.safeParse(doc.toJS(), { reportInput: true });
-  if (!result.success) throw new ConfigError(file, zodProblems(result.error));
-  // Warnings (e.g. a single control plane) are reported by the constructs at synth.
-  const errors = clusterConfigProblems(result.data).filter((p) => p.severity === 'error');
-  if (errors.length > 0) throw new ConfigError(file, errors);
+  const result = schema.safeParse(doc.toJS(), { reportInput: true });
+  if (!result.success) throw new ConfigError(file, zodProblems(result.error, jsonSchema));
   return result.data;
+}
+
+/**
+ * Parses and validates one cluster config file, applying defaults.
+ *
+ * @throws ConfigError with every problem of the file: those of {@link parseYamlConfig}, then the
+ *   semantic rules (IP math, capacity, versions, names; lib/validation/cluster-rules.ts)
+ */
+export function parseClusterConfig(text: string, file: string): ClusterConfig {
+  const config = parseYamlConfig(text, file, clusterConfigSchema, 'schemas/cluster-config.schema.json');
+  // Warnings (e.g. a single control plane) are reported by the constructs at synth.
+  const errors = clusterConfigProblems(config).filter((p) => p.severity === 'error');
+  if (errors.length > 0) throw new ConfigError(file, errors);
+  return config;
 }
 
 /** A loaded config and where it came from. */

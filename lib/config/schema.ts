@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DNS1123_LABEL } from '../naming';
+import { DNS1123_LABEL, MANAGEMENT_OUTPUT } from '../naming';
 import { QEMU_GUEST_AGENT_EXTENSION } from '../schematic';
 import { STACK_VERSIONS } from '../stack';
 
@@ -38,7 +38,9 @@ export const workerPoolSchema = z.strictObject({
 
 /** Schema of a cluster config file (`clusters/*.yaml`): the contract with users. */
 export const clusterConfigSchema = z.strictObject({
-  name: dnsLabel.describe('cluster name; every object name derives from it'),
+  name: dnsLabel
+    .refine((n) => n !== MANAGEMENT_OUTPUT, `is reserved: dist/${MANAGEMENT_OUTPUT}/ holds the GitOps objects of the management cluster; choose another cluster name`)
+    .describe('cluster name; every object name derives from it'),
   namespace: dnsLabel.default('default').describe('namespace on the management cluster'),
   kubernetesVersion: version.default(STACK_VERSIONS.kubernetes).describe('Kubernetes release of the workload cluster'),
   talos: z.strictObject({

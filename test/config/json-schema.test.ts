@@ -3,7 +3,7 @@ import * as path from 'path';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import * as YAML from 'yaml';
-import { clusterConfigJsonSchema } from '../../lib/config/json-schema';
+import { clusterConfigJsonSchema, gitopsConfigJsonSchema } from '../../lib/config/json-schema';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const published = JSON.parse(fs.readFileSync(path.join(ROOT, 'schemas', 'cluster-config.schema.json'), 'utf8'));
@@ -27,5 +27,18 @@ describe('published config JSON Schema', () => {
     typo.controlPlane.replica = 3;
     expect(validate(typo)).toBe(false);
     expect(validate.errors?.[0]).toMatchObject({ instancePath: '/controlPlane', keyword: 'additionalProperties' });
+  });
+});
+
+describe('published GitOps config JSON Schema', () => {
+  const gitops = JSON.parse(fs.readFileSync(path.join(ROOT, 'schemas', 'gitops-config.schema.json'), 'utf8'));
+
+  test('is what `npm run import` generates, and accepts the project\'s gitops.yaml', () => {
+    expect(gitops).toEqual(JSON.parse(JSON.stringify(gitopsConfigJsonSchema())));
+    const text = fs.readFileSync(path.join(ROOT, 'gitops.yaml'), 'utf8');
+    expect(text.split('\n')[0]).toBe('# yaml-language-server: $schema=schemas/gitops-config.schema.json');
+    const validate = new Ajv2020({ strict: false }).compile(gitops);
+    expect(validate(YAML.parse(text))).toBe(true);
+    expect(validate({ ...YAML.parse(text), flux: { namspace: 'x' } })).toBe(false);
   });
 });

@@ -35,6 +35,12 @@ describe('cluster config', () => {
     expect(c.proxmox.credentialsSecret).toBe('homelab-proxmox');
   });
 
+  test('fails on the reserved cluster name "management" (dist/management/ holds the GitOps objects)', () => {
+    expect(problems(withEdit((d) => { d.name = 'management'; }))).toEqual([
+      'clusters/homelab.yaml: name "management" is reserved: dist/management/ holds the GitOps objects of the management cluster; choose another cluster name',
+    ]);
+  });
+
   test('defaults: namespace, versions, bridge, networks, cilium', () => {
     const c = parseClusterConfig(withEdit((d) => {
       delete d.namespace; delete d.kubernetesVersion; delete d.talos; delete d.cilium;
