@@ -5,7 +5,7 @@ import { workerStrategicPatches } from './machine-config';
 import { CLUSTER_NAME_LABEL, contentAddressedName, DEPLOYMENT_NAME_LABEL, DNS1123_LABEL } from './naming';
 import { ProxmoxMachineOptions, ProxmoxMachineTemplate } from './proxmox-machine-template';
 import { API } from './stack';
-import { autoscalingProblems, formatProblems, machineSizeProblems, nameLengthProblems } from './validation/cluster-rules';
+import { autoscalingProblems, formatProblems, machineSizeProblems, nameLengthProblems, poolVersionProblems } from './validation/cluster-rules';
 import { TalosConfigTemplate, TalosConfigTemplateSpecTemplateSpec } from '../imports/bootstrap.cluster.x-k8s.io';
 import {
   MachineDeployment,
@@ -48,6 +48,13 @@ export interface WorkerPoolOptions extends ProxmoxMachineOptions {
    * @default true
    */
   readonly healthCheck?: boolean;
+  /**
+   * Kubernetes release of the pool's machines. Hold a pool at the current release while the
+   * control plane upgrades first, then remove the hold (README, "Upgrades"); never newer than the
+   * control plane.
+   * @default - the cluster's kubernetesVersion
+   */
+  readonly kubernetesVersion?: string;
 }
 
 /** Props of a {@link ProxmoxWorkerPool}. */
@@ -94,6 +101,8 @@ export class ProxmoxWorkerPool extends Construct {
   public readonly configTemplateName: string;
   /** Most machines the pool runs: its replicas, or its autoscaler maximum. */
   public readonly maxReplicas: number;
+  /** Kubernetes release of the pool's machines. */
+  public readonly kubernetesVersion: string;
 
   constructor(scope: Construct, id: string, props: ProxmoxWorkerPoolProps) {
     super(scope, id);
@@ -110,9 +119,14 @@ export class ProxmoxWorkerPool extends Construct {
       ),
       ...nameLengthProblems(cluster.clusterName, [{ name: props.poolName, field: 'poolName' }], 'clusterName')
         .filter((p) => p.field === 'poolName'),
+      ...(props.kubernetesVersion === undefined ? [] : poolVersionProblems(
+        cluster.talosVersion, cluster.kubernetesVersion, props.kubernetesVersion,
+        { talos: 'talosVersion', kubernetes: 'the cluster\'s kubernetesVersion', pool: 'kubernetesVersion' },
+      )),
     ].filter((p) => p.severity === 'error');
     if (errors.length > 0) throw new UserError(formatProblems(errors, `worker pool ${props.poolName}: `));
     this.maxReplicas = autoscaled ? props.autoscalerMaxReplicas! : props.replicas ?? 1;
+    this.kubernetesVersion = props.kubernetesVersion ?? cluster.kubernetesVersion;
     const labels = { [CLUSTER_NAME_LABEL]: cluster.clusterName };
     const machineLabels = { ...labels, [DEPLOYMENT_NAME_LABEL]: this.name };
 
@@ -163,7 +177,7 @@ export class ProxmoxWorkerPool extends Construct {
           metadata: { labels: machineLabels },
           spec: {
             clusterName: cluster.clusterName,
-            version: cluster.kubernetesVersion,
+            version: this.kubernetesVersion,
             bootstrap: {
               configRef: { apiGroup: API.TalosConfigTemplate.group, kind: 'TalosConfigTemplate', name: this.configTemplateName },
             },

@@ -110,7 +110,17 @@ describe('ProxmoxWorkerPool', () => {
     expect(bumped.metadata.name).not.toBe(one(objects, 'TalosConfigTemplate').metadata.name);
   });
 
+  test('a pool held at an older Kubernetes release while the control plane upgrades first', () => {
+    const held = one(clusterWithPools([{ ...DEFAULT, kubernetesVersion: 'v1.34.2' }]), 'MachineDeployment');
+    expect(held.spec.template.spec.version).toBe('v1.34.2');
+    expect(md.spec.template.spec.version).toBe('v1.35.4');
+  });
+
   describe('fails', () => {
+    test('fails when a pool would run a newer Kubernetes than the control plane', () => {
+      expect(() => clusterWithPools([{ ...DEFAULT, kubernetesVersion: 'v1.36.0' }]))
+        .toThrow('worker pool default: kubernetesVersion v1.36.0 is newer than the cluster\'s kubernetesVersion v1.35.4: kubelets must not be newer than the API server, so upgrade the control plane first');
+    });
     test('fails when only one autoscaler bound is set', () => {
       expect(() => clusterWithPools([{ ...DEFAULT, replicas: undefined, autoscalerMinReplicas: 1 }]))
         .toThrow('worker pool default: autoscalerMaxReplicas is required: set both autoscaler bounds, or neither');

@@ -49,6 +49,7 @@ export function buildCluster(scope: Construct, config: ClusterConfig): TalosClus
       sourceNode: pool.template?.sourceNode,
       templateID: pool.template?.templateId,
       healthCheck: pool.healthCheck,
+      kubernetesVersion: pool.kubernetesVersion,
     });
   }
   cluster.addCilium({ hubble: config.cilium.hubble });

@@ -1,7 +1,7 @@
 import { ClusterConfig } from './schema';
 import {
   autoscalingProblems, capacityProblems, CONFIG_NETWORK_FIELDS, controlPlaneReplicaProblems, MachineDemand, machineSizeProblems,
-  nameLengthProblems, NetworkInput, networkProblems, Problem, schematicProblems, uniquePoolProblems, versionProblems,
+  nameLengthProblems, NetworkInput, networkProblems, poolVersionProblems, Problem, schematicProblems, uniquePoolProblems, versionProblems,
 } from '../validation/cluster-rules';
 
 /** What each machine set of a config needs from the address pool, for the capacity rule. */
@@ -44,6 +44,10 @@ export function clusterConfigProblems(config: ClusterConfig): Problem[] {
     ...schematicProblems(config.talos.extensions, config.talos.extraKernelArgs, { extensions: 'talos.extensions', kernelArgs: 'talos.extraKernelArgs' }),
     ...uniquePoolProblems(pools),
     ...nameLengthProblems(config.name, pools, 'name'),
+    ...config.workers.flatMap((w, i) => w.kubernetesVersion === undefined ? [] : poolVersionProblems(
+      config.talos.version, config.kubernetesVersion, w.kubernetesVersion,
+      { talos: 'talos.version', kubernetes: 'kubernetesVersion', pool: `workers[${i}].kubernetesVersion` },
+    )),
     ...config.workers.flatMap((w, i) => autoscalingProblems(
       { replicas: w.replicas, min: w.autoscaling?.min, max: w.autoscaling?.max },
       { replicas: `workers[${i}].replicas`, min: `workers[${i}].autoscaling.min`, max: `workers[${i}].autoscaling.max` },

@@ -34,6 +34,7 @@ export const workerPoolSchema = z.strictObject({
   ...machine,
   template: template.optional().describe('template VM of this pool (default: proxmox.template)'),
   healthCheck: z.boolean().default(true).describe('replace machines whose node never becomes Ready (MachineHealthCheck)'),
+  kubernetesVersion: version.optional().describe('hold this pool at an older Kubernetes release while the control plane upgrades first (default: the cluster\'s kubernetesVersion)'),
 });
 
 /** Schema of a cluster config file (`clusters/*.yaml`): the contract with users. */

@@ -188,6 +188,28 @@ export function versionProblems(talosVersion: string, kubernetesVersion: string,
   return problems;
 }
 
+/** How many minors a kubelet may lag behind the API server (Kubernetes version skew policy, since 1.28). */
+export const KUBELET_MAX_MINOR_SKEW = 3;
+
+/**
+ * A worker pool held at an older Kubernetes release while the control plane upgrades first:
+ * never newer than the control plane (a kubelet must not be newer than the API server), at most
+ * {@link KUBELET_MAX_MINOR_SKEW} minors older, and supported by the cluster's Talos minor.
+ */
+export function poolVersionProblems(talosVersion: string, controlPlaneVersion: string, poolVersion: string, fields: { talos: string; kubernetes: string; pool: string }): Problem[] {
+  const problems = versionProblems(talosVersion, poolVersion, { talos: fields.talos, kubernetes: fields.pool })
+    .filter((p) => p.field === fields.pool);
+  const pool = semver.valid(poolVersion.replace(/^v/, ''));
+  const cp = semver.valid(controlPlaneVersion.replace(/^v/, ''));
+  if (!pool || !cp || !/^v/.test(poolVersion)) return problems;
+  if (semver.gt(pool, cp)) {
+    problems.push(error(fields.pool, `${poolVersion} is newer than ${fields.kubernetes} ${controlPlaneVersion}: kubelets must not be newer than the API server, so upgrade the control plane first`));
+  } else if (semver.minor(cp) - semver.minor(pool) > KUBELET_MAX_MINOR_SKEW || semver.major(cp) !== semver.major(pool)) {
+    problems.push(error(fields.pool, `${poolVersion} is more than ${KUBELET_MAX_MINOR_SKEW} minors behind ${fields.kubernetes} ${controlPlaneVersion} (Kubernetes version skew policy)`));
+  }
+  return problems;
+}
+
 /** Machine size: what Talos needs to run (STACK.md §1.4: at least 2 vCPUs and 2 GiB). */
 export function machineSizeProblems(m: { cores: number; sockets?: number; memoryMiB: number; diskGiB: number }, prefix: string): Problem[] {
   const problems: Problem[] = [];

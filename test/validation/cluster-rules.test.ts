@@ -26,6 +26,24 @@ describe('cluster rules (config files)', () => {
     expect(problems(() => {})).toEqual([]);
   });
 
+  describe('worker pool Kubernetes holds', () => {
+    test('a pool may lag the control plane by up to three minors', () => {
+      expect(problems((d) => { d.workers[0].kubernetesVersion = 'v1.34.2'; })).toEqual([]);
+      expect(problems((d) => { d.workers[0].kubernetesVersion = 'v1.32.0'; })).toEqual([]);
+    });
+    test('fails when a pool is newer than the control plane, too far behind, or unsupported by Talos', () => {
+      expect(problems((d) => { d.workers[0].kubernetesVersion = 'v1.35.5'; })).toEqual([
+        'clusters/homelab.yaml: workers[0].kubernetesVersion v1.35.5 is newer than kubernetesVersion v1.35.4: kubelets must not be newer than the API server, so upgrade the control plane first',
+      ]);
+      expect(problems((d) => { d.kubernetesVersion = 'v1.36.1'; d.workers[0].kubernetesVersion = 'v1.32.0'; })).toEqual([
+        'clusters/homelab.yaml: workers[0].kubernetesVersion v1.32.0 is more than 3 minors behind kubernetesVersion v1.36.1 (Kubernetes version skew policy)',
+      ]);
+      expect(problems((d) => { d.kubernetesVersion = 'v1.33.0'; d.workers[0].kubernetesVersion = 'v1.30.0'; })).toEqual([
+        'clusters/homelab.yaml: workers[0].kubernetesVersion v1.30.0 is outside what Talos v1.13 supports (Kubernetes v1.31 to v1.36)',
+      ]);
+    });
+  });
+
   describe('IP math', () => {
     test('fails when the VIP lies inside the node range', () => {
       expect(problems((d) => { d.network.endpoint = '192.168.0.25'; })).toEqual([
