@@ -73,6 +73,11 @@ export class Schematic {
 
   /** URL of the nocloud disk image a Proxmox template VM is built from. */
   public diskImageUrl(talosVersion: string, arch: string = 'amd64'): string {
-    return `https://${IMAGE_FACTORY}/image/${this.id}/${talosVersion}/nocloud-${arch}.raw.xz`;
+    return nocloudDiskImageUrl(this.id, talosVersion, arch);
   }
+}
+
+/** URL of the Image Factory's nocloud disk image of a schematic ID and Talos release. */
+export function nocloudDiskImageUrl(schematicId: string, talosVersion: string, arch: string = 'amd64'): string {
+  return `https://${IMAGE_FACTORY}/image/${schematicId}/${talosVersion}/nocloud-${arch}.raw.xz`;
 }

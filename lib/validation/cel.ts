@@ -13,9 +13,9 @@ interface CelRule {
   readonly fieldPath?: string;
 }
 
-type Evaluator = (ctx: { self: unknown }) => unknown;
+type Evaluator = (ctx: { self: unknown; oldSelf?: unknown }) => unknown;
 
-/** Rules comparing with the stored object only run on updates; the plan step (not synth) checks them. */
+/** Rules comparing with the stored object only run on updates; `npm run plan` checks them ({@link CelValidator.validateUpdate}). */
 export function isTransitionRule(rule: string): boolean {
   return /\boldSelf\b/.test(rule);
 }
@@ -37,6 +37,14 @@ export function toCel(value: unknown, schema: any): unknown {
     return BigInt(value);
   }
   return value;
+}
+
+/** The violation of a rule that did not evaluate to true at `field`. */
+function violation(r: CelRule, result: unknown, field: string, object: string): Violation {
+  const at = r.fieldPath ? `${field}${r.fieldPath}` : field;
+  // The API server rejects on evaluation errors too (e.g. an absent field); say both.
+  const why = `${r.message ?? 'failed'}${isCelError(result) ? ` (evaluation error: ${result.message})` : ''}`;
+  return { object, field: at.replace(/^\./, ''), message: `${why} [CEL: ${r.rule}]` };
 }
 
 /**
@@ -80,16 +88,45 @@ export class CelValidator {
     return out;
   }
 
+  /**
+   * Every transition rule (`oldSelf`) an update from `old` to `o` breaks, as the API server
+   * evaluates them on update: only where the old value is correlatable (object properties, and
+   * items of `x-kubernetes-list-type: map` lists matched by their keys) and present on both sides.
+   */
+  public validateUpdate(o: KubeObject, old: KubeObject): Violation[] {
+    const schema = this.schemaFor(o);
+    if (!schema) return [];
+    const out: Violation[] = [];
+    this.walkUpdate(schema, o, old, '', describeObject(o), out);
+    return out;
+  }
+
+  private walkUpdate(schema: any, value: unknown, old: unknown, field: string, object: string, out: Violation[]): void {
+    if (!schema || value === undefined || value === null || old === undefined || old === null) return;
+    for (const r of (schema['x-kubernetes-validations'] ?? []) as CelRule[]) {
+      if (!isTransitionRule(r.rule)) continue;
+      const result = this.evaluator(r.rule)({ self: toCel(value, schema), oldSelf: toCel(old, schema) });
+      if (result !== true) out.push(violation(r, result, field, object));
+    }
+    if (Array.isArray(value)) {
+      const keys: string[] | undefined = schema['x-kubernetes-list-type'] === 'map' ? schema['x-kubernetes-list-map-keys'] : undefined;
+      if (!keys || !Array.isArray(old)) return;
+      const keyOf = (item: any) => JSON.stringify(keys.map((k) => item?.[k]));
+      value.forEach((v, i) => this.walkUpdate(schema.items, v, old.find((o) => keyOf(o) === keyOf(v)), `${field}[${i}]`, object, out));
+    } else if (typeof value === 'object' && typeof old === 'object' && !Array.isArray(old)) {
+      for (const [k, v] of Object.entries(value as object)) {
+        const child = schema.properties?.[k] ?? (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
+        this.walkUpdate(child, v, (old as Record<string, unknown>)[k], `${field}.${k}`, object, out);
+      }
+    }
+  }
+
   private walk(schema: any, value: unknown, field: string, object: string, out: Violation[]): void {
     if (!schema || value === undefined || value === null) return;
     for (const r of (schema['x-kubernetes-validations'] ?? []) as CelRule[]) {
       if (isTransitionRule(r.rule)) continue;
       const result = this.evaluator(r.rule)({ self: toCel(value, schema) });
-      if (result === true) continue;
-      const at = r.fieldPath ? `${field}${r.fieldPath}` : field;
-      // The API server rejects on evaluation errors too (e.g. an absent field); say both.
-      const why = `${r.message ?? 'failed'}${isCelError(result) ? ` (evaluation error: ${result.message})` : ''}`;
-      out.push({ object, field: at.replace(/^\./, ''), message: `${why} [CEL: ${r.rule}]` });
+      if (result !== true) out.push(violation(r, result, field, object));
     }
     if (Array.isArray(value)) {
       value.forEach((v, i) => this.walk(schema.items, v, `${field}[${i}]`, object, out));

@@ -1,0 +1,193 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import { synthesize } from '../../lib/app';
+import { OutputFile } from '../../lib/output';
+import { blockingFindings, changedFields, computePlan, FindingKind, Plan } from '../../lib/plan/plan';
+import { formatPlan } from '../../lib/plan/report';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const HOMELAB = YAML.parse(fs.readFileSync(path.join(ROOT, 'clusters', 'homelab.yaml'), 'utf8'));
+
+/** dist/ of the homelab config after an edit, synthesized in memory. */
+function distOf(edit: (config: any) => void = () => {}): OutputFile[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plan-'));
+  try {
+    const config = structuredClone(HOMELAB);
+    edit(config);
+    fs.writeFileSync(path.join(dir, `${config.name}.yaml`), YAML.stringify(config));
+    return synthesize({ configDir: dir }).files;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The same files with one object edited by hand (as someone might edit dist/ or use a JSON patch). */
+function handEdit(files: OutputFile[], kind: string, edit: (o: any) => void): OutputFile[] {
+  return files.map((f) => {
+    if (!f.path.endsWith('.yaml')) return f;
+    const docs = YAML.parseAllDocuments(f.content).map((d) => d.toJS());
+    const target = docs.find((o) => o?.kind === kind);
+    if (!target) return f;
+    edit(target);
+    return { path: f.path, content: docs.map((o) => YAML.stringify(o, { lineWidth: 0 })).join('---\n') };
+  });
+}
+
+const base = distOf();
+const findings = (plan: Plan, kind?: FindingKind) => plan.folders.flatMap((f) => f.findings).filter((f) => kind === undefined || f.kind === kind);
+const only = (plan: Plan) => {
+  expect(plan.folders.map((f) => f.folder)).toEqual(['homelab']);
+  return plan.folders[0];
+};
+
+describe('plan', () => {
+  test('an unchanged tree: nothing changes, safe', () => {
+    const plan = computePlan(base, distOf());
+    expect(plan.folders).toEqual([]);
+    expect(formatPlan(plan, 'dist/ at HEAD')).toBe('No changes: a fresh synth equals dist/ at HEAD.\n');
+  });
+
+  test('scaling a pool: one MachineDeployment changes, nothing rolls, safe', () => {
+    const plan = computePlan(base, distOf((c) => { c.workers[0].replicas = 3; }));
+    const f = only(plan);
+    expect(f.scaling).toEqual(['pool homelab-default scales 2 → 3 machine(s)']);
+    expect(f.rollouts).toEqual([]);
+    expect(f.changed).toEqual([{ object: 'MachineDeployment default/homelab-default', fields: ['spec.replicas: 2 → 3'] }]);
+    expect(f.created).toEqual([]);
+    expect(f.deleted).toEqual([]);
+    expect(blockingFindings(plan)).toEqual([]);
+  });
+
+  test('renaming a cluster deletes it: destructive, blocking unless allowed', () => {
+    const plan = computePlan(base, distOf((c) => { c.name = 'homelab2'; c.proxmox.credentialsSecret = 'homelab2-proxmox'; }));
+    expect(plan.folders.map((f) => f.folder)).toEqual(['homelab', 'homelab2']);
+    const destructive = findings(plan, FindingKind.DESTRUCTIVE);
+    expect(destructive.map((d) => d.object)).toEqual([
+      'Cluster default/homelab',
+      'ProxmoxCluster default/homelab',
+      'TalosControlPlane default/homelab-control-plane',
+      'MachineDeployment default/homelab-default',
+    ]);
+    expect(destructive[0].message).toBe('is deleted: deleting the Cluster deletes every Machine and VM of the cluster; if this is a rename, a new name is a new object: the old one and its machines are deleted, not moved');
+    expect(plan.folders[1].created).toContain('Cluster default/homelab2');
+    expect(blockingFindings(plan)).toHaveLength(4);
+    expect(blockingFindings(plan, new Set([FindingKind.DESTRUCTIVE]))).toEqual([]);
+    expect(formatPlan(plan, 'dist/ at HEAD')).toContain('Not safe to apply: 4 destructive (--allow-destructive to proceed anyway).');
+  });
+
+  test('a template edited in place (same name) is rejected by the provider webhooks', () => {
+    const after = handEdit(base, 'ProxmoxMachineTemplate', (o) => { o.spec.template.spec.memoryMiB = 8192; });
+    const rejected = findings(computePlan(base, after), FindingKind.REJECTED);
+    expect(rejected).toEqual([{
+      kind: FindingKind.REJECTED,
+      object: expect.stringMatching(/^ProxmoxMachineTemplate default\/homelab-control-plane-[0-9a-f]{8}$/),
+      message: expect.stringContaining('CAPMOX rejects any change of a ProxmoxMachineTemplate ("ProxmoxMachineTemplate is immutable")'),
+    }]);
+    const tct = findings(computePlan(base, handEdit(base, 'TalosConfigTemplate', (o) => { o.spec.template.spec.talosVersion = 'v1.13.10'; })), FindingKind.REJECTED);
+    expect(tct.map((r) => r.message)).toEqual([expect.stringContaining('CABPT rejects any change of a TalosConfigTemplate')]);
+  });
+
+  test('an immutable field with a CEL transition rule: the CRD\'s own rule is evaluated with oldSelf', () => {
+    const after = handEdit(base, 'ProxmoxMachineTemplate', (o) => { o.spec.template.spec.disks.bootVolume.sizeGb = 30; });
+    const messages = findings(computePlan(base, after), FindingKind.REJECTED).map((r) => r.message);
+    expect(messages).toContain('spec.template.spec.disks.bootVolume: Value is immutable [CEL: self == oldSelf] (rule on updates)');
+  });
+
+  test('changing a ClusterResourceSet strategy or selector is rejected (immutable)', () => {
+    const after = handEdit(base, 'ClusterResourceSet', (o) => { o.spec.strategy = 'ApplyOnce'; });
+    const rejected = findings(computePlan(base, after), FindingKind.REJECTED);
+    expect(rejected).toEqual([{
+      kind: FindingKind.REJECTED,
+      object: expect.stringMatching(/^ClusterResourceSet default\/homelab-/),
+      message: 'spec.strategy is immutable (STACK.md §4.2): delete the ClusterResourceSet and create it anew (resources it applied stay in the workload cluster)',
+    }]);
+    const selector = handEdit(base, 'ClusterResourceSet', (o) => { o.spec.clusterSelector = { matchLabels: { env: 'lab' } }; });
+    expect(findings(computePlan(base, selector), FindingKind.REJECTED).map((r) => r.message))
+      .toEqual([expect.stringMatching(/^spec\.clusterSelector is immutable/)]);
+  });
+
+  test('skipping a Kubernetes minor is rejected for the control plane and the pools', () => {
+    const before = distOf((c) => { c.kubernetesVersion = 'v1.34.3'; });
+    const plan = computePlan(before, distOf((c) => { c.kubernetesVersion = 'v1.36.1'; }));
+    const rejected = findings(plan, FindingKind.REJECTED).map((r) => `${r.object}: ${r.message}`);
+    expect(rejected).toEqual([
+      'TalosControlPlane default/homelab-control-plane: control plane Kubernetes v1.34.3 → v1.36.1 skips 1 minor(s): Cluster API upgrades one minor at a time; go through v1.35 first',
+      'MachineDeployment default/homelab-default: pool homelab-default Kubernetes v1.34.3 → v1.36.1 skips 1 minor(s): Cluster API upgrades one minor at a time; go through v1.35 first',
+    ]);
+  });
+
+  test('a Kubernetes downgrade is rejected', () => {
+    const plan = computePlan(base, distOf((c) => { c.kubernetesVersion = 'v1.34.3'; }));
+    expect(findings(plan, FindingKind.REJECTED).map((r) => r.message)[0]).toBe('control plane Kubernetes v1.35.4 → v1.34.3 is a downgrade, which Kubernetes and Cluster API do not support');
+  });
+
+  test('a minor upgrade of workers together with the control plane is unsafe; holding the pool makes it safe', () => {
+    const both = computePlan(base, distOf((c) => { c.kubernetesVersion = 'v1.36.1'; }));
+    expect(findings(both, FindingKind.UNSAFE).map((u) => u.object)).toEqual(['MachineDeployment default/homelab-default']);
+    expect(findings(both, FindingKind.UNSAFE)[0].message).toContain('Upgrade in two commits: first hold the pool (workers[].kubernetesVersion: v1.35.4)');
+
+    const step1 = distOf((c) => { c.kubernetesVersion = 'v1.36.1'; c.workers[0].kubernetesVersion = 'v1.35.4'; });
+    const first = computePlan(base, step1);
+    expect(blockingFindings(first)).toEqual([]);
+    expect(only(first).rollouts.map((r) => r.what)).toEqual(['control plane homelab-control-plane (3 machines, one at a time)']);
+    expect(only(first).rollouts[0].reasons).toEqual(['Kubernetes v1.35.4 → v1.36.1']);
+
+    const second = computePlan(step1, distOf((c) => { c.kubernetesVersion = 'v1.36.1'; }));
+    expect(blockingFindings(second)).toEqual([]);
+    expect(only(second).rollouts).toEqual([{ what: 'pool homelab-default (one new machine at a time, maxSurge 1)', reasons: ['Kubernetes v1.35.4 → v1.36.1'] }]);
+  });
+
+  test('a patch upgrade rolls the control plane first, then the pools, and is safe', () => {
+    const plan = computePlan(base, distOf((c) => { c.kubernetesVersion = 'v1.35.5'; }));
+    expect(blockingFindings(plan)).toEqual([]);
+    expect(only(plan).rollouts.map((r) => [r.what.split(' (')[0], r.reasons])).toEqual([
+      ['control plane homelab-control-plane', ['Kubernetes v1.35.4 → v1.35.5']],
+      ['pool homelab-default', ['Kubernetes v1.35.4 → v1.35.5']],
+    ]);
+  });
+
+  test('bumping Talos rolls the control plane, then the pool; warns while the template VM stays the same', () => {
+    const plan = computePlan(base, distOf((c) => { c.talos.version = 'v1.13.10'; }));
+    const f = only(plan);
+    expect(blockingFindings(plan)).toEqual([]);
+    expect(f.rollouts.map((r) => r.what.split(' (')[0])).toEqual(['control plane homelab-control-plane', 'pool homelab-default']);
+    expect(f.rollouts[0].reasons).toEqual(['Talos config: Talos v1.13.9 → v1.13.10 (a control-plane config edit replaces every control-plane machine)']);
+    expect(f.rollouts[1].reasons).toEqual([expect.stringMatching(/^Talos config: Talos v1\.13\.9 → v1\.13\.10 \(TalosConfigTemplate homelab-default-[0-9a-f]{8} → homelab-default-[0-9a-f]{8}\)$/)]);
+    const warnings = findings(plan, FindingKind.WARNING);
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0].message).toMatch(/still clones template VM K8S0\/8700: .*https:\/\/factory\.talos\.dev\/image\/[0-9a-f]{64}\/v1\.13\.10\/nocloud-amd64\.raw\.xz/);
+
+    // With a template VM built from the new image, the machine templates change too and no warning is left.
+    const withTemplate = computePlan(base, distOf((c) => { c.talos.version = 'v1.13.10'; c.proxmox.template.templateId = 8710; }));
+    expect(findings(withTemplate, FindingKind.WARNING)).toEqual([]);
+    expect(only(withTemplate).rollouts[1].reasons).toEqual([
+      expect.stringMatching(/^machine template: ProxmoxMachineTemplate homelab-default-\w+ → homelab-default-\w+ \(spec\.template\.spec\.templateID: 8700 → 8710\)$/),
+      expect.stringMatching(/^Talos config: Talos v1\.13\.9 → v1\.13\.10/),
+    ]);
+  });
+
+  test('skipping a Talos minor is unsafe', () => {
+    const before = handEdit(base, 'TalosControlPlane', (o) => { o.spec.controlPlaneConfig.controlplane.talosVersion = 'v1.11.5'; });
+    const unsafe = findings(computePlan(before, base), FindingKind.UNSAFE);
+    expect(unsafe.map((u) => u.message)).toEqual(['control plane Talos v1.11.5 → v1.13.9 skips 1 minor(s): upgrade Talos one minor at a time (v1.12 first)']);
+  });
+
+  test('memory of a pool: the pool rolls onto a new template; the old one is deleted, not edited', () => {
+    const plan = computePlan(base, distOf((c) => { c.workers[0].memoryMiB = 16384; }));
+    const f = only(plan);
+    expect(blockingFindings(plan)).toEqual([]);
+    expect(f.rollouts).toEqual([{
+      what: 'pool homelab-default (one new machine at a time, maxSurge 1)',
+      reasons: [expect.stringMatching(/\(spec\.template\.spec\.memoryMiB: 8192 → 16384\)$/)],
+    }]);
+    expect(f.created).toEqual([expect.stringMatching(/^ProxmoxMachineTemplate default\/homelab-default-/)]);
+    expect(f.deleted).toEqual([expect.stringMatching(/^ProxmoxMachineTemplate default\/homelab-default-/)]);
+  });
+
+  test('changed fields name the path and both values; long values are abbreviated', () => {
+    expect(changedFields({ a: { b: 1, c: 'x' } }, { a: { b: 2, c: 'x', d: true } })).toEqual(['a.b: 1 → 2', 'a.d: (none) → true']);
+    expect(changedFields({ data: 'x'.repeat(100) }, { data: 'y'.repeat(100) })).toEqual(['data changed']);
+  });
+});
