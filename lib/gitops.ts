@@ -125,9 +125,10 @@ export class FluxDelivery extends Construct {
         },
       });
     }
+    // No wait here: it would wait for the clusters' Kustomizations, i.e. for whole bring-ups.
     new Kustomization(this, 'Management', {
       metadata: { name: `${props.name}-management`, namespace },
-      spec: { interval, sourceRef, path: fluxPath(props.managementPath), prune: true, wait: true },
+      spec: { interval, sourceRef, path: fluxPath(props.managementPath), prune: true, wait: false },
     });
   }
 }

@@ -2,6 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Chart } from 'cdk8s';
 import * as YAML from 'yaml';
+import { clusterDiagram } from './diagram';
+import { KubeObject } from './kube-object';
 
 /** A file of the synthesized output, relative to the output directory. */
 export interface OutputFile {
@@ -24,10 +26,18 @@ export function chartFiles(chart: Chart, file: string, sourceFile: string): Outp
   }];
 }
 
-/** The manifests of one cluster chart: `<cluster>/<cluster>.k8s.yaml`. */
+/**
+ * The files of one cluster chart: its manifests `<cluster>/<cluster>.k8s.yaml` and, beside them,
+ * `<cluster>/README.md` with a Mermaid diagram of the objects and their references, which GitHub
+ * renders when a reviewer opens the folder (GitOps agents apply only the YAML).
+ */
 export function clusterFiles(chart: Chart, sourceFile: string): OutputFile[] {
   const name = chart.node.id;
-  return chartFiles(chart, `${name}/${name}.k8s.yaml`, sourceFile);
+  const source = sourceFile.split(path.sep).join('/');
+  return [
+    ...chartFiles(chart, `${name}/${name}.k8s.yaml`, sourceFile),
+    { path: `${name}/README.md`, content: clusterDiagram(chart.toJson() as KubeObject[], { clusterName: name, sourceFile: source }) },
+  ];
 }
 
 function writeTree(dir: string, files: readonly OutputFile[]): void {

@@ -41,7 +41,7 @@ describe('FluxDelivery', () => {
 
   test('the management folder is applied by Flux itself, so new clusters need no kubectl', () => {
     expect(one(objects, 'Kustomization', 'fleet-of-clusters-management').spec).toMatchObject({
-      path: './dist/management/flux', prune: true,
+      path: './dist/management/flux', prune: true, wait: false,
     });
   });
 

@@ -1,85 +1,41 @@
 import { Violation } from './crd-schema';
 import { selectorMatches } from './selectors';
 import { describeObject, KubeObject } from '../kube-object';
-import { CONTROL_PLANE_LABEL } from '../naming';
+import { describeTarget, ObjectReference, referencesFrom } from '../object-graph';
 
 type Obj = KubeObject & { spec?: any };
 
-function groupOf(apiVersion: string): string {
-  return apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+/** The gate's finding for a reference that resolves to nothing, worded per kind of target. */
+function unresolvedMessage(ref: ObjectReference): string {
+  const t = ref.target;
+  switch (t.by) {
+    case 'unset': return 'is required';
+    case 'ref': return `references ${describeTarget(t)}, which is not in the output`;
+    case 'clusterName': return `names ${describeTarget(t)}, which is not in the output`;
+    case 'resource': return `names ${describeTarget(t)}, which is not in the output (it must be in the resource set's namespace)`;
+    case 'selector': return t.kind === 'Cluster'
+      ? 'selects no Cluster of the output in its namespace; its resources would never be applied'
+      : `selects no Machines of cluster ${t.clusterName}: it matches no MachineDeployment's machine labels and is not a control-plane selector`;
+  }
 }
 
 /**
  * Cross-object checks of one output set, as the controllers will resolve it: every reference
  * points at an object of the same output with matching group, kind, name and namespace, and
  * every selector selects what it is meant to.
+ *
+ * What resolves is decided by lib/object-graph.ts, which the diagrams use too; this only turns
+ * unresolved references into findings and adds the checks that are not references.
  */
 export function referenceViolations(objects: readonly Obj[]): Violation[] {
   const out: Violation[] = [];
-  const find = (ns: string | undefined, pred: (o: Obj) => boolean) => objects.filter((o) => o.metadata.namespace === ns && pred(o));
-
-  const requireRef = (from: Obj, field: string, ref: { apiGroup?: string; apiVersion?: string; kind?: string; name?: string; namespace?: string } | undefined) => {
-    if (!ref) {
-      out.push({ object: describeObject(from), field, message: 'is required' });
-      return;
-    }
-    const ns = ref.namespace ?? from.metadata.namespace;
-    const match = find(ns, (o) => o.kind === ref.kind && o.metadata.name === ref.name
-      && (ref.apiVersion !== undefined ? o.apiVersion === ref.apiVersion : groupOf(o.apiVersion) === ref.apiGroup));
-    if (match.length === 0) {
-      const what = `${ref.apiVersion ?? ref.apiGroup} ${ref.kind} ${ns}/${ref.name}`;
-      out.push({ object: describeObject(from), field, message: `references ${what}, which is not in the output` });
-    }
-  };
-  const requireCluster = (from: Obj, field: string, name: string | undefined) => {
-    if (find(from.metadata.namespace, (o) => o.kind === 'Cluster' && o.metadata.name === name).length === 0) {
-      out.push({ object: describeObject(from), field, message: `names Cluster ${from.metadata.namespace}/${name}, which is not in the output` });
-    }
-  };
-
   for (const o of objects) {
-    switch (o.kind) {
-      case 'Cluster':
-        requireRef(o, 'spec.infrastructureRef', o.spec?.infrastructureRef);
-        requireRef(o, 'spec.controlPlaneRef', o.spec?.controlPlaneRef);
-        break;
-      case 'TalosControlPlane':
-        requireRef(o, 'spec.infrastructureTemplate', o.spec?.infrastructureTemplate);
-        break;
-      case 'MachineDeployment': {
-        requireCluster(o, 'spec.clusterName', o.spec?.clusterName);
-        requireRef(o, 'spec.template.spec.infrastructureRef', o.spec?.template?.spec?.infrastructureRef);
-        requireRef(o, 'spec.template.spec.bootstrap.configRef', o.spec?.template?.spec?.bootstrap?.configRef);
-        if (!selectorMatches(o.spec?.selector, o.spec?.template?.metadata?.labels)) {
-          out.push({ object: describeObject(o), field: 'spec.selector', message: 'does not match spec.template.metadata.labels; the MachineDeployment would own none of its Machines' });
-        }
-        break;
-      }
-      case 'MachineHealthCheck': {
-        requireCluster(o, 'spec.clusterName', o.spec?.clusterName);
-        const selector = o.spec?.selector;
-        const pools = find(o.metadata.namespace, (x) => x.kind === 'MachineDeployment' && x.spec?.clusterName === o.spec?.clusterName
-          && selectorMatches(selector, x.spec?.template?.metadata?.labels));
-        const controlPlane = Object.prototype.hasOwnProperty.call(selector?.matchLabels ?? {}, CONTROL_PLANE_LABEL)
-          && find(o.metadata.namespace, (x) => x.kind === 'TalosControlPlane').length > 0;
-        if (pools.length === 0 && !controlPlane) {
-          out.push({ object: describeObject(o), field: 'spec.selector', message: `selects no Machines of cluster ${o.spec?.clusterName}: it matches no MachineDeployment's machine labels and is not a control-plane selector` });
-        }
-        break;
-      }
-      case 'ClusterResourceSet': {
-        (o.spec?.resources ?? []).forEach((r: { kind: string; name: string }, i: number) => {
-          if (find(o.metadata.namespace, (x) => x.apiVersion === 'v1' && x.kind === r.kind && x.metadata.name === r.name).length === 0) {
-            out.push({ object: describeObject(o), field: `spec.resources[${i}]`, message: `names ${r.kind} ${o.metadata.namespace}/${r.name}, which is not in the output (it must be in the resource set's namespace)` });
-          }
-        });
-        const clusters = find(o.metadata.namespace, (x) => x.kind === 'Cluster' && selectorMatches(o.spec?.clusterSelector, x.metadata.labels as Record<string, string>));
-        if (clusters.length === 0) {
-          out.push({ object: describeObject(o), field: 'spec.clusterSelector', message: 'selects no Cluster of the output in its namespace; its resources would never be applied' });
-        }
-        break;
-      }
-      default:
+    // Per object, so each object's findings stay together and in field order.
+    for (const ref of referencesFrom(o, objects)) {
+      if (ref.resolved.length === 0) out.push({ object: describeObject(o), field: ref.field, message: unresolvedMessage(ref) });
+    }
+    if (o.kind === 'MachineDeployment' && !selectorMatches(o.spec?.selector, o.spec?.template?.metadata?.labels)) {
+      out.push({ object: describeObject(o), field: 'spec.selector', message: 'does not match spec.template.metadata.labels; the MachineDeployment would own none of its Machines' });
     }
   }
 
