@@ -3,6 +3,7 @@ export * from './cilium';
 export * from './cluster-ref';
 export * from './credentials';
 export * from './errors';
+export * from './gitops';
 export * from './kube-object';
 export * from './proxmox-machine-template';
 export * from './schematic';
