@@ -1,4 +1,5 @@
 import { Chart, Testing } from 'cdk8s';
+import { ConfigError } from '../lib/config/load';
 import { TalosCluster, TalosClusterProps } from '../lib';
 import { ProxmoxCredentials } from '../lib/credentials';
 
@@ -60,4 +61,15 @@ export function homelabObjects(overrides: Partial<TalosClusterProps> = {}): Obj[
     cluster.addWorkerPool('Default', { poolName: 'default', replicas: 2, cores: 2, memoryMiB: 8192, diskGiB: 40 });
     cluster.addCilium();
   });
+}
+
+/** The lines of the ConfigError a call throws; fails when it throws nothing or something else. */
+export function configErrorLines(call: () => unknown): string[] {
+  try {
+    call();
+  } catch (e) {
+    if (e instanceof ConfigError) return e.message.split('\n');
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
 }

@@ -2,19 +2,14 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { gitopsConfigSchema, loadGitopsConfig } from '../../lib/config/gitops';
-import { ConfigError, parseYamlConfig } from '../../lib/config/load';
+import { parseYamlConfig } from '../../lib/config/load';
+import { configErrorLines } from '../util';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const parse = (text: string) => parseYamlConfig(text, 'gitops.yaml', gitopsConfigSchema, 'schemas/gitops-config.schema.json');
 
 function problems(text: string): string[] {
-  try {
-    parse(text);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message.split('\n');
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
+  return configErrorLines(() => parse(text));
 }
 
 describe('gitops.yaml', () => {

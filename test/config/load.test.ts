@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { ConfigError, loadClusterConfigs, parseClusterConfig } from '../../lib/config/load';
+import { loadClusterConfigs, parseClusterConfig } from '../../lib/config/load';
+import { configErrorLines } from '../util';
 
 const HOMELAB = fs.readFileSync(path.join(__dirname, '..', '..', 'clusters', 'homelab.yaml'), 'utf8');
 const FILE = 'clusters/homelab.yaml';
@@ -14,13 +15,7 @@ function withEdit(edit: (doc: any) => void): string {
 }
 
 function problems(text: string): string[] {
-  try {
-    parseClusterConfig(text, FILE);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message.split('\n');
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
+  return configErrorLines(() => parseClusterConfig(text, FILE));
 }
 
 describe('cluster config', () => {
