@@ -3,9 +3,9 @@ import { clusterChart } from './config/build';
 import { GitopsConfig, loadGitopsConfig } from './config/gitops';
 import { LoadedConfig, loadClusterConfigs } from './config/load';
 import { UserError } from './errors';
-import { FleetDelivery, FluxDelivery, DeliveredCluster, repositoryPath, SECRETS_FOLDER } from './gitops';
+import { FleetDelivery, FluxDelivery, DeliveredCluster, repositoryPath } from './gitops';
 import { KubeObject } from './kube-object';
-import { MANAGEMENT_OUTPUT } from './naming';
+import { MANAGEMENT_OUTPUT, SECRETS_FOLDER } from './naming';
 import { chartFiles, clusterFiles, OutputFile } from './output';
 import { OutputGate } from './validation/gate';
 

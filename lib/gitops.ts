@@ -187,6 +187,3 @@ export class FleetDelivery extends Construct {
 export function repositoryPath(projectFolder: string, p: string): string {
   return path.posix.join(projectFolder || '.', p);
 }
-
-/** Folder (in the project) of the SOPS-encrypted Secrets, one subfolder per cluster. */
-export const SECRETS_FOLDER = 'secrets';

@@ -35,3 +35,9 @@ export function contentAddressedName(base: string, spec: unknown): string {
  * since each cluster's manifests go to `dist/<cluster>/`.
  */
 export const MANAGEMENT_OUTPUT = 'management';
+
+/**
+ * Folder (in the project) of the SOPS-encrypted Secrets, one subfolder per cluster: written by
+ * `npm run credentials`, applied by Flux with decryption, never part of dist/.
+ */
+export const SECRETS_FOLDER = 'secrets';

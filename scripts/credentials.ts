@@ -1,0 +1,333 @@
+/**
+ * `npm run credentials -- <cluster> [--out <path>] [--age <recipient>]... [--force]`
+ *
+ * Writes the Proxmox credentials Secret a cluster config names (`proxmox.credentialsSecret`) from
+ * PROXMOX_URL, PROXMOX_TOKEN, PROXMOX_SECRET and optionally PROXMOX_ROOT_CA_FILE, in plain text
+ * with mode 0600, to `secrets/<cluster>/proxmox-credentials.yaml` unless `--out` says otherwise.
+ * With `--age` (or SOPS_AGE_RECIPIENTS) it also writes the project's `.sops.yaml`. It never writes
+ * into dist/ (committed and applied by the GitOps agent) and never replaces a SOPS-encrypted file
+ * without `--force`. Then it prints the next steps: encrypt and commit (Flux), or apply and delete
+ * (Fleet).
+ *
+ * Environment: CLUSTERS_DIR (default clusters/), DIST_DIR (also refused), CDK8S_TALOS_PROJECT_ROOT.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseArgs } from 'util';
+import * as YAML from 'yaml';
+import { LoadedConfig, parseClusterConfig } from '../lib/config/load';
+import {
+  ageRecipientProblems,
+  CREDENTIALS_ENV,
+  CredentialsProblem,
+  isSopsEncrypted,
+  proxmoxCredentialsProblems,
+  proxmoxCredentialsSecretYaml,
+  sopsConfigProblems,
+  sopsConfigRecipients,
+  updateSopsConfig,
+} from '../lib/credentials-secret';
+import { UserError } from '../lib/errors';
+import { SECRETS_FOLDER } from '../lib/naming';
+import { PROJECT_ROOT } from '../lib/paths';
+
+const USAGE = `usage: npm run credentials -- <cluster> [--out <path>] [--age <age1…>]... [--force]
+
+Writes the Proxmox credentials Secret of <cluster> (its proxmox.credentialsSecret, in its namespace)
+from the environment, in plain text with mode 0600; encrypt it with sops before committing it.
+
+  --out <path>      where to write it (default: secrets/<cluster>/proxmox-credentials.yaml)
+  --age <age1…>     age public key to encrypt secrets/ for, repeatable (or SOPS_AGE_RECIPIENTS,
+                    comma-separated); writes the project's .sops.yaml
+  --force           replace an existing SOPS-encrypted file (or a file that is not a Secret)
+
+environment:
+  PROXMOX_URL           https://<host>[:port], like https://pve.example.com:8006
+  PROXMOX_TOKEN         API token ID user@realm!tokenname, like capmox@pve!capi
+  PROXMOX_SECRET        API token secret (a UUID)
+  PROXMOX_ROOT_CA_FILE  optional: PEM CA certificate of the Proxmox API (/etc/pve/pve-root-ca.pem);
+                        without it the Secret says insecure: "true" (no TLS verification)
+  CLUSTERS_DIR          cluster configs (default: clusters/)`;
+
+/** A command line this script does not understand: the message, then the usage. */
+class UsageError extends UserError {}
+
+interface Options {
+  readonly cluster: string;
+  readonly out?: string;
+  readonly age: readonly string[];
+  readonly force: boolean;
+}
+
+function parseCommandLine(argv: readonly string[]): Options | undefined {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        out: { type: 'string' },
+        age: { type: 'string', multiple: true },
+        force: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (e) {
+    // parseArgs throws a TypeError with a user-facing message for unknown options and missing values.
+    const err = e as NodeJS.ErrnoException;
+    const option = /'([^']+)'/.exec(err.message)?.[1];
+    throw new UsageError(err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option ? `unknown option ${option}` : err.message);
+  }
+  if (parsed.values.help) return undefined;
+  if (parsed.positionals.length !== 1) {
+    throw new UsageError(`expected one cluster name, got ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.map((p) => JSON.stringify(p)).join(' ')}`);
+  }
+  return {
+    cluster: parsed.positionals[0],
+    out: parsed.values.out,
+    // `--age a,b` is accepted like SOPS_AGE_RECIPIENTS.
+    age: (parsed.values.age ?? []).flatMap((a) => a.split(',')).map((a) => a.trim()).filter((a) => a !== ''),
+    force: parsed.values.force ?? false,
+  };
+}
+
+/** Path for messages: relative to the working directory when inside it. */
+function display(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !isOutside(rel) ? rel : p;
+}
+
+function isOutside(rel: string): boolean {
+  return rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel);
+}
+
+/** Whether `child` is `dir` or inside it (both absolute and resolved). */
+function isWithin(child: string, dir: string): boolean {
+  return !isOutside(path.relative(dir, child));
+}
+
+/** Quotes a path for the printed shell commands when it needs it. */
+function shellQuote(p: string): string {
+  return /^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The real path of `p`, whose tail need not exist yet: symlinks are followed (also dangling ones,
+ * which a write would follow), so `secrets -> dist` cannot smuggle a file into dist/.
+ */
+function realPath(p: string, depth = 0): string {
+  const abs = path.resolve(p);
+  try {
+    return fs.realpathSync(abs);
+  } catch {
+    // Missing, or a dangling symlink: resolve what exists.
+  }
+  if (depth > 40) throw new UserError(`too many symbolic links under ${abs}`);
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.lstatSync(abs);
+  } catch {
+    stat = undefined;
+  }
+  if (stat?.isSymbolicLink()) return realPath(path.resolve(path.dirname(abs), fs.readlinkSync(abs)), depth + 1);
+  const parent = path.dirname(abs);
+  return parent === abs ? abs : path.join(realPath(parent, depth), path.basename(abs));
+}
+
+/** Finds the config whose `name` is the cluster, validating only that file (others may be mid-edit). */
+function findClusterConfig(dir: string, cluster: string): LoadedConfig {
+  if (!fs.existsSync(dir)) throw new UserError(`config directory ${display(dir)} does not exist; set CLUSTERS_DIR or create it with one <cluster>.yaml per cluster`);
+  const files = fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+  const names = new Map<string, string[]>();
+  for (const f of files) {
+    let name: unknown;
+    try {
+      name = (YAML.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as { name?: unknown } | null)?.name;
+    } catch {
+      continue; // a broken file is reported by synth; it cannot be the one asked for by name
+    }
+    if (typeof name === 'string') names.set(name, [...names.get(name) ?? [], f]);
+  }
+  const matches = names.get(cluster) ?? [];
+  const sameName = files.find((f) => f === `${cluster}.yaml` || f === `${cluster}.yml`);
+  if (matches.length === 0 && sameName) {
+    // Named like the cluster but unreadable as one: the loader says what is wrong with it.
+    const file = display(path.join(dir, sameName));
+    parseClusterConfig(fs.readFileSync(path.join(dir, sameName), 'utf8'), file);
+  }
+  if (matches.length === 0) {
+    const known = [...names.keys()].sort();
+    throw new UserError(`no cluster named ${JSON.stringify(cluster)} in ${display(dir)}; ${known.length > 0 ? `known: ${known.join(', ')}` : 'it has no cluster configs'}`);
+  }
+  if (matches.length > 1) throw new UserError(`cluster name ${JSON.stringify(cluster)} is used by ${matches.join(' and ')} in ${display(dir)}; cluster names must be unique`);
+  const file = display(path.join(dir, matches[0]));
+  return { file, config: parseClusterConfig(fs.readFileSync(path.join(dir, matches[0]), 'utf8'), file) };
+}
+
+/** Reads the CA file; an unreadable file becomes a problem, reported with the others. */
+function readRootCa(file: string | undefined): { rootCa?: string; problem?: CredentialsProblem } {
+  if (file === undefined || file === '') return {};
+  try {
+    return { rootCa: fs.readFileSync(path.resolve(file), 'utf8') };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    return { problem: { severity: 'error', message: `${CREDENTIALS_ENV.rootCaFile} ${file} cannot be read (${code}); expected the path of a PEM CA certificate such as a copy of /etc/pve/pve-root-ca.pem from a Proxmox node` } };
+  }
+}
+
+/**
+ * Writes `text` with mode 0600 through a temporary file in the same directory, so the file never
+ * exists with other permissions or half written, even when it replaces an older one.
+ */
+function writePrivate(file: string, text: string): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(tmp, text, { mode: 0o600, flag: 'wx' });
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw new UserError(`cannot write ${display(file)}: ${(e as Error).message}`);
+  }
+}
+
+/** Refuses targets that would leak or destroy something, before anything is written. */
+function checkTarget(out: string, force: boolean): void {
+  const real = realPath(out);
+  const distDirs = [path.join(PROJECT_ROOT, 'dist'), ...(process.env.DIST_DIR ? [path.resolve(process.env.DIST_DIR)] : [])];
+  for (const dist of distDirs) {
+    if (isWithin(real, realPath(dist))) {
+      throw new UserError(`refusing to write ${display(out)}: it is inside ${display(dist)}/, which is committed and applied by the GitOps agent, and the Proxmox token must never be there; use --out outside it (default: secrets/<cluster>/proxmox-credentials.yaml)`);
+    }
+  }
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(out);
+  } catch {
+    return; // nothing there yet
+  }
+  if (stat.isDirectory()) throw new UserError(`--out ${display(out)} is a directory; give the path of a file, like ${display(path.join(out, 'proxmox-credentials.yaml'))}`);
+  if (force) return;
+  const text = fs.readFileSync(out, 'utf8');
+  if (isSopsEncrypted(text)) {
+    throw new UserError(`${display(out)} is SOPS-encrypted already; to change the token edit it with \`sops ${shellQuote(display(out))}\`, or pass --force to replace it with a new plain-text file (then encrypt that again)`);
+  }
+  let kind: unknown;
+  try {
+    kind = (YAML.parse(text) as { kind?: unknown } | null)?.kind;
+  } catch {
+    kind = undefined;
+  }
+  if (kind !== 'Secret') throw new UserError(`${display(out)} exists and is not a Secret; pass --force to replace it, or choose another --out`);
+}
+
+function recipientsFromEnvironment(options: Options): { recipients: string[]; source: string } {
+  if (options.age.length > 0) return { recipients: [...options.age], source: '--age' };
+  const fromEnv = (process.env.SOPS_AGE_RECIPIENTS ?? '').split(',').map((r) => r.trim()).filter((r) => r !== '');
+  return { recipients: fromEnv, source: 'SOPS_AGE_RECIPIENTS' };
+}
+
+function main(argv: readonly string[]): void {
+  const options = parseCommandLine(argv);
+  if (!options) {
+    console.log(USAGE);
+    return;
+  }
+  const clustersDir = path.resolve(process.env.CLUSTERS_DIR ?? path.join(PROJECT_ROOT, 'clusters'));
+  const { file: configFile, config } = findClusterConfig(clustersDir, options.cluster);
+  const secretName = config.proxmox.credentialsSecret;
+  if (secretName === undefined) {
+    throw new UserError(`${configFile} has no proxmox.credentialsSecret, so CAPMOX uses the provider's global credentials (Secret capmox-manager-credentials); to give ${config.name} its own Secret, add \`credentialsSecret: ${config.name}-proxmox\` under proxmox: in ${configFile}, run npm run synth, then run this again`);
+  }
+
+  const env = process.env;
+  const rootCaFile = env[CREDENTIALS_ENV.rootCaFile] || undefined;
+  const { rootCa, problem: caProblem } = readRootCa(rootCaFile);
+  const input = { url: env[CREDENTIALS_ENV.url], token: env[CREDENTIALS_ENV.token], secret: env[CREDENTIALS_ENV.secret], rootCa, rootCaFile };
+  const problems = [...proxmoxCredentialsProblems(input), ...caProblem ? [caProblem] : []];
+  const { recipients, source } = recipientsFromEnvironment(options);
+  const errors = [
+    ...problems.filter((p) => p.severity === 'error').map((p) => p.message),
+    ...recipients.length > 0 ? ageRecipientProblems(recipients, source) : [],
+  ];
+  if (errors.length > 0) throw new UserError(errors.join('\n'));
+
+  const out = path.resolve(options.out ?? path.join(PROJECT_ROOT, SECRETS_FOLDER, config.name, 'proxmox-credentials.yaml'));
+  checkTarget(out, options.force);
+  const text = proxmoxCredentialsSecretYaml({
+    name: secretName,
+    namespace: config.namespace,
+    // Set: the checks above stop on a missing variable.
+    url: input.url!,
+    token: input.token!,
+    secret: input.secret!,
+    rootCa,
+    rootCaFile,
+  });
+
+  const sopsFile = path.join(PROJECT_ROOT, '.sops.yaml');
+  const existingSops = fs.existsSync(sopsFile) ? fs.readFileSync(sopsFile, 'utf8') : undefined;
+  const relOut = path.relative(PROJECT_ROOT, out).split(path.sep).join('/');
+  const inProject = !isOutside(path.relative(PROJECT_ROOT, out));
+  const inSecrets = isWithin(realPath(out), realPath(path.join(PROJECT_ROOT, SECRETS_FOLDER)));
+  const warnings = problems.filter((p) => p.severity === 'warning').map((p) => p.message);
+  if (inProject && !inSecrets) {
+    warnings.push(`${display(out)} is inside the project but outside secrets/, where neither the .sops.yaml rule nor the plain-text check of npm test applies; never commit it`);
+  }
+  if (recipients.length === 0 && existingSops !== undefined && inSecrets) warnings.push(...sopsConfigProblems(existingSops, relOut));
+  const sopsText = recipients.length > 0 ? updateSopsConfig(existingSops, recipients, source) : undefined;
+
+  writePrivate(out, text);
+  for (const w of warnings) console.error(`warning: ${w}`);
+  console.log(`wrote ${display(out)}: Secret ${config.namespace}/${secretName} in plain text (mode 0600)`);
+  if (sopsText !== undefined) {
+    const before = existingSops !== undefined ? sopsConfigRecipients(existingSops) : undefined;
+    if (sopsText === existingSops) {
+      console.log(`${display(sopsFile)} is up to date`);
+    } else {
+      try {
+        fs.writeFileSync(sopsFile, sopsText);
+      } catch (e) {
+        throw new UserError(`cannot write ${display(sopsFile)}: ${(e as Error).message}`);
+      }
+      const count = new Set(recipients).size;
+      console.log(`${existingSops === undefined ? 'wrote' : 'updated'} ${display(sopsFile)}: files under secrets/ are encrypted for ${count} age recipient${count === 1 ? '' : 's'}`);
+      if (before !== undefined && before.join(',') !== [...new Set(recipients)].join(',')) {
+        console.log('files encrypted before keep their old recipients until you run: sops updatekeys <file>');
+      }
+    }
+  }
+
+  const shown = shellQuote(display(out));
+  const lines = ['', 'next steps, with Flux (SOPS): encrypt it, then commit it'];
+  if (!inSecrets) lines.push(`  (Flux applies secrets/${config.name}/ of the repository: move it there first)`);
+  if (existingSops === undefined && sopsText === undefined) {
+    lines.push(
+      `  ${display(sopsFile)} is missing, so sops does not know whom to encrypt for; create it first with your age public key:`,
+      '    age-keygen -o age.agekey    # prints "Public key: age1…"; keep age.agekey out of git',
+      `    npm run credentials -- ${config.name} --age <age1… public key>`,
+    );
+  }
+  lines.push(
+    `  sops --encrypt --in-place ${shown}`,
+    `  git add ${shellQuote(display(sopsFile))} ${shown} && git commit`,
+    '  (Flux decrypts it with the age private key in its decryption Secret, flux-system/sops-age by',
+    '  default; npm test fails while a file under secrets/ is in plain text)',
+    'or with Fleet (no SOPS): apply it yourself and do not commit it',
+    `  kubectl apply -f ${shown}`,
+    `  rm ${shown}`,
+  );
+  console.log(lines.join('\n'));
+}
+
+try {
+  main(process.argv.slice(2));
+} catch (e) {
+  if (e instanceof UserError) {
+    console.error(`error: ${e.message.split('\n').join('\nerror: ')}`);
+    if (e instanceof UsageError) console.error(USAGE);
+    process.exit(1);
+  }
+  throw e;
+}
