@@ -6,7 +6,7 @@ import { UserError } from './errors';
 import { FleetDelivery, FluxDelivery, DeliveredCluster, repositoryPath } from './gitops';
 import { KubeObject } from './kube-object';
 import { MANAGEMENT_OUTPUT, SECRETS_FOLDER } from './naming';
-import { chartFiles, clusterFiles, OutputFile } from './output';
+import { clusterFiles, manifestFile, OutputFile } from './output';
 import { OutputGate } from './validation/gate';
 
 /** The result of a synth: the files to publish and the warnings to print. */
@@ -62,15 +62,17 @@ export function synthesize(options: SynthOptions): SynthResult {
     const chart = clusterChart(app, file, config);
     const errors = constructErrors(chart);
     if (errors.length > 0) throw new UserError(errors.map((e) => `${file}: ${e}`).join('\n'));
-    gate.check(file, chart.toJson() as KubeObject[]);
+    const objects = chart.toJson() as KubeObject[];
+    gate.check(file, objects);
     warnings.push(...constructWarnings(chart).map((w) => `${file}: ${w}`));
-    files.push(...clusterFiles(chart, file));
+    files.push(...clusterFiles(chart.node.id, objects, file));
   }
   const gitops = options.gitopsFile !== undefined ? loadGitopsConfig(options.gitopsFile) : undefined;
   if (gitops) {
     for (const chart of managementCharts(app, gitops, loaded)) {
-      gate.check(options.gitopsFile!, chart.toJson() as KubeObject[]);
-      files.push(...chartFiles(chart, `${MANAGEMENT_OUTPUT}/${chart.node.id}/gitops.k8s.yaml`, options.gitopsFile!));
+      const objects = chart.toJson() as KubeObject[];
+      gate.check(options.gitopsFile!, objects);
+      files.push(manifestFile(`${MANAGEMENT_OUTPUT}/${chart.node.id}/gitops.k8s.yaml`, objects, options.gitopsFile!));
     }
   }
   return { files, warnings };
