@@ -15,6 +15,30 @@ export interface MachineConfigOptions {
   readonly installImage: string;
 }
 
+/** Where Longhorn keeps its data on a storage-ready node: its default path, on the system disk. */
+export const LONGHORN_DATA_PATH = '/var/lib/longhorn';
+
+/** What a worker node's machine config can add to {@link MachineConfigOptions}. */
+export interface WorkerConfigOptions extends MachineConfigOptions {
+  /**
+   * Labels the node sets on itself (`machine.nodeLabels`); only labels NodeRestriction lets a
+   * kubelet set (lib/node-metadata.ts routes the others through Cluster API).
+   * @default - none
+   */
+  readonly nodeLabels?: Readonly<Record<string, string>>;
+  /**
+   * Taints the kubelet registers the node with (`register-with-taints`, `key=value:Effect`):
+   * NodeRestriction forbids a node to change its taints later, so Talos `nodeTaints` would fail.
+   * @default - none
+   */
+  readonly registerWithTaints?: readonly string[];
+  /**
+   * Bind-mount Longhorn's data path into the kubelet with shared propagation (STACK.md §6).
+   * @default false
+   */
+  readonly longhorn?: boolean;
+}
+
 /** What a control-plane node's machine config needs on top of {@link MachineConfigOptions}. */
 export interface ControlPlaneConfigOptions extends MachineConfigOptions {
   /** The control-plane VIP, bound by Talos on {@link NOCLOUD_PRIMARY_LINK}. */
@@ -54,8 +78,18 @@ function serialize(patches: object[]): string[] {
 }
 
 /** Strategic patches of a worker node (`TalosConfigTemplate`). */
-export function workerStrategicPatches(opts: MachineConfigOptions): string[] {
-  return serialize([commonPatch(opts)]);
+export function workerStrategicPatches(opts: WorkerConfigOptions): string[] {
+  const patch = commonPatch(opts);
+  if (opts.nodeLabels && Object.keys(opts.nodeLabels).length > 0) patch.machine.nodeLabels = { ...opts.nodeLabels };
+  if (opts.registerWithTaints && opts.registerWithTaints.length > 0) {
+    patch.machine.kubelet.extraArgs['register-with-taints'] = opts.registerWithTaints.join(',');
+  }
+  if (opts.longhorn) {
+    patch.machine.kubelet.extraMounts = [{
+      destination: LONGHORN_DATA_PATH, type: 'bind', source: LONGHORN_DATA_PATH, options: ['bind', 'rshared', 'rw'],
+    }];
+  }
+  return serialize([patch]);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { ITalosCluster } from './cluster-ref';
 import { CLUSTER_NAME_LABEL, contentAddressedName } from './naming';
-import { QEMU_GUEST_AGENT_EXTENSION } from './schematic';
+import { QEMU_GUEST_AGENT_EXTENSION, Schematic } from './schematic';
 import { API } from './stack';
 import {
   ProxmoxMachineTemplate as ProxmoxMachineTemplateL1,
@@ -40,6 +40,11 @@ export interface ProxmoxMachineTemplateProps extends ProxmoxMachineOptions {
   readonly cluster: ITalosCluster;
   /** Name prefix; the content hash of the spec is appended (`<prefix>-<hash>`). */
   readonly namePrefix: string;
+  /**
+   * Image Factory schematic of the template VM's disk image (decides the QEMU agent check).
+   * @default - the cluster's schematic
+   */
+  readonly schematic?: Schematic;
 }
 
 /** Boot disk of a clone of a Talos template VM built with the "VirtIO SCSI" controller. */
@@ -62,7 +67,7 @@ export class ProxmoxMachineTemplate extends Construct {
   constructor(scope: Construct, id: string, props: ProxmoxMachineTemplateProps) {
     super(scope, id);
     const cluster = props.cluster;
-    const hasAgent = cluster.schematic.hasExtension(QEMU_GUEST_AGENT_EXTENSION);
+    const hasAgent = (props.schematic ?? cluster.schematic).hasExtension(QEMU_GUEST_AGENT_EXTENSION);
     const spec: ProxmoxMachineTemplateSpecTemplateSpec = {
       sourceNode: props.sourceNode ?? cluster.sourceNode,
       templateId: props.templateID ?? cluster.templateID,

@@ -7,6 +7,14 @@ export const IMAGE_FACTORY = 'factory.talos.dev';
 /** The system extension that runs the QEMU guest agent; CAPMOX needs it unless its checks skip the agent. */
 export const QEMU_GUEST_AGENT_EXTENSION = 'siderolabs/qemu-guest-agent';
 
+/** The system extensions Longhorn needs on Talos: iscsid/iscsiadm and fstrim (STACK.md §6). */
+export const LONGHORN_EXTENSIONS: readonly string[] = ['siderolabs/iscsi-tools', 'siderolabs/util-linux-tools'];
+
+/** The extensions a worker pool adds to the cluster's: its own, and Longhorn's when it stores data. */
+export function poolExtensions(extensions: readonly string[], longhorn: boolean): string[] {
+  return [...extensions, ...(longhorn ? LONGHORN_EXTENSIONS : [])];
+}
+
 /** Props of a {@link Schematic}. */
 export interface SchematicProps {
   /**
@@ -56,6 +64,16 @@ export class Schematic {
   /** The schematic ID: hex sha256 of {@link toYaml}. */
   public get id(): string {
     return createHash('sha256').update(this.toYaml()).digest('hex');
+  }
+
+  /**
+   * This schematic with more official extensions appended (each once, in order); this very
+   * schematic when none is new, so an unchanged image keeps its ID.
+   */
+  public withExtensions(extensions: readonly string[]): Schematic {
+    const added = [...new Set(extensions)].filter((e) => !this.officialExtensions.includes(e));
+    if (added.length === 0) return this;
+    return new Schematic({ officialExtensions: [...this.officialExtensions, ...added], extraKernelArgs: this.extraKernelArgs });
   }
 
   /** Whether the image carries the given official extension. */

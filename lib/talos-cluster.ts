@@ -6,13 +6,13 @@ import { UserError } from './errors';
 import { controlPlaneStrategicPatches } from './machine-config';
 import { CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL, DNS1123_LABEL } from './naming';
 import { ProxmoxMachineOptions, ProxmoxMachineTemplate } from './proxmox-machine-template';
-import { QEMU_GUEST_AGENT_EXTENSION, Schematic } from './schematic';
+import { poolExtensions, QEMU_GUEST_AGENT_EXTENSION, Schematic } from './schematic';
 import { API, apiVersionOf, STACK_VERSIONS } from './stack';
 import { TalosCcmCRS } from './talos-ccm';
 import { workerHealthCheck, ProxmoxWorkerPool, WorkerPoolOptions } from './worker-pool';
 import {
   capacityProblems, controlPlaneReplicaProblems, formatProblems, MachineDemand, machineSizeProblems,
-  nameLengthProblems, networkProblems, Problem, PROPS_NETWORK_FIELDS, schematicProblems, versionProblems,
+  nameLengthProblems, networkProblems, Problem, PROPS_NETWORK_FIELDS, schematicProblems, TemplateVmUser, templateVmProblems, versionProblems,
 } from './validation/cluster-rules';
 import { Cluster, MachineHealthCheck, MachineHealthCheckSpecRemediationTriggerIfUnhealthyLessThanOrEqualTo as TriggerIf } from '../imports/cluster.x-k8s.io';
 import { TalosControlPlane, TalosControlPlaneSpecRolloutStrategyRollingUpdateMaxSurge as MaxSurge } from '../imports/controlplane.cluster.x-k8s.io';
@@ -141,7 +141,16 @@ export class TalosCluster extends Construct implements ITalosCluster {
   public readonly serviceCidrs: readonly string[];
   /** Static node address ranges. */
   public readonly addresses: readonly string[];
+  /** Control-plane VIP. */
+  public readonly endpoint: string;
+  /** API server port behind the VIP. */
+  public readonly endpointPort: number;
+  /** Proxmox nodes VMs may be placed on. */
+  public readonly allowedNodes: readonly string[];
+  /** Where CAPMOX finds the Proxmox API token. */
+  public readonly credentials: ProxmoxCredentials;
   private readonly pools: ProxmoxWorkerPool[] = [];
+  private readonly templateVmUsers: TemplateVmUser[] = [];
 
   constructor(scope: Construct, id: string, props: TalosClusterProps) {
     super(scope, id);
@@ -180,6 +189,10 @@ export class TalosCluster extends Construct implements ITalosCluster {
     const port = props.endpointPort ?? 6443;
     const labels = { ...this.selectorLabels };
     const credentials = props.credentials ?? ProxmoxCredentials.providerDefault();
+    this.endpoint = props.endpoint;
+    this.endpointPort = port;
+    this.allowedNodes = [...props.allowedNodes];
+    this.credentials = credentials;
 
     new Cluster(this, 'Resource', {
       metadata: { name: this.clusterName, namespace: this.namespace, labels },
@@ -209,6 +222,7 @@ export class TalosCluster extends Construct implements ITalosCluster {
       },
     });
 
+    this.templateVmUsers.push(this.templateVmUser('control plane', 'controlPlane.templateID', cp.sourceNode ?? this.sourceNode, cp.templateID ?? this.templateID, this.schematic));
     this.controlPlaneTemplate = new ProxmoxMachineTemplate(this, 'ControlPlaneTemplate', {
       ...cp,
       cluster: this,
@@ -260,9 +274,22 @@ export class TalosCluster extends Construct implements ITalosCluster {
     if (this.pools.some((p) => p.poolName === options.poolName)) {
       throw new UserError(`worker pool ${JSON.stringify(options.poolName)} is defined twice in cluster ${this.clusterName}; pool names must be unique`);
     }
+    const user = this.templateVmUser(`pool ${options.poolName}`, `worker pool ${options.poolName}: templateID`,
+      options.sourceNode ?? this.sourceNode, options.templateID ?? this.templateID,
+      this.schematic.withExtensions(poolExtensions(options.extensions ?? [], options.longhorn ?? false)));
+    const problems = templateVmProblems([...this.templateVmUsers, user]).filter((p) => p.field === user.field);
+    if (problems.length > 0) throw new UserError(formatProblems(problems));
+    this.templateVmUsers.push(user);
     const pool = new ProxmoxWorkerPool(this, id, { ...options, cluster: this });
     this.pools.push(pool);
     return pool;
+  }
+
+  private templateVmUser(what: string, field: string, sourceNode: string, templateId: number, schematic: Schematic): TemplateVmUser {
+    return {
+      what, field, sourceNode, templateId,
+      schematicId: schematic.id, extensions: schematic.officialExtensions, diskImageUrl: schematic.diskImageUrl(this.talosVersion),
+    };
   }
 
   /** The worker pools added so far. */

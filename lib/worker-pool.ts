@@ -2,8 +2,10 @@ import { Construct } from 'constructs';
 import { ITalosCluster } from './cluster-ref';
 import { UserError } from './errors';
 import { workerStrategicPatches } from './machine-config';
+import { NodeTaint, nodeLabelProblems, nodeTaintProblems, routeNodeLabels, taintString } from './node-metadata';
 import { CLUSTER_NAME_LABEL, contentAddressedName, DEPLOYMENT_NAME_LABEL, DNS1123_LABEL } from './naming';
 import { ProxmoxMachineOptions, ProxmoxMachineTemplate } from './proxmox-machine-template';
+import { poolExtensions, Schematic } from './schematic';
 import { API } from './stack';
 import { autoscalingProblems, formatProblems, machineSizeProblems, nameLengthProblems, poolVersionProblems } from './validation/cluster-rules';
 import { TalosConfigTemplate, TalosConfigTemplateSpecTemplateSpec } from '../imports/bootstrap.cluster.x-k8s.io';
@@ -22,6 +24,11 @@ import {
 export const AUTOSCALER_MIN_ANNOTATION = 'cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size';
 /** See {@link AUTOSCALER_MIN_ANNOTATION}. */
 export const AUTOSCALER_MAX_ANNOTATION = 'cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size';
+/**
+ * Prefix of the annotations that tell the autoscaler what a node of the pool offers, so that it can
+ * scale a pool up from zero: CAPMOX templates publish no capacity (STACK.md §5.3).
+ */
+export const AUTOSCALER_CAPACITY_PREFIX = 'capacity.cluster-autoscaler.kubernetes.io/';
 
 /** A pool of identical worker machines. */
 export interface WorkerPoolOptions extends ProxmoxMachineOptions {
@@ -55,6 +62,31 @@ export interface WorkerPoolOptions extends ProxmoxMachineOptions {
    * @default - the cluster's kubernetesVersion
    */
   readonly kubernetesVersion?: string;
+  /**
+   * Official system extensions the pool's nodes need on top of the cluster's. The pool then boots
+   * its own schematic, so it needs its own template VM (`templateID`).
+   * @default - the cluster's extensions only
+   */
+  readonly extensions?: readonly string[];
+  /**
+   * Prepare the nodes for Longhorn (STACK.md §6): the extensions siderolabs/iscsi-tools and
+   * siderolabs/util-linux-tools in the pool's schematic (its own template VM), and Longhorn's data
+   * path `/var/lib/longhorn` (on the system disk, sized by `diskGiB`) bind-mounted into the kubelet
+   * with shared propagation.
+   * @default false
+   */
+  readonly longhorn?: boolean;
+  /**
+   * Labels of the pool's nodes. Role labels (`node-role.kubernetes.io/<role>`) are set through
+   * Cluster API, the rest by the node itself (lib/node-metadata.ts).
+   * @default - none
+   */
+  readonly nodeLabels?: Readonly<Record<string, string>>;
+  /**
+   * Taints of the pool's nodes, registered by the kubelet.
+   * @default - none
+   */
+  readonly nodeTaints?: readonly NodeTaint[];
 }
 
 /** Props of a {@link ProxmoxWorkerPool}. */
@@ -103,6 +135,18 @@ export class ProxmoxWorkerPool extends Construct {
   public readonly maxReplicas: number;
   /** Kubernetes release of the pool's machines. */
   public readonly kubernetesVersion: string;
+  /** Image Factory schematic of the pool's nodes: the cluster's, plus the pool's extensions. */
+  public readonly schematic: Schematic;
+  /** Proxmox node holding the pool's template VM. */
+  public readonly sourceNode: string;
+  /** VM ID of the pool's template VM. */
+  public readonly templateID: number;
+  /** Whether the nodes are prepared for Longhorn. */
+  public readonly longhorn: boolean;
+  /** Labels of the pool's nodes. */
+  public readonly nodeLabels: Readonly<Record<string, string>>;
+  /** Taints of the pool's nodes. */
+  public readonly nodeTaints: readonly NodeTaint[];
 
   constructor(scope: Construct, id: string, props: ProxmoxWorkerPoolProps) {
     super(scope, id);
@@ -110,7 +154,15 @@ export class ProxmoxWorkerPool extends Construct {
     this.poolName = props.poolName;
     this.name = `${cluster.clusterName}-${props.poolName}`;
     const autoscaled = props.autoscalerMinReplicas !== undefined || props.autoscalerMaxReplicas !== undefined;
+    this.longhorn = props.longhorn ?? false;
+    this.schematic = cluster.schematic.withExtensions(poolExtensions(props.extensions ?? [], this.longhorn));
+    this.sourceNode = props.sourceNode ?? cluster.sourceNode;
+    this.templateID = props.templateID ?? cluster.templateID;
+    this.nodeLabels = { ...props.nodeLabels };
+    this.nodeTaints = [...(props.nodeTaints ?? [])];
     const errors = [
+      ...nodeLabelProblems(this.nodeLabels, 'nodeLabels'),
+      ...nodeTaintProblems(this.nodeTaints, 'nodeTaints'),
       ...(DNS1123_LABEL.test(props.poolName) ? [] : [{ field: 'poolName', message: `${JSON.stringify(props.poolName)} must be a DNS-1123 label`, severity: 'error' as const }]),
       ...machineSizeProblems(props, ''),
       ...autoscalingProblems(
@@ -129,11 +181,13 @@ export class ProxmoxWorkerPool extends Construct {
     this.kubernetesVersion = props.kubernetesVersion ?? cluster.kubernetesVersion;
     const labels = { [CLUSTER_NAME_LABEL]: cluster.clusterName };
     const machineLabels = { ...labels, [DEPLOYMENT_NAME_LABEL]: this.name };
+    const routed = routeNodeLabels(this.nodeLabels);
 
     this.machineTemplate = new ProxmoxMachineTemplate(this, 'MachineTemplate', {
       ...props,
       cluster,
       namePrefix: this.name,
+      schematic: this.schematic,
     });
 
     const configSpec: TalosConfigTemplateSpecTemplateSpec = {
@@ -141,7 +195,10 @@ export class ProxmoxWorkerPool extends Construct {
       talosVersion: cluster.talosVersion,
       strategicPatches: workerStrategicPatches({
         talosVersion: cluster.talosVersion,
-        installImage: cluster.schematic.installerImage(cluster.talosVersion),
+        installImage: this.schematic.installerImage(cluster.talosVersion),
+        nodeLabels: routed.node,
+        registerWithTaints: this.nodeTaints.map(taintString),
+        longhorn: this.longhorn,
       }),
     };
     this.configTemplateName = contentAddressedName(this.name, configSpec);
@@ -159,6 +216,7 @@ export class ProxmoxWorkerPool extends Construct {
           annotations: {
             [AUTOSCALER_MIN_ANNOTATION]: String(props.autoscalerMinReplicas),
             [AUTOSCALER_MAX_ANNOTATION]: String(props.autoscalerMaxReplicas),
+            ...this.capacityAnnotations(props),
           },
         } : {}),
       },
@@ -174,7 +232,7 @@ export class ProxmoxWorkerPool extends Construct {
         },
         deletion: { order: MachineDeploymentSpecDeletionOrder.RANDOM },
         template: {
-          metadata: { labels: machineLabels },
+          metadata: { labels: { ...routed.machine, ...machineLabels } },
           spec: {
             clusterName: cluster.clusterName,
             version: this.kubernetesVersion,
@@ -193,5 +251,21 @@ export class ProxmoxWorkerPool extends Construct {
         spec: workerHealthCheck(cluster.clusterName, { [DEPLOYMENT_NAME_LABEL]: this.name }),
       });
     }
+  }
+
+  /**
+   * What one node of the pool offers, for the autoscaler's scale-from-zero (STACK.md §5.3): CPUs,
+   * memory and disk of the VM, and the node's labels and taints.
+   */
+  private capacityAnnotations(props: ProxmoxWorkerPoolProps): Record<string, string> {
+    const out: Record<string, string> = {
+      [`${AUTOSCALER_CAPACITY_PREFIX}cpu`]: String(props.cores * (props.sockets ?? 1)),
+      [`${AUTOSCALER_CAPACITY_PREFIX}memory`]: `${props.memoryMiB}Mi`,
+      [`${AUTOSCALER_CAPACITY_PREFIX}ephemeral-disk`]: `${props.diskGiB}Gi`,
+    };
+    const labels = Object.entries(this.nodeLabels).map(([k, v]) => `${k}=${v}`);
+    if (labels.length > 0) out[`${AUTOSCALER_CAPACITY_PREFIX}labels`] = labels.join(',');
+    if (this.nodeTaints.length > 0) out[`${AUTOSCALER_CAPACITY_PREFIX}taints`] = this.nodeTaints.map(taintString).join(',');
+    return out;
   }
 }

@@ -1,5 +1,6 @@
 import * as YAML from 'yaml';
 import { TalosCluster, WorkerPoolOptions } from '../lib';
+import { TaintEffect } from '../lib/node-metadata';
 import { all, homelabProps, newChart, one, synth, Obj } from './util';
 
 function clusterWithPools(pools: WorkerPoolOptions[]): Obj[] {
@@ -71,6 +72,10 @@ describe('ProxmoxWorkerPool', () => {
     expect(auto.metadata.annotations).toEqual({
       'cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size': '1',
       'cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size': '5',
+      // What a node offers, so the autoscaler can scale the pool up from zero (STACK.md §5.3).
+      'capacity.cluster-autoscaler.kubernetes.io/cpu': '2',
+      'capacity.cluster-autoscaler.kubernetes.io/memory': '8192Mi',
+      'capacity.cluster-autoscaler.kubernetes.io/ephemeral-disk': '40Gi',
     });
     expect('replicas' in auto.spec).toBe(false);
     expect(md.metadata.annotations).toBeUndefined();
@@ -114,6 +119,52 @@ describe('ProxmoxWorkerPool', () => {
     const held = one(clusterWithPools([{ ...DEFAULT, kubernetesVersion: 'v1.34.2' }]), 'MachineDeployment');
     expect(held.spec.template.spec.version).toBe('v1.34.2');
     expect(md.spec.template.spec.version).toBe('v1.35.4');
+  });
+
+  describe('a Longhorn pool with labels and taints', () => {
+    const STORAGE: WorkerPoolOptions = {
+      ...DEFAULT, poolName: 'storage', longhorn: true, templateID: 8701,
+      nodeLabels: { 'node-role.kubernetes.io/storage': '', 'example.com/disk': 'ssd' },
+      nodeTaints: [{ key: 'dedicated', value: 'storage', effect: TaintEffect.NO_SCHEDULE }],
+    };
+    const objects = clusterWithPools([DEFAULT, STORAGE]);
+    const md = one(objects, 'MachineDeployment', 'homelab-storage');
+    const tct = one(objects, 'TalosConfigTemplate', md.spec.template.spec.bootstrap.configRef.name);
+    const patch = YAML.parse(tct.spec.template.spec.strategicPatches[0]);
+
+    test('its own schematic with iscsi-tools and util-linux-tools: its own installer image', () => {
+      const image: string = patch.machine.install.image;
+      const defaultImage = YAML.parse(one(objects, 'TalosConfigTemplate', one(objects, 'MachineDeployment', 'homelab-default').spec.template.spec.bootstrap.configRef.name).spec.template.spec.strategicPatches[0]).machine.install.image;
+      expect(image).toMatch(/^factory\.talos\.dev\/nocloud-installer\/[0-9a-f]{64}:v1\.13\.9$/);
+      expect(image).not.toBe(defaultImage);
+    });
+
+    test('its own template VM, and Longhorn\'s data path bind-mounted into the kubelet with rshared', () => {
+      expect(one(objects, 'ProxmoxMachineTemplate', md.spec.template.spec.infrastructureRef.name).spec.template.spec.templateID).toBe(8701);
+      expect(patch.machine.kubelet.extraMounts).toEqual([
+        { destination: '/var/lib/longhorn', type: 'bind', source: '/var/lib/longhorn', options: ['bind', 'rshared', 'rw'] },
+      ]);
+    });
+
+    test('role labels on the Machines (Cluster API copies them), other labels and taints set by the node', () => {
+      expect(md.spec.template.metadata.labels['node-role.kubernetes.io/storage']).toBe('');
+      expect(md.spec.selector.matchLabels['node-role.kubernetes.io/storage']).toBeUndefined();
+      expect(patch.machine.nodeLabels).toEqual({ 'example.com/disk': 'ssd' });
+      expect(patch.machine.kubelet.extraArgs['register-with-taints']).toBe('dedicated=storage:NoSchedule');
+    });
+
+    test('autoscaled from zero: capacity annotations carry the labels and taints', () => {
+      const auto = one(clusterWithPools([{ ...STORAGE, replicas: undefined, autoscalerMinReplicas: 0, autoscalerMaxReplicas: 3 }]), 'MachineDeployment');
+      expect(auto.metadata.annotations).toMatchObject({
+        'capacity.cluster-autoscaler.kubernetes.io/labels': 'node-role.kubernetes.io/storage=,example.com/disk=ssd',
+        'capacity.cluster-autoscaler.kubernetes.io/taints': 'dedicated=storage:NoSchedule',
+      });
+    });
+
+    test('fails when the pool would share the cluster\'s template VM with another image', () => {
+      expect(() => clusterWithPools([{ ...STORAGE, templateID: undefined }]))
+        .toThrow(/worker pool storage: templateID K8S0\/8700 is the template VM of the control plane too, but the pool storage needs another image \(siderolabs\/qemu-guest-agent, siderolabs\/iscsi-tools, siderolabs\/util-linux-tools, not siderolabs\/qemu-guest-agent\): build a template VM from https:\/\/factory\.talos\.dev\/image\/[0-9a-f]{64}\/v1\.13\.9\/nocloud-amd64\.raw\.xz/);
+    });
   });
 
   describe('fails', () => {

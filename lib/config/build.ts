@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { configNetwork } from './rules';
 import { ClusterConfig } from './schema';
 import { ProxmoxCredentials } from '../credentials';
+import { TaintEffect } from '../node-metadata';
 import { UserError } from '../errors';
 import { Schematic } from '../schematic';
 import { TalosCluster } from '../talos-cluster';
@@ -50,6 +51,10 @@ export function buildCluster(scope: Construct, config: ClusterConfig): TalosClus
       templateID: pool.template?.templateId,
       healthCheck: pool.healthCheck,
       kubernetesVersion: pool.kubernetesVersion,
+      extensions: pool.extensions,
+      longhorn: pool.longhorn,
+      nodeLabels: pool.labels,
+      nodeTaints: pool.taints?.map((t) => ({ key: t.key, value: t.value, effect: t.effect as TaintEffect })),
     });
   }
   cluster.addCilium({ hubble: config.cilium.hubble });

@@ -1,7 +1,10 @@
 import { ClusterConfig } from './schema';
+import { NodeTaint, nodeLabelProblems, nodeTaintProblems } from '../node-metadata';
+import { poolExtensions, Schematic } from '../schematic';
 import {
   autoscalingProblems, capacityProblems, CONFIG_NETWORK_FIELDS, controlPlaneReplicaProblems, MachineDemand, machineSizeProblems,
-  nameLengthProblems, NetworkInput, networkProblems, poolVersionProblems, Problem, schematicProblems, uniquePoolProblems, versionProblems,
+  nameLengthProblems, NetworkInput, networkProblems, poolVersionProblems, Problem, schematicProblems, TemplateVmUser, templateVmProblems,
+  uniquePoolProblems, versionProblems,
 } from '../validation/cluster-rules';
 
 /** What each machine set of a config needs from the address pool, for the capacity rule. */
@@ -28,6 +31,20 @@ export function configNetwork(config: ClusterConfig): NetworkInput {
   };
 }
 
+/** The control plane and every pool as users of their template VMs, for the one-image rule. */
+function templateVmUsers(config: ClusterConfig): TemplateVmUser[] {
+  const cluster = new Schematic({ officialExtensions: config.talos.extensions, extraKernelArgs: config.talos.extraKernelArgs });
+  const user = (what: string, field: string, template: { sourceNode: string; templateId: number }, schematic: Schematic): TemplateVmUser => ({
+    what, field, sourceNode: template.sourceNode, templateId: template.templateId,
+    schematicId: schematic.id, extensions: schematic.officialExtensions, diskImageUrl: schematic.diskImageUrl(config.talos.version),
+  });
+  return [
+    user('control plane', 'proxmox.template', config.proxmox.template, cluster),
+    ...config.workers.map((w, i) => user(`pool ${w.name}`, `workers[${i}].template`, w.template ?? config.proxmox.template,
+      cluster.withExtensions(poolExtensions(w.extensions ?? [], w.longhorn ?? false)))),
+  ];
+}
+
 /**
  * Every semantic rule of a structurally valid config, with config field paths. Formats and
  * per-field minimums are already checked by the zod schema.
@@ -48,6 +65,12 @@ export function clusterConfigProblems(config: ClusterConfig): Problem[] {
       config.talos.version, config.kubernetesVersion, w.kubernetesVersion,
       { talos: 'talos.version', kubernetes: 'kubernetesVersion', pool: `workers[${i}].kubernetesVersion` },
     )),
+    ...config.workers.flatMap((w, i) => [
+      ...nodeLabelProblems(w.labels ?? {}, `workers[${i}].labels`),
+      ...nodeTaintProblems((w.taints ?? []) as NodeTaint[], `workers[${i}].taints`),
+      ...schematicProblems(w.extensions ?? [], [], { extensions: `workers[${i}].extensions`, kernelArgs: '' }),
+    ]),
+    ...templateVmProblems(templateVmUsers(config)),
     ...config.workers.flatMap((w, i) => autoscalingProblems(
       { replicas: w.replicas, min: w.autoscaling?.min, max: w.autoscaling?.max },
       { replicas: `workers[${i}].replicas`, min: `workers[${i}].autoscaling.min`, max: `workers[${i}].autoscaling.max` },

@@ -35,6 +35,14 @@ export const workerPoolSchema = z.strictObject({
   template: template.optional().describe('template VM of this pool (default: proxmox.template)'),
   healthCheck: z.boolean().default(true).describe('replace machines whose node never becomes Ready (MachineHealthCheck)'),
   kubernetesVersion: version.optional().describe('hold this pool at an older Kubernetes release while the control plane upgrades first (default: the cluster\'s kubernetesVersion)'),
+  extensions: z.array(z.string()).optional().describe('official system extensions on top of talos.extensions; the pool then needs its own template VM (template)'),
+  longhorn: z.boolean().optional().describe('prepare the nodes for Longhorn: iscsi-tools and util-linux-tools extensions (own template VM), /var/lib/longhorn bind-mounted into the kubelet'),
+  labels: z.record(z.string(), z.string()).optional().describe('labels of the pool\'s nodes; node-role.kubernetes.io/<role> labels are set through Cluster API'),
+  taints: z.array(z.strictObject({
+    key: z.string().describe('taint key'),
+    value: z.string().optional().describe('taint value'),
+    effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).describe('what the taint keeps away'),
+  })).optional().describe('taints the pool\'s nodes register with'),
 });
 
 /** Schema of a cluster config file (`clusters/*.yaml`): the contract with users. */

@@ -188,6 +188,42 @@ export function versionProblems(talosVersion: string, kubernetesVersion: string,
   return problems;
 }
 
+/** One user of a Proxmox template VM: the control plane or a worker pool. */
+export interface TemplateVmUser {
+  /** `control plane`, `pool gpu`. */
+  readonly what: string;
+  /** Field that names the template VM, in the caller's vocabulary. */
+  readonly field: string;
+  readonly sourceNode: string;
+  readonly templateId: number;
+  /** Image Factory schematic ID of the image its machines must boot. */
+  readonly schematicId: string;
+  /** The schematic's extensions, for the message. */
+  readonly extensions: readonly string[];
+  /** Where the disk image of its schematic is, for the message. */
+  readonly diskImageUrl: string;
+}
+
+/**
+ * A template VM holds one disk image, so every machine set cloned from it boots one schematic:
+ * a pool with other extensions (Longhorn's, say) needs its own template VM (STACK.md §1.4, §6).
+ */
+export function templateVmProblems(users: readonly TemplateVmUser[]): Problem[] {
+  const first = new Map<string, TemplateVmUser>();
+  const out: Problem[] = [];
+  for (const u of users) {
+    const vm = `${u.sourceNode}/${u.templateId}`;
+    const owner = first.get(vm);
+    if (!owner) {
+      first.set(vm, u);
+    } else if (owner.schematicId !== u.schematicId) {
+      const ext = (x: TemplateVmUser) => x.extensions.length ? x.extensions.join(', ') : 'no extensions';
+      out.push(error(u.field, `${vm} is the template VM of the ${owner.what} too, but the ${u.what} needs another image (${ext(u)}, not ${ext(owner)}): build a template VM from ${u.diskImageUrl} and name its sourceNode and templateId here`));
+    }
+  }
+  return out;
+}
+
 /** How many minors a kubelet may lag behind the API server (Kubernetes version skew policy, since 1.28). */
 export const KUBELET_MAX_MINOR_SKEW = 3;
 

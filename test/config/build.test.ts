@@ -4,6 +4,7 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { buildCluster, clusterChart } from '../../lib/config/build';
 import { parseClusterConfig } from '../../lib/config/load';
+import { OutputGate } from '../../lib/validation/gate';
 import { all, one, Obj } from '../util';
 
 const HOMELAB = YAML.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'clusters', 'homelab.yaml'), 'utf8'));
@@ -17,6 +18,25 @@ function build(edit: (d: any) => void = () => {}): Obj[] {
 }
 
 describe('config → constructs', () => {
+  test('a Longhorn pool with labels, taints and its own template VM: in the output and through the gate', () => {
+    const objs = build((d) => {
+      d.workers.push({
+        name: 'storage', replicas: 2, cores: 4, memoryMiB: 8192, diskGiB: 200, longhorn: true,
+        template: { sourceNode: 'K8S1', templateId: 8701 },
+        labels: { 'node-role.kubernetes.io/storage': '', 'example.com/disk': 'ssd' },
+        taints: [{ key: 'dedicated', value: 'storage', effect: 'NoSchedule' }],
+      });
+    });
+    const md = one(objs, 'MachineDeployment', 'homelab-storage');
+    const patch = YAML.parse(one(objs, 'TalosConfigTemplate', md.spec.template.spec.bootstrap.configRef.name).spec.template.spec.strategicPatches[0]);
+    expect(patch.machine.kubelet.extraMounts[0].destination).toBe('/var/lib/longhorn');
+    expect(patch.machine.kubelet.extraArgs['register-with-taints']).toBe('dedicated=storage:NoSchedule');
+    expect(patch.machine.nodeLabels).toEqual({ 'example.com/disk': 'ssd' });
+    expect(md.spec.template.metadata.labels['node-role.kubernetes.io/storage']).toBe('');
+    expect(one(objs, 'ProxmoxMachineTemplate', md.spec.template.spec.infrastructureRef.name).spec.template.spec).toMatchObject({ sourceNode: 'K8S1', templateID: 8701 });
+    expect(new OutputGate().violations(objs)).toEqual([]);
+  });
+
   test('homelab: one cluster, one pool, Cilium and the Talos CCM', () => {
     const objs = build();
     expect(objs.map((o) => o.kind).sort()).toEqual([

@@ -26,6 +26,27 @@ describe('cluster rules (config files)', () => {
     expect(problems(() => {})).toEqual([]);
   });
 
+  describe('worker pool images and node metadata', () => {
+    test('fails when a Longhorn pool would clone the cluster\'s template VM (one VM, one image)', () => {
+      expect(problems((d) => { d.workers[0].longhorn = true; })).toEqual([
+        expect.stringMatching(/^clusters\/homelab\.yaml: workers\[0\]\.template K8S0\/8700 is the template VM of the control plane too, but the pool default needs another image \(siderolabs\/qemu-guest-agent, siderolabs\/iscsi-tools, siderolabs\/util-linux-tools, not siderolabs\/qemu-guest-agent\)/),
+      ]);
+      expect(problems((d) => { d.workers[0].longhorn = true; d.workers[0].template = { sourceNode: 'K8S0', templateId: 8701 }; })).toEqual([]);
+    });
+    test('fails on labels a node cannot get, bad taints and malformed extensions', () => {
+      expect(problems((d) => {
+        d.workers[0].labels = { 'kubernetes.io/role': 'db' };
+        d.workers[0].taints = [{ key: 'a', effect: 'NoSchedule' }, { key: 'a', effect: 'NoSchedule' }];
+        d.workers[0].extensions = ['gpu'];
+        d.workers[0].template = { sourceNode: 'K8S0', templateId: 8702 };
+      })).toEqual([
+        expect.stringMatching(/^clusters\/homelab\.yaml: workers\[0\]\.labels\.kubernetes\.io\/role cannot be set: NodeRestriction/),
+        'clusters/homelab.yaml: workers[0].taints[1] "a:NoSchedule" repeats key a with effect NoSchedule',
+        'clusters/homelab.yaml: workers[0].extensions[0] "gpu" is not an official extension name like siderolabs/qemu-guest-agent',
+      ]);
+    });
+  });
+
   describe('worker pool Kubernetes holds', () => {
     test('a pool may lag the control plane by up to three minors', () => {
       expect(problems((d) => { d.workers[0].kubernetesVersion = 'v1.34.2'; })).toEqual([]);
