@@ -1,5 +1,6 @@
+import * as path from 'path';
 import { App, Chart } from 'cdk8s';
-import { clusterChart } from './config/build';
+import { clusterBuild } from './config/build';
 import { GitopsConfig, loadGitopsConfig } from './config/gitops';
 import { LoadedConfig, loadClusterConfigs } from './config/load';
 import { UserError } from './errors';
@@ -7,6 +8,7 @@ import { FleetDelivery, FluxDelivery, DeliveredCluster, repositoryPath } from '.
 import { KubeObject } from './kube-object';
 import { MANAGEMENT_OUTPUT, SECRETS_FOLDER } from './naming';
 import { clusterFiles, manifestFile, OutputFile } from './output';
+import { clusterRunbook } from './runbook';
 import { OutputGate } from './validation/gate';
 
 /** The result of a synth: the files to publish and the warnings to print. */
@@ -59,13 +61,13 @@ export function synthesize(options: SynthOptions): SynthResult {
   const warnings: string[] = [];
   const loaded = loadClusterConfigs(options.configDir);
   for (const { file, config } of loaded) {
-    const chart = clusterChart(app, file, config);
+    const { chart, cluster } = clusterBuild(app, file, config);
     const errors = constructErrors(chart);
     if (errors.length > 0) throw new UserError(errors.map((e) => `${file}: ${e}`).join('\n'));
     const objects = chart.toJson() as KubeObject[];
     gate.check(file, objects);
     warnings.push(...constructWarnings(chart).map((w) => `${file}: ${w}`));
-    files.push(...clusterFiles(chart.node.id, objects, file));
+    files.push(...clusterFiles(chart.node.id, objects, file, clusterRunbook(cluster, { sourceFile: file.split(path.sep).join('/') })));
   }
   const gitops = options.gitopsFile !== undefined ? loadGitopsConfig(options.gitopsFile) : undefined;
   if (gitops) {

@@ -6,6 +6,7 @@ export * from './errors';
 export * from './gitops';
 export * from './kube-object';
 export * from './proxmox-machine-template';
+export * from './runbook';
 export * from './schematic';
 export * from './stack';
 export * from './talos-ccm';

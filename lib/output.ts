@@ -25,14 +25,17 @@ export function manifestFile(file: string, objects: readonly object[], sourceFil
 /**
  * The files of one cluster: its manifests `<cluster>/<cluster>.k8s.yaml` and, beside them,
  * `<cluster>/README.md` with a Mermaid diagram of the objects and their references, which GitHub
- * renders when a reviewer opens the folder (GitOps agents apply only the YAML).
+ * renders when a reviewer opens the folder, and `<cluster>/RUNBOOK.md` (GitOps agents apply only
+ * the YAML).
  *
  * @param objects the cluster chart's objects (`chart.toJson()`, computed once by the caller)
+ * @param runbook the cluster's day-0 runbook (lib/runbook.ts)
  */
-export function clusterFiles(name: string, objects: readonly KubeObject[], sourceFile: string): OutputFile[] {
+export function clusterFiles(name: string, objects: readonly KubeObject[], sourceFile: string, runbook: string): OutputFile[] {
   return [
     manifestFile(`${name}/${name}.k8s.yaml`, objects, sourceFile),
     { path: `${name}/README.md`, content: clusterDiagram(objects, { clusterName: name, sourceFile: sourceFile.split(path.sep).join('/') }) },
+    { path: `${name}/RUNBOOK.md`, content: runbook },
   ];
 }
 

@@ -63,14 +63,20 @@ export class ProxmoxMachineTemplate extends Construct {
   public readonly name: string;
   /** The template object. */
   public readonly resource: ProxmoxMachineTemplateL1;
+  /** Proxmox node holding the template VM that machines are cloned from. */
+  public readonly sourceNode: string;
+  /** VM ID of the template VM that machines are cloned from. */
+  public readonly templateID: number;
 
   constructor(scope: Construct, id: string, props: ProxmoxMachineTemplateProps) {
     super(scope, id);
     const cluster = props.cluster;
     const hasAgent = (props.schematic ?? cluster.schematic).hasExtension(QEMU_GUEST_AGENT_EXTENSION);
+    this.sourceNode = props.sourceNode ?? cluster.sourceNode;
+    this.templateID = props.templateID ?? cluster.templateID;
     const spec: ProxmoxMachineTemplateSpecTemplateSpec = {
-      sourceNode: props.sourceNode ?? cluster.sourceNode,
-      templateId: props.templateID ?? cluster.templateID,
+      sourceNode: this.sourceNode,
+      templateId: this.templateID,
       full: true,
       numSockets: props.sockets ?? 1,
       numCores: props.cores,

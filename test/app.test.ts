@@ -42,6 +42,13 @@ describe('the default clusters (clusters/*.yaml → dist/)', () => {
     for (const o of clusterObjects) expect(readme).toContain(`["${o.kind}<br/>${o.metadata.name}`);
   });
 
+  test('each cluster folder has its day-0 RUNBOOK.md with that cluster\'s values', () => {
+    const runbook = files.find((f) => f.path === 'homelab/RUNBOOK.md')!.content;
+    expect(runbook).toContain('clusterctl init \\\n  --core cluster-api:v1.12.11 \\\n  --bootstrap talos:v0.6.12 \\\n  --control-plane talos:v0.5.13 \\\n  --infrastructure proxmox:v0.9.0 \\\n  --ipam in-cluster:v1.1.0');
+    expect(runbook).toContain('https://factory.talos.dev/image/ce4c980550dd2ab1b17bbf2b08801c7eb59418eafe8f279833297925d67c7515/v1.13.9/nocloud-amd64.raw.xz');
+    expect(runbook).toContain('qm create 8700 --name talos-v1-13-9-ce4c9805 --ostype l26 --machine q35 --cpu host \\\n  --cores 2 --memory 2048 --balloon 0 --hotplug network,disk,usb \\\n  --scsihw virtio-scsi-pci --net0 virtio,bridge=vmbr0 --agent enabled=1');
+  });
+
   test('snapshot of dist/', () => {
     for (const f of files) expect(f.content).toMatchSnapshot(f.path);
   });
@@ -68,8 +75,13 @@ describe('the default clusters (clusters/*.yaml → dist/)', () => {
     const committed = listTree(DIST).map((f) => fs.readFileSync(path.join(DIST, f), 'utf8'));
     for (const text of [...files.map((f) => f.content), ...committed]) {
       expect(text).not.toMatch(/-----BEGIN [A-Z ]*(PRIVATE KEY|CERTIFICATE)-----/);
-      expect(text).not.toMatch(/capmox@pve!|PROXMOX_(TOKEN|SECRET)/);
     }
+    // The runbook names the variables and a token ID (neither is secret); manifests never do.
+    for (const text of [...manifests.map((f) => f.content), ...listTree(DIST).filter((f) => f.endsWith('.yaml')).map((f) => fs.readFileSync(path.join(DIST, f), 'utf8'))]) {
+      expect(text).not.toMatch(/capmox(-[a-z0-9-]+)?@pve!|PROXMOX_(TOKEN|SECRET)/);
+    }
+    const runbook = files.find((f) => f.path === 'homelab/RUNBOOK.md')!.content;
+    expect(runbook).not.toMatch(/PROXMOX_SECRET=(?!'<token secret>')/);
     const committedObjects = listTree(DIST).filter((f) => /\.ya?ml$/.test(f)).flatMap((f) => parse(fs.readFileSync(path.join(DIST, f), 'utf8')));
     for (const o of [...objects, ...committedObjects]) {
       // Not even an empty Secret: a Secret in dist/ is one edit away from a committed token.
@@ -147,6 +159,6 @@ describe('cdk8s synth (main.ts)', () => {
     fs.mkdirSync(path.join(dist, 'gone'), { recursive: true });
     fs.writeFileSync(path.join(dist, 'gone', 'gone.k8s.yaml'), 'x');
     expect(run({ DIST_DIR: dist }).status).toBe(0);
-    expect(listTree(dist).filter((f) => !f.startsWith('management/'))).toEqual(['homelab/README.md', 'homelab/homelab.k8s.yaml']);
+    expect(listTree(dist).filter((f) => !f.startsWith('management/'))).toEqual(['homelab/README.md', 'homelab/RUNBOOK.md', 'homelab/homelab.k8s.yaml']);
   });
 });

@@ -66,12 +66,16 @@ export function buildCluster(scope: Construct, config: ClusterConfig): TalosClus
  * prefixed with the file so the user knows where to look.
  */
 export function clusterChart(scope: Construct, file: string, config: ClusterConfig): Chart {
+  return clusterBuild(scope, file, config).chart;
+}
+
+/** {@link clusterChart}, with the cluster construct (for the runbook). */
+export function clusterBuild(scope: Construct, file: string, config: ClusterConfig): { chart: Chart; cluster: TalosCluster } {
   const chart = new Chart(scope, config.name, { disableResourceNameHashes: true });
   try {
-    buildCluster(chart, config);
+    return { chart, cluster: buildCluster(chart, config) };
   } catch (e) {
     if (e instanceof UserError) throw new UserError(`${file}: ${e.message}`);
     throw e;
   }
-  return chart;
 }
