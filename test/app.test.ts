@@ -103,6 +103,41 @@ describe('the default clusters (clusters/*.yaml → dist/)', () => {
   });
 });
 
+describe('a cluster with a Longhorn pool, labels and taints, through the whole synth', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'longhorn-'));
+  const config = YAML.parse(fs.readFileSync(path.join(ROOT, 'clusters', 'homelab.yaml'), 'utf8'));
+  config.name = 'lab';
+  config.workers.push({
+    name: 'storage', replicas: 2, cores: 4, memoryMiB: 8192, diskGiB: 200, longhorn: true,
+    template: { sourceNode: 'K8S1', templateId: 8701 },
+    labels: { 'node-role.kubernetes.io/storage': '' },
+    taints: [{ key: 'dedicated', value: 'storage', effect: 'NoSchedule' }],
+  });
+  fs.writeFileSync(path.join(dir, 'lab.yaml'), YAML.stringify(config));
+  // synthesize() runs the output gate: it throws on any schema, CEL, Talos-patch or reference violation.
+  const { files } = synthesize({ configDir: dir });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const runbook = files.find((f) => f.path === 'lab/RUNBOOK.md')!.content;
+
+  test('the runbook builds both template VMs, each from its own schematic, and prepares Longhorn', () => {
+    expect(runbook).toContain('### Template VM 8700 on K8S0');
+    expect(runbook).toContain('### Template VM 8701 on K8S1');
+    expect(runbook.match(/https:\/\/factory\.talos\.dev\/image\/([0-9a-f]{64})\/v1\.13\.9\/nocloud-amd64\.raw\.xz/g)?.length).toBeGreaterThanOrEqual(2);
+    expect(runbook).toContain('siderolabs/iscsi-tools');
+    expect(runbook).toContain('pod-security.kubernetes.io/enforce=privileged');
+  });
+
+  test('the manifests carry the pool options', () => {
+    const objects = YAML.parseAllDocuments(files.find((f) => f.path === 'lab/lab.k8s.yaml')!.content).map((d) => d.toJS());
+    const md = objects.find((o) => o.kind === 'MachineDeployment' && o.metadata.name === 'lab-storage');
+    expect(md.spec.template.metadata.labels['node-role.kubernetes.io/storage']).toBe('');
+    const tct = objects.find((o) => o.kind === 'TalosConfigTemplate' && o.metadata.name === md.spec.template.spec.bootstrap.configRef.name);
+    const patch = YAML.parse(tct.spec.template.spec.strategicPatches[0]);
+    expect(patch.machine.kubelet.extraArgs['register-with-taints']).toBe('dedicated=storage:NoSchedule');
+    expect(patch.machine.kubelet.extraMounts[0]).toEqual({ destination: '/var/lib/longhorn', type: 'bind', source: '/var/lib/longhorn', options: ['bind', 'rshared', 'rw'] });
+  });
+});
+
 describe('cdk8s synth (main.ts)', () => {
   let work: string;
   // scripts/app.js is the app command of cdk8s.yaml: main.ts from a cached esbuild bundle
