@@ -93,30 +93,28 @@ function managementCharts(app: App, gitops: GitopsConfig, loaded: readonly Loade
     ...(withSecrets && config.proxmox.credentialsSecret !== undefined ? { secretsPath: inRepo(`${SECRETS_FOLDER}/${config.name}`) } : {}),
   }));
   const charts: Chart[] = [];
-  if (gitops.flux) {
-    const chart = new Chart(app, 'flux', { disableResourceNameHashes: true });
-    new FluxDelivery(chart, 'Delivery', {
-      name: gitops.name,
-      namespace: gitops.flux.namespace,
-      repository,
+  // One chart per agent: its id is the folder under dist/management/.
+  const agentChart = (agent: string, build: (chart: Chart) => void) => {
+    const chart = new Chart(app, agent, { disableResourceNameHashes: true });
+    build(chart);
+    charts.push(chart);
+  };
+  const flux = gitops.flux;
+  if (flux) {
+    agentChart('flux', (chart) => new FluxDelivery(chart, 'Delivery', {
+      name: gitops.name, namespace: flux.namespace, repository, interval: flux.interval,
       managementPath: inRepo(`dist/${MANAGEMENT_OUTPUT}/flux`),
-      interval: gitops.flux.interval,
-      decryptionSecretName: gitops.flux.decryptionSecret,
+      decryptionSecretName: flux.decryptionSecret,
       clusters: clusters(true),
-    });
-    charts.push(chart);
+    }));
   }
-  if (gitops.fleet) {
-    const chart = new Chart(app, 'fleet', { disableResourceNameHashes: true });
-    new FleetDelivery(chart, 'Delivery', {
-      name: gitops.name,
-      namespace: gitops.fleet.namespace,
-      repository,
+  const fleet = gitops.fleet;
+  if (fleet) {
+    agentChart('fleet', (chart) => new FleetDelivery(chart, 'Delivery', {
+      name: gitops.name, namespace: fleet.namespace, repository, interval: fleet.interval,
       managementPath: inRepo(`dist/${MANAGEMENT_OUTPUT}/fleet`),
-      interval: gitops.fleet.interval,
       clusters: clusters(false),
-    });
-    charts.push(chart);
+    }));
   }
   return charts;
 }
