@@ -6,13 +6,13 @@ import { UserError } from './errors';
 import { controlPlaneStrategicPatches } from './machine-config';
 import { CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL, DNS1123_LABEL } from './naming';
 import { ProxmoxMachineOptions, ProxmoxMachineTemplate } from './proxmox-machine-template';
-import { poolExtensions, QEMU_GUEST_AGENT_EXTENSION, Schematic } from './schematic';
+import { QEMU_GUEST_AGENT_EXTENSION, Schematic } from './schematic';
 import { API, apiVersionOf, STACK_VERSIONS } from './stack';
 import { TalosCcmCRS } from './talos-ccm';
 import { workerHealthCheck, ProxmoxWorkerPool, WorkerPoolOptions } from './worker-pool';
 import {
   capacityProblems, controlPlaneReplicaProblems, formatProblems, MachineDemand, machineSizeProblems,
-  nameLengthProblems, networkProblems, Problem, PROPS_NETWORK_FIELDS, schematicProblems, TemplateVmUser, templateVmProblems, versionProblems,
+  nameLengthProblems, networkProblems, Problem, PROPS_NETWORK_FIELDS, schematicProblems, templateVmProblems, templateVmUser, versionProblems,
 } from './validation/cluster-rules';
 import { Cluster, MachineHealthCheck, MachineHealthCheckSpecRemediationTriggerIfUnhealthyLessThanOrEqualTo as TriggerIf } from '../imports/cluster.x-k8s.io';
 import { TalosControlPlane, TalosControlPlaneSpecRolloutStrategyRollingUpdateMaxSurge as MaxSurge } from '../imports/controlplane.cluster.x-k8s.io';
@@ -150,7 +150,6 @@ export class TalosCluster extends Construct implements ITalosCluster {
   /** Where CAPMOX finds the Proxmox API token. */
   public readonly credentials: ProxmoxCredentials;
   private readonly pools: ProxmoxWorkerPool[] = [];
-  private readonly templateVmUsers: TemplateVmUser[] = [];
 
   constructor(scope: Construct, id: string, props: TalosClusterProps) {
     super(scope, id);
@@ -222,7 +221,6 @@ export class TalosCluster extends Construct implements ITalosCluster {
       },
     });
 
-    this.templateVmUsers.push(this.templateVmUser('control plane', 'controlPlane.templateID', cp.sourceNode ?? this.sourceNode, cp.templateID ?? this.templateID, this.schematic));
     this.controlPlaneTemplate = new ProxmoxMachineTemplate(this, 'ControlPlaneTemplate', {
       ...cp,
       cluster: this,
@@ -274,22 +272,18 @@ export class TalosCluster extends Construct implements ITalosCluster {
     if (this.pools.some((p) => p.poolName === options.poolName)) {
       throw new UserError(`worker pool ${JSON.stringify(options.poolName)} is defined twice in cluster ${this.clusterName}; pool names must be unique`);
     }
-    const user = this.templateVmUser(`pool ${options.poolName}`, `worker pool ${options.poolName}: templateID`,
-      options.sourceNode ?? this.sourceNode, options.templateID ?? this.templateID,
-      this.schematic.withExtensions(poolExtensions(options.extensions ?? [], options.longhorn ?? false)));
-    const problems = templateVmProblems([...this.templateVmUsers, user]).filter((p) => p.field === user.field);
-    if (problems.length > 0) throw new UserError(formatProblems(problems));
-    this.templateVmUsers.push(user);
     const pool = new ProxmoxWorkerPool(this, id, { ...options, cluster: this });
+    // One disk image per template VM: the new pool may not share one with a machine set of another image.
+    const vm = (what: string, field: string, t: ProxmoxMachineTemplate, schematic: Schematic) =>
+      templateVmUser(what, field, { sourceNode: t.sourceNode, templateId: t.templateID }, schematic, this.talosVersion);
+    const field = `worker pool ${pool.poolName}: templateID`;
+    const problems = templateVmProblems([
+      vm('control plane', 'controlPlane.templateID', this.controlPlaneTemplate, this.schematic),
+      ...[...this.pools, pool].map((p) => vm(`pool ${p.poolName}`, p === pool ? field : p.poolName, p.machineTemplate, p.schematic)),
+    ]).filter((p) => p.field === field);
+    if (problems.length > 0) throw new UserError(formatProblems(problems));
     this.pools.push(pool);
     return pool;
-  }
-
-  private templateVmUser(what: string, field: string, sourceNode: string, templateId: number, schematic: Schematic): TemplateVmUser {
-    return {
-      what, field, sourceNode, templateId,
-      schematicId: schematic.id, extensions: schematic.officialExtensions, diskImageUrl: schematic.diskImageUrl(this.talosVersion),
-    };
   }
 
   /** The worker pools added so far. */

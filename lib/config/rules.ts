@@ -3,7 +3,7 @@ import { NodeTaint, nodeLabelProblems, nodeTaintProblems } from '../node-metadat
 import { poolExtensions, Schematic } from '../schematic';
 import {
   autoscalingProblems, capacityProblems, CONFIG_NETWORK_FIELDS, controlPlaneReplicaProblems, MachineDemand, machineSizeProblems,
-  nameLengthProblems, NetworkInput, networkProblems, poolVersionProblems, Problem, schematicProblems, TemplateVmUser, templateVmProblems,
+  nameLengthProblems, NetworkInput, networkProblems, poolVersionProblems, Problem, schematicProblems, TemplateVmUser, templateVmProblems, templateVmUser,
   uniquePoolProblems, versionProblems,
 } from '../validation/cluster-rules';
 
@@ -34,14 +34,10 @@ export function configNetwork(config: ClusterConfig): NetworkInput {
 /** The control plane and every pool as users of their template VMs, for the one-image rule. */
 function templateVmUsers(config: ClusterConfig): TemplateVmUser[] {
   const cluster = new Schematic({ officialExtensions: config.talos.extensions, extraKernelArgs: config.talos.extraKernelArgs });
-  const user = (what: string, field: string, template: { sourceNode: string; templateId: number }, schematic: Schematic): TemplateVmUser => ({
-    what, field, sourceNode: template.sourceNode, templateId: template.templateId,
-    schematicId: schematic.id, extensions: schematic.officialExtensions, diskImageUrl: schematic.diskImageUrl(config.talos.version),
-  });
   return [
-    user('control plane', 'proxmox.template', config.proxmox.template, cluster),
-    ...config.workers.map((w, i) => user(`pool ${w.name}`, `workers[${i}].template`, w.template ?? config.proxmox.template,
-      cluster.withExtensions(poolExtensions(w.extensions ?? [], w.longhorn ?? false)))),
+    templateVmUser('control plane', 'proxmox.template', config.proxmox.template, cluster, config.talos.version),
+    ...config.workers.map((w, i) => templateVmUser(`pool ${w.name}`, `workers[${i}].template`, w.template ?? config.proxmox.template,
+      cluster.withExtensions(poolExtensions(w.extensions ?? [], w.longhorn ?? false)), config.talos.version)),
   ];
 }
 

@@ -11,7 +11,9 @@ import * as YAML from 'yaml';
 import { describeObject, KubeObject } from '../kube-object';
 import { OutputFile } from '../output';
 import { IMAGE_FACTORY, nocloudDiskImageUrl } from '../schematic';
+import { API, CustomKind } from '../stack';
 import { CelValidator } from '../validation/cel';
+import { AUTOSCALER_MAX_ANNOTATION, AUTOSCALER_MIN_ANNOTATION } from '../worker-pool';
 
 /** How bad a finding is; everything but `warning` fails the plan unless allowed. */
 export enum FindingKind {
@@ -202,8 +204,10 @@ export function computePlan(before: readonly OutputFile[], after: readonly Outpu
       plan.findings.push({ kind: FindingKind.DESTRUCTIVE, object: describeObject(object), message: `is deleted: ${why}${rename}` });
     }
   }
+  const byFolder = new Map<string, Obj[]>();
+  for (const e of next.values()) byFolder.set(e.folder, [...(byFolder.get(e.folder) ?? []), e.object]);
   for (const [name, plan] of folders) {
-    const objects = [...next.values()].filter((e) => e.folder === name).map((e) => e.object);
+    const objects = byFolder.get(name) ?? [];
     const control = objects.filter((o) => o.kind === 'TalosControlPlane');
     const pools = objects.filter((o) => o.kind === 'MachineDeployment');
     for (const tcp of control) {
@@ -250,16 +254,14 @@ function updateFindings(prev: Obj, object: Obj, cel: CelValidator): Finding[] {
   return out;
 }
 
-function findObject(index: Map<string, Entry>, from: Obj, kind: string, name: unknown): Obj | undefined {
+/** A template that `from` references by name, in `from`'s namespace (references carry no group). */
+function findObject(index: Map<string, Entry>, from: Obj, kind: CustomKind, name: unknown): Obj | undefined {
   if (typeof name !== 'string') return undefined;
-  for (const e of index.values()) {
-    if (e.object.kind === kind && e.object.metadata.name === name && e.object.metadata.namespace === from.metadata.namespace) return e.object;
-  }
-  return undefined;
+  return index.get(`${API[kind].group}|${kind}|${from.metadata.namespace ?? ''}|${name}`)?.object;
 }
 
 /** Why a replaced template differs, in the fields of its spec. */
-function templateDiff(index: [Map<string, Entry>, Map<string, Entry>], from: [Obj, Obj], kind: string, names: [unknown, unknown]): string {
+function templateDiff(index: [Map<string, Entry>, Map<string, Entry>], from: [Obj, Obj], kind: CustomKind, names: [unknown, unknown]): string {
   const a = findObject(index[0], from[0], kind, names[0]);
   const b = findObject(index[1], from[1], kind, names[1]);
   const fields = a && b ? changedFields(a.spec, b.spec, 'spec').slice(0, 6) : [];
@@ -346,8 +348,6 @@ function controlPlaneRollout(prev: Obj, tcp: Obj, old: Map<string, Entry>, next:
     [findObject(old, prev, 'ProxmoxMachineTemplate', t0), findObject(next, tcp, 'ProxmoxMachineTemplate', t1)]));
 }
 
-const AUTOSCALER_ANNOTATION = /^cluster\.x-k8s\.io\/cluster-api-autoscaler-node-group-(min|max)-size$/;
-
 function poolChanges(prev: Obj, md: Obj, old: Map<string, Entry>, next: Map<string, Entry>, control: readonly Obj[], plan: { rollouts: Rollout[]; scaling: string[]; findings: Finding[] }): void {
   const id = describeObject(md);
   const name = md.metadata.name;
@@ -372,15 +372,11 @@ function poolChanges(prev: Obj, md: Obj, old: Map<string, Entry>, next: Map<stri
       ? `pool ${name}: replicas ${prev.spec?.replicas} → owned by the cluster-autoscaler`
       : `pool ${name} scales ${prev.spec?.replicas ?? '(autoscaler)'} → ${md.spec.replicas} machine(s)`);
   }
-  const annotations = (o: Obj) => Object.entries((o.metadata.annotations ?? {}) as Record<string, string>).filter(([k]) => AUTOSCALER_ANNOTATION.test(k));
-  if (!equal(annotations(prev), annotations(md))) {
-    const bounds = (o: Obj) => {
-      const a = Object.fromEntries(annotations(o));
-      const [min, max] = Object.keys(a).sort().reverse().map((k) => a[k]);
-      return min === undefined ? 'not autoscaled' : `${min}–${max}`;
-    };
-    plan.scaling.push(`pool ${name}: autoscaler bounds ${bounds(prev)} → ${bounds(md)}`);
-  }
+  const bounds = (o: Obj) => {
+    const a = (o.metadata.annotations ?? {}) as Record<string, string>;
+    return a[AUTOSCALER_MIN_ANNOTATION] === undefined ? 'not autoscaled' : `${a[AUTOSCALER_MIN_ANNOTATION]}–${a[AUTOSCALER_MAX_ANNOTATION]}`;
+  };
+  if (bounds(prev) !== bounds(md)) plan.scaling.push(`pool ${name}: autoscaler bounds ${bounds(prev)} → ${bounds(md)}`);
 
   plan.findings.push(...versionFindings(id, `pool ${name}`, [s0.version, s1.version], [talosVersionOf(c0), talosVersionOf(c1)]));
   plan.findings.push(...templateVmWarning(id, `pool ${name}`, [c0, c1],

@@ -5,6 +5,7 @@
  */
 import * as semver from 'semver';
 import { Ipv4Range, ipv4ToInt, parseIpv4Range, rangeContains, rangesOverlap, subnetRange } from '../network';
+import { Schematic } from '../schematic';
 import { TALOS_KUBERNETES_SUPPORT } from '../stack';
 
 /** One finding of a rule. */
@@ -202,6 +203,14 @@ export interface TemplateVmUser {
   readonly extensions: readonly string[];
   /** Where the disk image of its schematic is, for the message. */
   readonly diskImageUrl: string;
+}
+
+/** A machine set as the user of a template VM whose machines boot `schematic` at `talosVersion`. */
+export function templateVmUser(what: string, field: string, vm: { sourceNode: string; templateId: number }, schematic: Schematic, talosVersion: string): TemplateVmUser {
+  return {
+    what, field, sourceNode: vm.sourceNode, templateId: vm.templateId,
+    schematicId: schematic.id, extensions: schematic.officialExtensions, diskImageUrl: schematic.diskImageUrl(talosVersion),
+  };
 }
 
 /**

@@ -60,6 +60,14 @@ describe('plan', () => {
     expect(blockingFindings(plan)).toEqual([]);
   });
 
+  test('autoscaler bounds and handing a pool to the autoscaler are scaling, not rollouts', () => {
+    const auto = (min: number, max: number) => distOf((c) => { delete c.workers[0].replicas; c.workers[0].autoscaling = { min, max }; });
+    const handOver = only(computePlan(base, auto(1, 5)));
+    expect(handOver.scaling).toEqual(['pool homelab-default: replicas 2 → owned by the cluster-autoscaler', 'pool homelab-default: autoscaler bounds not autoscaled → 1–5']);
+    expect(handOver.rollouts).toEqual([]);
+    expect(only(computePlan(auto(1, 5), auto(0, 4))).scaling).toEqual(['pool homelab-default: autoscaler bounds 1–5 → 0–4']);
+  });
+
   test('renaming a cluster deletes it: destructive, blocking unless allowed', () => {
     const plan = computePlan(base, distOf((c) => { c.name = 'homelab2'; c.proxmox.credentialsSecret = 'homelab2-proxmox'; }));
     expect(plan.folders.map((f) => f.folder)).toEqual(['homelab', 'homelab2']);
