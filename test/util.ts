@@ -1,7 +1,7 @@
 import { Chart, Testing } from 'cdk8s';
-import { ConfigError } from '../lib/config/load';
+import { ConfigError } from '../lib/app/config/load';
 import { TalosCluster, TalosClusterProps } from '../lib';
-import { ProxmoxCredentials } from '../lib/credentials';
+import { ProxmoxCredentials } from '../lib/constructs/credentials';
 
 /** A Kubernetes object of synthesized output. */
 export type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [k: string]: any };

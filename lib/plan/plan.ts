@@ -8,12 +8,12 @@
  */
 import * as semver from 'semver';
 import * as YAML from 'yaml';
-import { describeObject, KubeObject } from '../kube-object';
-import { OutputFile } from '../output';
-import { IMAGE_FACTORY, nocloudDiskImageUrl } from '../schematic';
-import { API, CustomKind } from '../stack';
-import { CelValidator } from '../validation/cel';
-import { AUTOSCALER_MAX_ANNOTATION, AUTOSCALER_MIN_ANNOTATION } from '../worker-pool';
+import { describeObject, KubeObject } from '../core/kube-object';
+import { OutputFile } from '../app/output';
+import { IMAGE_FACTORY, nocloudDiskImageUrl } from '../talos/schematic';
+import { API, CustomKind } from '../core/stack';
+import { CelValidator } from '../gate/cel';
+import { AUTOSCALER_MAX_ANNOTATION, AUTOSCALER_MIN_ANNOTATION } from '../constructs/worker-pool';
 
 /** How bad a finding is; everything but `warning` fails the plan unless allowed. */
 export enum FindingKind {

@@ -1,8 +1,8 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { UserError } from '../errors';
-import { OutputFile } from '../output';
+import { UserError } from '../core/errors';
+import { OutputFile } from '../app/output';
 
 function git(cwd: string, args: string[], input?: string): Buffer {
   try {

@@ -1,0 +1,136 @@
+import { ApiObject } from 'cdk8s';
+import { Construct } from 'constructs';
+import { ITalosCluster } from '../cluster-ref';
+import { UserError } from '../../core/errors';
+import { renderChart } from '../../core/helm';
+import { KubeObject } from '../../core/kube-object';
+import { CLUSTER_NAME_LABEL } from '../../core/naming';
+import { PinnedChart } from '../../core/stack';
+import {
+  ClusterResourceSet,
+  ClusterResourceSetSpecResourcesKind,
+  ClusterResourceSetSpecStrategy,
+} from '../../../imports/addons.cluster.x-k8s.io';
+
+/** How a ClusterResourceSet applies its resources (immutable once created, STACK.md §4.2). */
+export enum ResourceSetStrategy {
+  /** Create once; later changes of the ConfigMap are never applied. */
+  APPLY_ONCE = 'ApplyOnce',
+  /** Re-apply (Get + MergePatch) whenever the ConfigMap content changes. */
+  RECONCILE = 'Reconcile',
+}
+
+/**
+ * Most data one ConfigMap of a resource set carries. Kubernetes caps an object at 1 MiB; the
+ * margin leaves room for metadata and for the server-side-apply bookkeeping of GitOps agents.
+ */
+export const MAX_CONFIGMAP_DATA_BYTES = 900 * 1024;
+
+/** Props of a {@link ChartResourceSet}. */
+export interface ChartResourceSetProps {
+  /** The workload cluster the chart is installed into. */
+  readonly cluster: ITalosCluster;
+  /** Short name of the add-on; objects are named `<cluster>-<addonName>`. */
+  readonly addonName: string;
+  /** The pinned chart to render. */
+  readonly chart: PinnedChart;
+  /**
+   * Helm release name.
+   * @default - the chart name
+   */
+  readonly releaseName?: string;
+  /**
+   * Namespace of the release inside the workload cluster.
+   * @default 'kube-system'
+   */
+  readonly releaseNamespace?: string;
+  /**
+   * Chart values.
+   * @default - the chart's defaults
+   */
+  readonly values?: object;
+  /**
+   * How the resource set applies the manifests.
+   * @default ResourceSetStrategy.RECONCILE
+   */
+  readonly strategy?: ResourceSetStrategy;
+}
+
+/**
+ * A Helm chart rendered at synth time and delivered to a workload cluster by a
+ * ClusterResourceSet: ConfigMap(s) with the manifests plus the resource set selecting the
+ * Cluster by its `cluster.x-k8s.io/cluster-name` label (STACK.md §4.2).
+ *
+ * The render must be free of Secrets: anything in dist/ is committed to git.
+ */
+export class ChartResourceSet extends Construct {
+  /** Name of the ClusterResourceSet. */
+  public readonly name: string;
+  /** Names of the ConfigMaps holding the manifests, in apply order. */
+  public readonly configMapNames: string[];
+  /** The rendered objects, in the order they are applied. */
+  public readonly objects: readonly KubeObject[];
+
+  constructor(scope: Construct, id: string, props: ChartResourceSetProps) {
+    super(scope, id);
+    const cluster = props.cluster;
+    this.name = `${cluster.clusterName}-${props.addonName}`;
+    const render = renderChart({
+      chart: props.chart,
+      releaseName: props.releaseName ?? props.chart.name,
+      namespace: props.releaseNamespace ?? 'kube-system',
+      values: props.values ?? {},
+      kubeVersion: cluster.kubernetesVersion,
+    });
+    this.objects = render.objects;
+    for (const o of this.objects) {
+      if (o.kind === 'Secret' && (o.data !== undefined || o.stringData !== undefined)) {
+        throw new UserError(`chart ${props.chart.name} renders Secret ${o.metadata.name} with data; nothing secret may be synthesized into dist/ (change the chart values so the secret is created in the cluster)`);
+      }
+    }
+
+    const chunks = chunkDocuments(render.documents);
+    const labels = { [CLUSTER_NAME_LABEL]: cluster.clusterName };
+    this.configMapNames = chunks.map((_, i) => chunks.length === 1 ? this.name : `${this.name}-${i + 1}`);
+    chunks.forEach((docs, i) => {
+      new ApiObject(this, chunks.length === 1 ? 'ConfigMap' : `ConfigMap${i + 1}`, {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: {
+          name: this.configMapNames[i],
+          namespace: cluster.namespace,
+          labels,
+          // The manifests embed `${...}` in scripts; Flux post-build substitution must leave them alone.
+          annotations: { 'kustomize.toolkit.fluxcd.io/substitute': 'disabled' },
+        },
+        data: { [`${props.addonName}.yaml`]: docs.join('---\n') },
+      });
+    });
+
+    new ClusterResourceSet(this, 'Resource', {
+      metadata: { name: this.name, namespace: cluster.namespace, labels },
+      spec: {
+        clusterSelector: { matchLabels: { ...cluster.selectorLabels } },
+        resources: this.configMapNames.map((name) => ({ kind: ClusterResourceSetSpecResourcesKind.CONFIG_MAP, name })),
+        strategy: (props.strategy ?? ResourceSetStrategy.RECONCILE) as string as ClusterResourceSetSpecStrategy,
+      },
+    });
+  }
+}
+
+/** Groups documents, in order, into chunks of at most {@link MAX_CONFIGMAP_DATA_BYTES}. */
+export function chunkDocuments(docs: readonly string[], limit: number = MAX_CONFIGMAP_DATA_BYTES): string[][] {
+  const chunks: string[][] = [];
+  let size = Infinity;
+  for (const doc of docs) {
+    const bytes = Buffer.byteLength(doc) + 4;
+    if (bytes > limit) throw new UserError(`a single rendered manifest is ${bytes} bytes, more than a ConfigMap can carry (${limit})`);
+    if (size + bytes > limit) {
+      chunks.push([]);
+      size = 0;
+    }
+    chunks[chunks.length - 1].push(doc);
+    size += bytes;
+  }
+  return chunks;
+}

@@ -1,0 +1,92 @@
+import { Construct } from 'constructs';
+import { ChartResourceSet, ResourceSetStrategy } from './chart-resource-set';
+import { ITalosCluster } from '../cluster-ref';
+import { KUBEPRISM_PORT } from '../../talos/machine-config';
+import { CILIUM_CHART } from '../../core/stack';
+
+/** Props of a {@link CiliumCRS}. */
+export interface CiliumCRSProps {
+  /** The workload cluster Cilium is installed into. */
+  readonly cluster: ITalosCluster;
+  /**
+   * Deploy Hubble with its relay and UI. Hubble's TLS certificates are generated in the cluster
+   * by a CronJob, never by helm, so no key material reaches dist/.
+   * @default true
+   */
+  readonly hubble?: boolean;
+  /**
+   * Extra chart values, merged over the Talos values (objects deep-merged, other values replaced).
+   * @default - none
+   */
+  readonly values?: Record<string, unknown>;
+  /**
+   * How the resource set applies the manifests.
+   * @default ResourceSetStrategy.RECONCILE
+   */
+  readonly strategy?: ResourceSetStrategy;
+}
+
+/**
+ * Cilium values Talos requires (STACK.md §4.1): Kubernetes IPAM, kube-proxy replacement through
+ * KubePrism on localhost:7445, no SYS_MODULE capability (Talos forbids module loading), and the
+ * cgroup v2 mount Talos already provides.
+ */
+export function talosCiliumValues(hubble: boolean): Record<string, unknown> {
+  return {
+    ipam: { mode: 'kubernetes' },
+    kubeProxyReplacement: true,
+    k8sServiceHost: 'localhost',
+    k8sServicePort: KUBEPRISM_PORT,
+    securityContext: {
+      capabilities: {
+        ciliumAgent: ['CHOWN', 'KILL', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'SYS_ADMIN', 'SYS_RESOURCE', 'DAC_OVERRIDE', 'FOWNER', 'SETGID', 'SETUID'],
+        cleanCiliumState: ['NET_ADMIN', 'SYS_ADMIN', 'SYS_RESOURCE'],
+      },
+    },
+    cgroup: { autoMount: { enabled: false }, hostRoot: '/sys/fs/cgroup' },
+    hubble: {
+      enabled: hubble,
+      relay: { enabled: hubble },
+      ui: { enabled: hubble },
+      // The chart default (`helm`) puts a generated CA and keys into the render: secret, and new on every run.
+      tls: { auto: { method: 'cronJob' } },
+    },
+  };
+}
+
+/** Deep-merges plain objects; arrays and scalars of `over` replace those of `base`. */
+export function mergeValues(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = isPlainObject(b) && isPlainObject(v) ? mergeValues(b, v) : v;
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Cilium as the workload cluster's CNI, from the pinned chart with the Talos values, delivered by
+ * a ClusterResourceSet (`strategy: Reconcile`). The Talos machine configs set `cni: none` and
+ * disable kube-proxy, so nodes stay NotReady until this arrives.
+ */
+export class CiliumCRS extends Construct {
+  /** The rendered chart and its resource set. */
+  public readonly resourceSet: ChartResourceSet;
+
+  constructor(scope: Construct, id: string, props: CiliumCRSProps) {
+    super(scope, id);
+    this.resourceSet = new ChartResourceSet(this, 'Default', {
+      cluster: props.cluster,
+      addonName: 'cilium',
+      chart: CILIUM_CHART,
+      releaseName: 'cilium',
+      releaseNamespace: 'kube-system',
+      values: mergeValues(talosCiliumValues(props.hubble ?? true), props.values ?? {}),
+      strategy: props.strategy,
+    });
+  }
+}

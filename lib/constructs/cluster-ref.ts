@@ -1,0 +1,29 @@
+import { IConstruct } from 'constructs';
+import { Schematic } from '../talos/schematic';
+
+/**
+ * What constructs attached to a Talos cluster need to know about it.
+ *
+ * Implemented by {@link TalosCluster}; worker pools, add-ons and templates take this interface
+ * rather than a name string so that they can only be attached to a real cluster.
+ */
+export interface ITalosCluster extends IConstruct {
+  /** Name of the CAPI Cluster; every object name derives from it. */
+  readonly clusterName: string;
+  /** Namespace of all the cluster's objects on the management cluster. */
+  readonly namespace: string;
+  /** Kubernetes release of the workload cluster (`v1.35.4`). */
+  readonly kubernetesVersion: string;
+  /** Talos release of every node (`v1.13.9`). */
+  readonly talosVersion: string;
+  /** Image Factory schematic of the cluster's nodes. */
+  readonly schematic: Schematic;
+  /** Proxmox bridge the nodes' `net0` attaches to. */
+  readonly bridge: string;
+  /** Proxmox node holding the template VM that machines are cloned from by default. */
+  readonly sourceNode: string;
+  /** VM ID of the template VM that machines are cloned from by default. */
+  readonly templateID: number;
+  /** Labels on the Cluster object that add-ons select it by. */
+  readonly selectorLabels: Readonly<Record<string, string>>;
+}

@@ -1,0 +1,189 @@
+import * as path from 'path';
+import { Construct } from 'constructs';
+import { GitRepo } from '../../imports/fleet.cattle.io';
+import {
+  Kustomization,
+  KustomizationSpecDecryptionProvider,
+  KustomizationSpecSourceRefKind,
+} from '../../imports/kustomize.toolkit.fluxcd.io';
+import { GitRepository } from '../../imports/source.toolkit.fluxcd.io';
+
+/** The git repository holding dist/, as the management cluster reaches it. */
+export interface GitSourceOptions {
+  /** Clone URL. */
+  readonly url: string;
+  /**
+   * Branch to follow.
+   * @default 'main'
+   */
+  readonly branch?: string;
+  /**
+   * Secret with git credentials, in the GitOps agent's namespace.
+   * @default - none (a public repository)
+   */
+  readonly secretName?: string;
+}
+
+/** One workload cluster whose manifests a GitOps agent applies. */
+export interface DeliveredCluster {
+  /** Cluster name; names the agent's objects. */
+  readonly clusterName: string;
+  /** Folder of the cluster's manifests in the repository (`dist/<cluster>`). */
+  readonly manifestsPath: string;
+  /**
+   * Folder of the cluster's SOPS-encrypted Secrets (the Proxmox credentials), applied before the
+   * manifests. Only Flux decrypts SOPS; Fleet users apply the Secret out of band.
+   * @default - the cluster has no Secrets in git
+   */
+  readonly secretsPath?: string;
+}
+
+/** Props of a {@link FluxDelivery}. */
+export interface FluxDeliveryProps {
+  /** Name of the GitRepository; the Kustomization that applies the management folder is `<name>-management`. */
+  readonly name: string;
+  /**
+   * Namespace of the Flux objects.
+   * @default 'flux-system'
+   */
+  readonly namespace?: string;
+  /** The repository. */
+  readonly repository: GitSourceOptions;
+  /**
+   * Folder of the Flux objects themselves in the repository (`dist/management/flux`): a
+   * Kustomization applies it, so clusters added later are picked up without another kubectl apply.
+   */
+  readonly managementPath: string;
+  /**
+   * How often Flux fetches and reconciles.
+   * @default '5m'
+   */
+  readonly interval?: string;
+  /**
+   * Secret (in the Flux namespace) with the age key that decrypts SOPS-encrypted Secrets.
+   * @default 'sops-age'
+   */
+  readonly decryptionSecretName?: string;
+  /** The clusters to deliver. */
+  readonly clusters: readonly DeliveredCluster[];
+}
+
+/**
+ * How long a Kustomization waits for a cluster's objects to become ready: creating VMs and
+ * bootstrapping etcd takes minutes, not the 5 minutes Flux allows by default.
+ */
+export const FLUX_WAIT_TIMEOUT = '30m';
+
+/** `./<path>`: Flux paths are relative to the repository root. */
+function fluxPath(p: string): string {
+  return `./${p}`;
+}
+
+/**
+ * Flux objects that apply dist/ to the management cluster: one GitRepository and, per cluster, a
+ * Kustomization on `dist/<cluster>` with prune and wait on, plus one for its SOPS-encrypted
+ * Secrets, which the cluster's Kustomization depends on. A last Kustomization applies the folder
+ * of these objects, so after one `kubectl apply` the repository manages its own delivery.
+ *
+ * Pruning is what deletes a cluster whose config was removed; `npm run plan` reports that before
+ * it is committed. Post-build substitution stays off; the resource-set ConfigMaps also carry
+ * `kustomize.toolkit.fluxcd.io/substitute: disabled`, so enabling it later cannot mangle the
+ * `${...}` in the manifests they embed (STACK.md §4.2).
+ */
+export class FluxDelivery extends Construct {
+  constructor(scope: Construct, id: string, props: FluxDeliveryProps) {
+    super(scope, id);
+    const namespace = props.namespace ?? 'flux-system';
+    const interval = props.interval ?? '5m';
+    new GitRepository(this, 'Resource', {
+      metadata: { name: props.name, namespace },
+      spec: {
+        url: props.repository.url,
+        ref: { branch: props.repository.branch ?? 'main' },
+        interval,
+        ...(props.repository.secretName ? { secretRef: { name: props.repository.secretName } } : {}),
+      },
+    });
+    const sourceRef = { kind: KustomizationSpecSourceRefKind.GIT_REPOSITORY, name: props.name };
+    for (const c of props.clusters) {
+      const scope = new Construct(this, c.clusterName);
+      const secretsName = `${c.clusterName}-secrets`;
+      if (c.secretsPath) {
+        new Kustomization(scope, 'Secrets', {
+          metadata: { name: secretsName, namespace },
+          spec: {
+            interval, sourceRef, path: fluxPath(c.secretsPath), prune: true, wait: true,
+            decryption: { provider: KustomizationSpecDecryptionProvider.SOPS, secretRef: { name: props.decryptionSecretName ?? 'sops-age' } },
+          },
+        });
+      }
+      new Kustomization(scope, 'Manifests', {
+        metadata: { name: c.clusterName, namespace },
+        spec: {
+          interval, sourceRef, path: fluxPath(c.manifestsPath), prune: true, wait: true, timeout: FLUX_WAIT_TIMEOUT,
+          ...(c.secretsPath ? { dependsOn: [{ name: secretsName }] } : {}),
+        },
+      });
+    }
+    // No wait here: it would wait for the clusters' Kustomizations, i.e. for whole bring-ups.
+    new Kustomization(this, 'Management', {
+      metadata: { name: `${props.name}-management`, namespace },
+      spec: { interval, sourceRef, path: fluxPath(props.managementPath), prune: true, wait: false },
+    });
+  }
+}
+
+/** Props of a {@link FleetDelivery}. */
+export interface FleetDeliveryProps {
+  /** Prefix of the GitRepo that applies the management folder (`<name>-management`). */
+  readonly name: string;
+  /**
+   * Namespace of the GitRepos; `fleet-local` targets the management cluster itself.
+   * @default 'fleet-local'
+   */
+  readonly namespace?: string;
+  /** The repository. */
+  readonly repository: GitSourceOptions;
+  /** Folder of the Fleet objects themselves in the repository (`dist/management/fleet`). */
+  readonly managementPath: string;
+  /**
+   * How often Fleet polls the repository.
+   * @default '5m'
+   */
+  readonly interval?: string;
+  /** The clusters to deliver. */
+  readonly clusters: readonly DeliveredCluster[];
+}
+
+/**
+ * The Fleet alternative to {@link FluxDelivery}: one GitRepo per cluster on `dist/<cluster>`, in
+ * `fleet-local` so the bundles land on the management cluster, with resources removed from git
+ * deleted (`keepResources: false`), plus one GitRepo for the folder of these objects.
+ *
+ * Fleet does not decrypt SOPS: with Fleet, apply the credentials Secrets out of band (README,
+ * "Proxmox credentials").
+ */
+export class FleetDelivery extends Construct {
+  constructor(scope: Construct, id: string, props: FleetDeliveryProps) {
+    super(scope, id);
+    const namespace = props.namespace ?? 'fleet-local';
+    const repo = (name: string, scope: Construct, cid: string, folder: string) => new GitRepo(scope, cid, {
+      metadata: { name, namespace },
+      spec: {
+        repo: props.repository.url,
+        branch: props.repository.branch ?? 'main',
+        paths: [folder],
+        pollingInterval: props.interval ?? '5m',
+        keepResources: false,
+        ...(props.repository.secretName ? { clientSecretName: props.repository.secretName } : {}),
+      },
+    });
+    for (const c of props.clusters) repo(c.clusterName, this, c.clusterName, c.manifestsPath);
+    repo(`${props.name}-management`, this, 'Management', props.managementPath);
+  }
+}
+
+/** A path inside the repository, from a path inside the project and the project's folder in the repository. */
+export function repositoryPath(projectFolder: string, p: string): string {
+  return path.posix.join(projectFolder || '.', p);
+}

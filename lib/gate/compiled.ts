@@ -1,0 +1,87 @@
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import { createRequire } from 'module';
+import * as path from 'path';
+import Ajv, { AnySchema, ValidateFunction } from 'ajv';
+import standaloneCode from 'ajv/dist/standalone';
+import { cacheDir, PROJECT_ROOT } from '../core/paths';
+
+/** Bumped whenever the schema transforms change, so cached validators are rebuilt. */
+const TRANSFORM_VERSION = '1';
+const ajvVersion: string = require('ajv/package.json').version;
+const projectRequire = createRequire(path.join(PROJECT_ROOT, 'package.json'));
+
+/**
+ * Compiles a JSON Schema with ajv, or loads the validator compiled by an earlier run.
+ *
+ * Compiling the CRD and Talos schemas takes a few hundred milliseconds; synth runs on every edit.
+ * Ajv's standalone code for each schema is kept in `<cache>/validators/<sha256>.js`, keyed by the
+ * schema, the transforms and the ajv version, so the cache is safe to delete and never stale.
+ *
+ * @param ajv an Ajv instance created with `code: { source: true }`, holding any referenced schemas
+ * @param schema the schema to compile
+ * @param identity the content the validator depends on besides `schema` (e.g. the text of a
+ *   referenced schema file)
+ */
+export function compileCached(ajv: () => Ajv, schema: AnySchema, identity: string = ''): ValidateFunction {
+  const key = createHash('sha256')
+    .update(`${TRANSFORM_VERSION}\n${ajvVersion}\n${identity}\n`)
+    .update(JSON.stringify(schema))
+    .digest('hex');
+  const file = path.join(cacheDir(), 'validators', `${key}.js`);
+  if (fs.existsSync(file)) return load(fs.readFileSync(file, 'utf8'));
+  const instance = ajv();
+  const fn = instance.compile(schema);
+  const code = standaloneCode(instance, fn);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, code);
+  fs.renameSync(tmp, file);
+  return fn;
+}
+
+/** Evaluates standalone validator code; its `require`s resolve from the project. */
+function load(code: string): ValidateFunction {
+  const module = { exports: {} as any };
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  new Function('module', 'exports', 'require', code)(module, module.exports, projectRequire);
+  return (module.exports.default ?? module.exports) as ValidateFunction;
+}
+
+/**
+ * Rewrites a Go (RE2) pattern for JavaScript. The one construct CRD patterns use that JavaScript
+ * lacks is a leading case-insensitive flag (`^(?i)…`); it becomes explicit upper/lower-case
+ * alternatives, so the default RegExp engine (and ajv's standalone code) can run it.
+ */
+export function goPatternToJs(pattern: string): string {
+  const m = /^(\^?)\(\?i\)/.exec(pattern);
+  if (!m) return pattern;
+  const body = pattern.slice(m[0].length);
+  const swap = (c: string) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase());
+  const isLetter = (c: string | undefined) => c !== undefined && /^[a-zA-Z]$/.test(c);
+  let out = m[1];
+  let inClass = false;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if (c === '\\') {
+      out += c + (body[i + 1] ?? '');
+      i++;
+    } else if (inClass) {
+      if (c === ']') {
+        inClass = false;
+        out += c;
+      } else if (isLetter(c) && body[i + 1] === '-' && isLetter(body[i + 2])) {
+        out += `${c}-${body[i + 2]}${swap(c)}-${swap(body[i + 2])}`;
+        i += 2;
+      } else {
+        out += isLetter(c) ? c + swap(c) : c;
+      }
+    } else if (c === '[') {
+      inClass = true;
+      out += c;
+    } else {
+      out += isLetter(c) ? `[${c}${swap(c)}]` : c;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,53 @@
+import { builtinViolations } from './builtin';
+import { CelValidator } from './cel';
+import { CrdSchemaValidator, Violation } from './crd-schema';
+import { referenceViolations } from './references';
+import { TalosPatchValidator } from './talos-patches';
+import { UserError } from '../core/errors';
+import { KubeObject } from '../core/kube-object';
+
+/** Output that the API server or the providers would reject; lists every violation. */
+export class OutputGateError extends UserError {
+  constructor(
+    /** Where the output came from (a config file), for the message. */
+    public readonly source: string,
+    /** Every violation found. */
+    public readonly violations: readonly Violation[],
+  ) {
+    super(violations.map((v) => `${source}: ${v.object}: ${v.field ? `${v.field}: ` : ''}${v.message}`).join('\n'));
+    this.name = 'OutputGateError';
+  }
+}
+
+/**
+ * The output gate run before anything is written: the OpenAPI schema of each custom resource's
+ * CRD (unknown fields are errors), its CEL rules, Talos patch schemas, the API server's built-in
+ * checks, and references and selectors across the output.
+ */
+export class OutputGate {
+  private readonly schema = new CrdSchemaValidator();
+  private readonly cel = new CelValidator();
+  private readonly talos = new TalosPatchValidator();
+
+  /** Every violation of one output set (typically one cluster). */
+  public violations(objects: readonly KubeObject[]): Violation[] {
+    const out: Violation[] = [];
+    for (const o of objects) {
+      out.push(...builtinViolations(o));
+      if (o.apiVersion === 'v1') continue;
+      const schemaErrors = this.schema.validate(o);
+      out.push(...schemaErrors);
+      // CEL rules assume a schema-valid object, as they do in the API server.
+      if (schemaErrors.length === 0) out.push(...this.cel.validate(o));
+      out.push(...this.talos.validate(o));
+    }
+    out.push(...referenceViolations(objects));
+    return out;
+  }
+
+  /** @throws OutputGateError when the output has any violation */
+  public check(source: string, objects: readonly KubeObject[]): void {
+    const violations = this.violations(objects);
+    if (violations.length > 0) throw new OutputGateError(source, violations);
+  }
+}

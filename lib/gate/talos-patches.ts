@@ -1,0 +1,124 @@
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import Ajv2020, { ValidateFunction } from 'ajv/dist/2020';
+import * as YAML from 'yaml';
+import { compileCached } from './compiled';
+import { Violation } from './crd-schema';
+import { describeObject, KubeObject } from '../core/kube-object';
+import { SCHEMAS_DIR } from '../core/paths';
+import { isMultiDocTalos } from '../core/versions';
+
+/** Where `npm run import` writes the Talos machine-config JSON Schema per Talos minor. */
+export const TALOS_SCHEMA_DIR = path.join(SCHEMAS_DIR, 'talos');
+
+/** A Talos config spec (TalosConfigSpec) as CABPT/CACPPT read it. */
+interface TalosConfigSpec {
+  readonly talosVersion?: string;
+  readonly strategicPatches?: string[];
+  readonly configPatches?: unknown[];
+}
+
+/**
+ * Validates the Talos machine-config patches of TalosControlPlanes and TalosConfigTemplates
+ * against the machine-config JSON Schema of their `talosVersion` minor (STACK.md §3.2).
+ *
+ * A strategic patch is a partial document: a `v1alpha1` config (no `kind`) or one of the
+ * separate documents (`kind: Layer2VIPConfig`, …). Unknown fields are errors; required fields
+ * are not, because CABPT merges the patch onto a generated config.
+ */
+export class TalosPatchValidator {
+  private readonly schemas = new Map<string, { text: string; defs: Record<string, any> }>();
+  private readonly compiled = new Map<string, ValidateFunction>();
+
+  /** @param schemaDir directory of `v<major>.<minor>.json` schemas */
+  constructor(private readonly schemaDir: string = TALOS_SCHEMA_DIR) {}
+
+  /** Every problem of the Talos config specs in one object (none for other kinds). */
+  public validate(o: KubeObject & { spec?: any }): Violation[] {
+    const specs: { field: string; spec: TalosConfigSpec }[] = [];
+    if (o.kind === 'TalosControlPlane') {
+      for (const k of ['controlplane', 'init']) {
+        const spec = o.spec?.controlPlaneConfig?.[k];
+        if (spec) specs.push({ field: `spec.controlPlaneConfig.${k}`, spec });
+      }
+    } else if (o.kind === 'TalosConfigTemplate' && o.spec?.template?.spec) {
+      specs.push({ field: 'spec.template.spec', spec: o.spec.template.spec });
+    }
+    return specs.flatMap(({ field, spec }) => this.validateSpec(describeObject(o), field, spec));
+  }
+
+  private validateSpec(object: string, field: string, spec: TalosConfigSpec): Violation[] {
+    const version = spec.talosVersion;
+    const minor = /^v(\d+)\.(\d+)/.exec(version ?? '');
+    if (!version || !minor) {
+      return [{ object, field: `${field}.talosVersion`, message: `${JSON.stringify(version)} must be set explicitly to a Talos version like v1.13.9` }];
+    }
+    const out: Violation[] = [];
+    if ((spec.configPatches?.length ?? 0) > 0 && /^v\d+\.\d+\.\d+$/.test(version) && isMultiDocTalos(version)) {
+      out.push({ object, field: `${field}.configPatches`, message: `JSON6902 patches are not supported for multi-document machine configuration (Talos >= 1.12); use strategicPatches` });
+    }
+    const schemaKey = `v${minor[1]}.${minor[2]}`;
+    if (!fs.existsSync(path.join(this.schemaDir, `${schemaKey}.json`))) {
+      return [...out, { object, field: `${field}.talosVersion`, message: `${version}: no machine-config schema for Talos ${schemaKey} in ${this.schemaDir}` }];
+    }
+    (spec.strategicPatches ?? []).forEach((patch, i) => {
+      const at = `${field}.strategicPatches[${i}]`;
+      const docs = YAML.parseAllDocuments(patch);
+      docs.forEach((doc, d) => {
+        const where = docs.length > 1 ? `${at} (document ${d + 1})` : at;
+        if (doc.errors.length > 0) {
+          out.push({ object, field: where, message: `is not valid YAML: ${doc.errors[0].message.split('\n')[0]}` });
+          return;
+        }
+        const value = doc.toJS();
+        if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+          out.push({ object, field: where, message: 'must be a YAML mapping (a partial machine-config document)' });
+          return;
+        }
+        const kind = typeof value.kind === 'string' ? value.kind : undefined;
+        const fn = this.validatorFor(schemaKey, kind);
+        if (!fn) {
+          out.push({ object, field: `${where}.kind`, message: `${JSON.stringify(kind)} is not a Talos ${schemaKey} machine-config document kind` });
+          return;
+        }
+        if (fn(value)) return;
+        for (const e of fn.errors ?? []) {
+          const p = e.instancePath.split('/').filter(Boolean).join('.');
+          const extra = e.keyword === 'additionalProperties' ? (e.params as { additionalProperty: string }).additionalProperty : undefined;
+          const fieldPath = [p, extra].filter(Boolean).join('.');
+          const message = extra ? `unknown field in a Talos ${schemaKey} ${kind ?? 'v1alpha1'} document` : `${e.message} (Talos ${schemaKey} machine-config schema)`;
+          out.push({ object, field: `${where}: ${fieldPath || '(document)'}`, message });
+        }
+      });
+    });
+    return out;
+  }
+
+  private validatorFor(schemaKey: string, kind: string | undefined): ValidateFunction | undefined {
+    const key = `${schemaKey}/${kind ?? ''}`;
+    if (this.compiled.has(key)) return this.compiled.get(key);
+    let schema = this.schemas.get(schemaKey);
+    if (!schema) {
+      const text = fs.readFileSync(path.join(this.schemaDir, `${schemaKey}.json`), 'utf8');
+      schema = { text, defs: JSON.parse(text).$defs ?? {} };
+      this.schemas.set(schemaKey, schema);
+    }
+    const defs = schema.defs;
+    const def = kind === undefined
+      ? 'v1alpha1.Config'
+      : Object.keys(defs).find((k) => defs[k]?.properties?.kind?.enum?.includes(kind));
+    if (!def) return undefined;
+    const id = `talos-${schemaKey}`;
+    const text = schema.text;
+    const fn = compileCached(() => {
+      const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false, code: { source: true } });
+      const full = JSON.parse(text);
+      delete full.$schema;
+      ajv.addSchema({ ...full, $id: id });
+      return ajv;
+    }, { $ref: `${id}#/$defs/${def}` }, createHash('sha256').update(text).digest('hex'));
+    this.compiled.set(key, fn);
+    return fn;
+  }
+}

@@ -1,0 +1,116 @@
+import * as YAML from 'yaml';
+import { isMultiDocTalos } from '../core/versions';
+
+/** The link CAPMOX's nocloud network-config names the first NIC (Talos nocloud sets net.ifnames=0). */
+export const NOCLOUD_PRIMARY_LINK = 'eth0';
+
+/** KubePrism's default port: Cilium reaches the API server through it (STACK.md §3.5, §4.1). */
+export const KUBEPRISM_PORT = 7445;
+
+/** What every node's machine config needs, whatever its role. */
+export interface MachineConfigOptions {
+  /** Talos release the config is generated for (`v1.13.9`). */
+  readonly talosVersion: string;
+  /** `machine.install.image`: the nocloud installer of the cluster's schematic. */
+  readonly installImage: string;
+}
+
+/** Where Longhorn keeps its data on a storage-ready node: its default path, on the system disk. */
+export const LONGHORN_DATA_PATH = '/var/lib/longhorn';
+
+/** What a worker node's machine config can add to {@link MachineConfigOptions}. */
+export interface WorkerConfigOptions extends MachineConfigOptions {
+  /**
+   * Labels the node sets on itself (`machine.nodeLabels`); only labels NodeRestriction lets a
+   * kubelet set (lib/node-metadata.ts routes the others through Cluster API).
+   * @default - none
+   */
+  readonly nodeLabels?: Readonly<Record<string, string>>;
+  /**
+   * Taints the kubelet registers the node with (`register-with-taints`, `key=value:Effect`):
+   * NodeRestriction forbids a node to change its taints later, so Talos `nodeTaints` would fail.
+   * @default - none
+   */
+  readonly registerWithTaints?: readonly string[];
+  /**
+   * Bind-mount Longhorn's data path into the kubelet with shared propagation (STACK.md §6).
+   * @default false
+   */
+  readonly longhorn?: boolean;
+}
+
+/** What a control-plane node's machine config needs on top of {@link MachineConfigOptions}. */
+export interface ControlPlaneConfigOptions extends MachineConfigOptions {
+  /** The control-plane VIP, bound by Talos on {@link NOCLOUD_PRIMARY_LINK}. */
+  readonly vip: string;
+}
+
+/**
+ * The `v1alpha1` machine-config patch shared by all nodes.
+ *
+ * - cluster.network.cni none + proxy disabled: Cilium arrives through a ClusterResourceSet and
+ *   replaces kube-proxy (STACK.md §3.5);
+ * - cluster.externalCloudProvider: kubelets start with `--cloud-provider=external` so the Talos CCM
+ *   sets `proxmox://<uuid>` providerIDs, without which no Machine gets a nodeRef (STACK.md §2);
+ * - rotate-server-certificates: kubelet serving certificates signed via CSRs that the Talos CCM's
+ *   node-csr-approval controller approves (STACK.md §2, §3.5).
+ *
+ * Node addresses never appear here: they come from CAPMOX's nocloud network-config, and a patch
+ * would override them for every machine (STACK.md §1.2, §1.3).
+ */
+function commonPatch(opts: MachineConfigOptions): Record<string, any> {
+  return {
+    machine: {
+      install: { image: opts.installImage },
+      kubelet: { extraArgs: { 'rotate-server-certificates': 'true' } },
+    },
+    cluster: {
+      network: { cni: { name: 'none' } },
+      proxy: { disabled: true },
+      externalCloudProvider: { enabled: true },
+    },
+  };
+}
+
+/** Serializes patches the way CABPT expects `strategicPatches`: one YAML document per string. */
+function serialize(patches: object[]): string[] {
+  return patches.map((p) => YAML.stringify(p, { lineWidth: 0 }));
+}
+
+/** Strategic patches of a worker node (`TalosConfigTemplate`). */
+export function workerStrategicPatches(opts: WorkerConfigOptions): string[] {
+  const patch = commonPatch(opts);
+  if (opts.nodeLabels && Object.keys(opts.nodeLabels).length > 0) patch.machine.nodeLabels = { ...opts.nodeLabels };
+  if (opts.registerWithTaints && opts.registerWithTaints.length > 0) {
+    patch.machine.kubelet.extraArgs['register-with-taints'] = opts.registerWithTaints.join(',');
+  }
+  if (opts.longhorn) {
+    patch.machine.kubelet.extraMounts = [{
+      destination: LONGHORN_DATA_PATH, type: 'bind', source: LONGHORN_DATA_PATH, options: ['bind', 'rshared', 'rw'],
+    }];
+  }
+  return serialize([patch]);
+}
+
+/**
+ * Strategic patches of a control-plane node (`TalosControlPlane`).
+ *
+ * Adds Talos API access for the CCM (os:reader in kube-system, STACK.md §2) and the VIP: a
+ * `Layer2VIPConfig` document on Talos ≥ 1.12, the deprecated interface `vip` before (STACK.md §3.3).
+ */
+export function controlPlaneStrategicPatches(opts: ControlPlaneConfigOptions): string[] {
+  const base = commonPatch(opts);
+  base.machine.features = {
+    kubernetesTalosAPIAccess: {
+      enabled: true,
+      allowedRoles: ['os:reader'],
+      allowedKubernetesNamespaces: ['kube-system'],
+    },
+  };
+  if (!isMultiDocTalos(opts.talosVersion)) {
+    base.machine.network = { interfaces: [{ interface: NOCLOUD_PRIMARY_LINK, vip: { ip: opts.vip } }] };
+    return serialize([base]);
+  }
+  const vip = { apiVersion: 'v1alpha1', kind: 'Layer2VIPConfig', name: opts.vip, link: NOCLOUD_PRIMARY_LINK };
+  return serialize([base, vip]);
+}

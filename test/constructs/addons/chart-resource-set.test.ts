@@ -1,0 +1,93 @@
+import * as YAML from 'yaml';
+import { ChartResourceSet, chunkDocuments, ResourceSetStrategy, TalosCluster } from '../../../lib';
+import { CILIUM_CHART, TALOS_CCM_CHART } from '../../../lib/core/stack';
+import { homelabObjects, homelabProps, newChart, one, synth } from '../../util';
+
+describe('CiliumCRS', () => {
+  const objects = homelabObjects();
+  const cm = one(objects, 'ConfigMap', 'homelab-cilium');
+  const crs = one(objects, 'ClusterResourceSet', 'homelab-cilium');
+  const manifests = YAML.parseAllDocuments(cm.data['cilium.yaml']).map((d) => d.toJS());
+
+  test('ClusterResourceSet: Reconcile, selects the Cluster by its cluster-name label, lists the ConfigMap', () => {
+    expect(crs.apiVersion).toBe('addons.cluster.x-k8s.io/v1beta2');
+    expect(crs.spec.strategy).toBe('Reconcile');
+    expect(crs.spec.clusterSelector).toEqual({ matchLabels: { 'cluster.x-k8s.io/cluster-name': 'homelab' } });
+    expect(one(objects, 'Cluster').metadata.labels).toMatchObject(crs.spec.clusterSelector.matchLabels);
+    expect(crs.spec.resources).toEqual([{ kind: 'ConfigMap', name: 'homelab-cilium' }]);
+    expect(cm.metadata.namespace).toBe(crs.metadata.namespace);
+  });
+
+  test('ConfigMap holds the Cilium 1.20.0 render in kube-system', () => {
+    const ds = manifests.find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'cilium');
+    expect(ds.metadata.namespace).toBe('kube-system');
+    expect(ds.spec.template.spec.containers[0].image).toContain('quay.io/cilium/cilium:v1.20.0');
+    expect(cm.metadata.annotations).toEqual({ 'kustomize.toolkit.fluxcd.io/substitute': 'disabled' });
+  });
+
+  test('rendered with the Talos values (STACK.md §4.1)', () => {
+    const config = manifests.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'cilium-config').data;
+    expect(config['ipam']).toBe('kubernetes');
+    expect(config['kube-proxy-replacement']).toBe('true');
+    const ds = manifests.find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'cilium');
+    const agent = ds.spec.template.spec.containers.find((c: any) => c.name === 'cilium-agent');
+    expect(agent.env).toEqual(expect.arrayContaining([
+      { name: 'KUBERNETES_SERVICE_HOST', value: 'localhost' },
+      { name: 'KUBERNETES_SERVICE_PORT', value: '7445' },
+    ]));
+    expect(agent.securityContext.capabilities.add).not.toContain('SYS_MODULE');
+    const clean = ds.spec.template.spec.initContainers.find((c: any) => c.name === 'clean-cilium-state');
+    expect(clean.securityContext.capabilities.add).toEqual(['NET_ADMIN', 'SYS_ADMIN', 'SYS_RESOURCE']);
+    expect(ds.spec.template.spec.initContainers.map((c: any) => c.name)).not.toContain('mount-cgroup');
+  });
+
+  test('Hubble certificates come from an in-cluster CronJob: no Secret, no key material in the render', () => {
+    expect(manifests.filter((o) => o.kind === 'Secret')).toEqual([]);
+    expect(cm.data['cilium.yaml']).not.toMatch(/BEGIN [A-Z ]*PRIVATE KEY|BEGIN CERTIFICATE/);
+    expect(manifests.find((o) => o.kind === 'CronJob')?.metadata.name).toBe('hubble-generate-certs');
+    expect(manifests.some((o) => o.kind === 'Deployment' && o.metadata.name === 'hubble-relay')).toBe(true);
+  });
+
+  test('hubble can be turned off', () => {
+    const chart = newChart();
+    new TalosCluster(chart, 'C', homelabProps()).addCilium({ hubble: false });
+    const text = one(synth(chart), 'ConfigMap', 'homelab-cilium').data['cilium.yaml'];
+    expect(text).not.toContain('hubble-relay');
+  });
+
+  test('Talos CCM is delivered the same way', () => {
+    const ccm = one(objects, 'ClusterResourceSet', 'homelab-talos-ccm');
+    expect(ccm.spec).toEqual({
+      clusterSelector: { matchLabels: { 'cluster.x-k8s.io/cluster-name': 'homelab' } },
+      resources: [{ kind: 'ConfigMap', name: 'homelab-talos-ccm' }],
+      strategy: 'Reconcile',
+    });
+    const docs = YAML.parseAllDocuments(one(objects, 'ConfigMap', 'homelab-talos-ccm').data['talos-ccm.yaml']).map((d) => d.toJS());
+    const deploy = docs.find((o) => o.kind === 'Deployment');
+    expect(deploy.spec.template.spec.containers[0].image).toBe('ghcr.io/siderolabs/talos-cloud-controller-manager:v1.12.0');
+    expect(docs.find((o) => o.kind === 'ServiceAccount' && o.apiVersion === 'talos.dev/v1alpha1')?.spec.roles).toEqual(['os:reader']);
+  });
+});
+
+describe('ChartResourceSet', () => {
+  test('strategy is configurable', () => {
+    const chart = newChart();
+    const cluster = new TalosCluster(chart, 'C', homelabProps());
+    new ChartResourceSet(chart, 'X', { cluster, addonName: 'extra', chart: TALOS_CCM_CHART, strategy: ResourceSetStrategy.APPLY_ONCE });
+    expect(one(synth(chart), 'ClusterResourceSet', 'homelab-extra').spec.strategy).toBe('ApplyOnce');
+  });
+
+  test('fails when a chart renders a Secret: dist/ is committed to git', () => {
+    const cluster = new TalosCluster(newChart(), 'C', homelabProps());
+    // Cilium's chart defaults generate the Hubble CA with helm, into a Secret
+    expect(() => new ChartResourceSet(cluster, 'X', { cluster, addonName: 'raw-cilium', chart: CILIUM_CHART }))
+      .toThrow('chart cilium renders Secret cilium-ca with data; nothing secret may be synthesized into dist/');
+  });
+
+  test('splits large renders over several ConfigMaps, keeping document order', () => {
+    const docs = ['a'.repeat(60), 'b'.repeat(60), 'c'.repeat(60)];
+    expect(chunkDocuments(docs, 130)).toEqual([[docs[0], docs[1]], [docs[2]]]);
+    expect(chunkDocuments(docs, 1000)).toEqual([docs]);
+    expect(() => chunkDocuments(['x'.repeat(200)], 100)).toThrow('a single rendered manifest is 204 bytes, more than a ConfigMap can carry (100)');
+  });
+});

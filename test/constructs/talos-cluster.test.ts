@@ -1,0 +1,142 @@
+import * as YAML from 'yaml';
+import { ProxmoxCredentials, Schematic, TalosCluster, UserError } from '../../lib';
+import { all, homelabObjects, homelabProps, newChart, one, synth } from '../util';
+
+describe('TalosCluster', () => {
+  const objects = homelabObjects();
+
+  test('emits the pinned apiVersions', () => {
+    expect(one(objects, 'Cluster').apiVersion).toBe('cluster.x-k8s.io/v1beta2');
+    expect(one(objects, 'ProxmoxCluster').apiVersion).toBe('infrastructure.cluster.x-k8s.io/v1alpha2');
+    expect(one(objects, 'TalosControlPlane').apiVersion).toBe('controlplane.cluster.x-k8s.io/v1alpha3');
+    for (const t of all(objects, 'ProxmoxMachineTemplate')) expect(t.apiVersion).toBe('infrastructure.cluster.x-k8s.io/v1alpha2');
+  });
+
+  test('names derive from the cluster name, never from construct paths', () => {
+    expect(one(objects, 'Cluster').metadata.name).toBe('homelab');
+    expect(one(objects, 'ProxmoxCluster').metadata.name).toBe('homelab');
+    expect(one(objects, 'TalosControlPlane').metadata.name).toBe('homelab-control-plane');
+    const cpTemplate = all(objects, 'ProxmoxMachineTemplate').find((t) => t.metadata.name.startsWith('homelab-control-plane-'));
+    expect(cpTemplate?.metadata.name).toMatch(/^homelab-control-plane-[0-9a-f]{8}$/);
+
+    // the same cluster under a different construct id and scope synthesizes identical objects
+    const chart = newChart();
+    const c = new TalosCluster(chart, 'SomethingElseEntirely', homelabProps());
+    c.addWorkerPool('AnotherId', { poolName: 'default', replicas: 2, cores: 2, memoryMiB: 8192, diskGiB: 40 });
+    c.addCilium();
+    expect(synth(chart)).toEqual(objects);
+  });
+
+  test('every object sits in the cluster namespace, written explicitly', () => {
+    for (const o of objects) expect(o.metadata.namespace).toBe('default');
+    const other = homelabObjects({ namespace: 'clusters' });
+    for (const o of other) expect(o.metadata.namespace).toBe('clusters');
+    expect(one(other, 'TalosControlPlane').spec.infrastructureTemplate.namespace).toBe('clusters');
+  });
+
+  test('Cluster references ProxmoxCluster and TalosControlPlane by apiGroup (v1beta2 refs)', () => {
+    const spec = one(objects, 'Cluster').spec;
+    expect(spec.infrastructureRef).toEqual({ apiGroup: 'infrastructure.cluster.x-k8s.io', kind: 'ProxmoxCluster', name: 'homelab' });
+    expect(spec.controlPlaneRef).toEqual({ apiGroup: 'controlplane.cluster.x-k8s.io', kind: 'TalosControlPlane', name: 'homelab-control-plane' });
+    expect(spec.clusterNetwork).toEqual({ pods: { cidrBlocks: ['10.244.0.0/16'] }, services: { cidrBlocks: ['10.96.0.0/12'] }, serviceDomain: 'cluster.local' });
+    expect(spec.controlPlaneEndpoint).toEqual({ host: '192.168.0.30', port: 6443 });
+  });
+
+  test('Cluster carries the label the resource sets select it by', () => {
+    expect(one(objects, 'Cluster').metadata.labels).toEqual({ 'cluster.x-k8s.io/cluster-name': 'homelab' });
+  });
+
+  test('ProxmoxCluster: VIP endpoint, static IPv4 pool, DNS, nodes, credentials reference only', () => {
+    const spec = one(objects, 'ProxmoxCluster').spec;
+    expect(spec.controlPlaneEndpoint).toEqual({ host: '192.168.0.30', port: 6443 });
+    expect(spec.ipv4Config).toEqual({ addresses: ['192.168.0.20-192.168.0.29'], prefix: 24, gateway: '192.168.0.254', metric: 100 });
+    expect(spec.dnsServers).toEqual(['8.8.8.8', '8.8.4.4']);
+    expect(spec.allowedNodes).toEqual(['K8S0', 'K8S1', 'K8S2']);
+    expect(spec.credentialsRef).toEqual({ name: 'homelab-proxmox', namespace: 'default' });
+    expect(spec.externalManagedControlPlane).toBe(false);
+  });
+
+  test('without a credentials Secret, no credentialsRef (the provider\'s global credentials apply)', () => {
+    const spec = one(homelabObjects({ credentials: ProxmoxCredentials.providerDefault() }), 'ProxmoxCluster').spec;
+    expect(spec.credentialsRef).toBeUndefined();
+  });
+
+  test('TalosControlPlane: explicit replicas, rollout strategy, version and template namespace (no GitOps drift)', () => {
+    const tcp = one(objects, 'TalosControlPlane');
+    expect(tcp.spec.replicas).toBe(3);
+    expect(tcp.spec.version).toBe('v1.35.4');
+    expect(tcp.spec.rolloutStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1 } });
+    const cpTemplate = all(objects, 'ProxmoxMachineTemplate').find((t) => t.metadata.name.startsWith('homelab-control-plane-'))!;
+    expect(tcp.spec.infrastructureTemplate).toEqual({
+      apiVersion: 'infrastructure.cluster.x-k8s.io/v1alpha2', kind: 'ProxmoxMachineTemplate', name: cpTemplate.metadata.name, namespace: 'default',
+    });
+  });
+
+  test('TalosControlPlane: talosVersion explicit, strategic patches only (no JSON6902 configPatches)', () => {
+    const cfg = one(objects, 'TalosControlPlane').spec.controlPlaneConfig.controlplane;
+    expect(cfg.generateType).toBe('controlplane');
+    expect(cfg.talosVersion).toBe('v1.13.9');
+    expect(cfg.configPatches).toBeUndefined();
+    const docs = cfg.strategicPatches.map((p: string) => YAML.parse(p));
+    expect(docs).toContainEqual({ apiVersion: 'v1alpha1', kind: 'Layer2VIPConfig', name: '192.168.0.30', link: 'eth0' });
+    expect(docs[0].machine.install.image).toBe('factory.talos.dev/nocloud-installer/ce4c980550dd2ab1b17bbf2b08801c7eb59418eafe8f279833297925d67c7515:v1.13.9');
+    expect(docs[0].machine.features.kubernetesTalosAPIAccess.allowedRoles).toEqual(['os:reader']);
+    expect(docs[0].cluster.externalCloudProvider.enabled).toBe(true);
+  });
+
+  test('Talos v1.12 works too: same shape, v1.12 installer', () => {
+    const cfg = one(homelabObjects({ talosVersion: 'v1.12.11' }), 'TalosControlPlane').spec.controlPlaneConfig.controlplane;
+    expect(cfg.talosVersion).toBe('v1.12.11');
+    expect(cfg.strategicPatches.join('\n')).toContain('kind: Layer2VIPConfig');
+    expect(cfg.strategicPatches[0]).toContain(':v1.12.11');
+  });
+
+  test('the installer image follows the schematic', () => {
+    const cfg = one(homelabObjects({ schematic: new Schematic() }), 'TalosControlPlane').spec.controlPlaneConfig.controlplane;
+    expect(cfg.strategicPatches[0]).toContain('nocloud-installer/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba:v1.13.9');
+  });
+
+  test('control-plane MachineHealthCheck is opt-in and never short-circuits', () => {
+    expect(all(objects, 'MachineHealthCheck').map((m) => m.metadata.name)).toEqual(['homelab-default']);
+    const withCp = homelabObjects({ controlPlane: { replicas: 3, cores: 2, memoryMiB: 4096, diskGiB: 20, healthCheck: true } });
+    const mhc = one(withCp, 'MachineHealthCheck', 'homelab-control-plane');
+    expect(mhc.spec.selector.matchLabels).toEqual({ 'cluster.x-k8s.io/cluster-name': 'homelab', 'cluster.x-k8s.io/control-plane': '' });
+    expect(mhc.spec.remediation.triggerIf.unhealthyLessThanOrEqualTo).toBe('100%');
+  });
+
+  test('the Talos CCM is always there: without it no Machine gets a nodeRef', () => {
+    const chart = newChart();
+    new TalosCluster(chart, 'Cluster', homelabProps());
+    const out = synth(chart);
+    expect(one(out, 'ClusterResourceSet', 'homelab-talos-ccm')).toBeDefined();
+    expect(one(out, 'ConfigMap', 'homelab-talos-ccm').data['talos-ccm.yaml']).toContain('kind: Deployment');
+  });
+
+  describe('fails', () => {
+    const build = (overrides: object) => () => new TalosCluster(newChart(), 'C', homelabProps(overrides));
+
+    test('fails when the VIP lies inside the node address range', () => {
+      expect(build({ endpoint: '192.168.0.25' })).toThrow(new UserError('endpoint 192.168.0.25 lies inside addresses 192.168.0.20-192.168.0.29; the VIP must be outside the node range (CAPMOX rejects it)'));
+    });
+
+    test('fails when the VIP lies outside the node subnet', () => {
+      expect(build({ endpoint: '10.0.0.30' })).toThrow('endpoint 10.0.0.30 lies outside the node subnet 192.168.0.0/24 (gateway 192.168.0.254/24); the VIP must be in the nodes\' L2 subnet');
+    });
+
+    test('fails when the VIP is not an IPv4 address', () => {
+      expect(build({ endpoint: 'api.example.com' })).toThrow('endpoint "api.example.com" must be an IPv4 address (the control-plane VIP)');
+    });
+
+    test('fails on malformed versions', () => {
+      expect(build({ talosVersion: '1.13' })).toThrow(new UserError('talosVersion "1.13" must be a release version like v1.13.9'));
+      expect(build({ kubernetesVersion: 'v1.35' })).toThrow(new UserError('kubernetesVersion "v1.35" must be a release version like v1.35.4'));
+    });
+
+    test('fails on duplicate pool names', () => {
+      const c = new TalosCluster(newChart(), 'C', homelabProps());
+      c.addWorkerPool('A', { poolName: 'default', cores: 2, memoryMiB: 8192, diskGiB: 40 });
+      expect(() => c.addWorkerPool('B', { poolName: 'default', cores: 2, memoryMiB: 8192, diskGiB: 40 }))
+        .toThrow('worker pool "default" is defined twice in cluster homelab; pool names must be unique');
+    });
+  });
+});

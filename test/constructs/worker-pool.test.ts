@@ -1,0 +1,184 @@
+import * as YAML from 'yaml';
+import { TalosCluster, WorkerPoolOptions } from '../../lib';
+import { TaintEffect } from '../../lib/talos/node-metadata';
+import { all, homelabProps, newChart, one, synth, Obj } from '../util';
+
+function clusterWithPools(pools: WorkerPoolOptions[]): Obj[] {
+  const chart = newChart();
+  const cluster = new TalosCluster(chart, 'Cluster', homelabProps());
+  pools.forEach((p) => cluster.addWorkerPool(p.poolName, p));
+  return synth(chart);
+}
+
+const DEFAULT: WorkerPoolOptions = { poolName: 'default', replicas: 2, cores: 2, memoryMiB: 8192, diskGiB: 40 };
+const GPU: WorkerPoolOptions = { poolName: 'gpu', replicas: 1, cores: 8, memoryMiB: 32768, diskGiB: 100 };
+
+describe('ProxmoxWorkerPool', () => {
+  const objects = clusterWithPools([DEFAULT]);
+  const md = one(objects, 'MachineDeployment');
+
+  test('MachineDeployment named <cluster>-<pool> with explicit replicas, rollout and deletion order', () => {
+    expect(md.apiVersion).toBe('cluster.x-k8s.io/v1beta2');
+    expect(md.metadata.name).toBe('homelab-default');
+    expect(md.spec.clusterName).toBe('homelab');
+    expect(md.spec.replicas).toBe(2);
+    expect(md.spec.rollout).toEqual({ strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } });
+    expect(md.spec.deletion).toEqual({ order: 'Random' });
+    expect(md.spec.template.spec.version).toBe('v1.35.4');
+  });
+
+  test('selector and machine labels are written as the CAPI webhook would default them', () => {
+    const labels = { 'cluster.x-k8s.io/cluster-name': 'homelab', 'cluster.x-k8s.io/deployment-name': 'homelab-default' };
+    expect(md.spec.selector).toEqual({ matchLabels: labels });
+    expect(md.spec.template.metadata.labels).toEqual(labels);
+  });
+
+  test('references its own TalosConfigTemplate and ProxmoxMachineTemplate by apiGroup', () => {
+    const tct = one(objects, 'TalosConfigTemplate');
+    const pmt = all(objects, 'ProxmoxMachineTemplate').find((t) => t.metadata.name.startsWith('homelab-default-'))!;
+    expect(md.spec.template.spec.bootstrap.configRef).toEqual({ apiGroup: 'bootstrap.cluster.x-k8s.io', kind: 'TalosConfigTemplate', name: tct.metadata.name });
+    expect(md.spec.template.spec.infrastructureRef).toEqual({ apiGroup: 'infrastructure.cluster.x-k8s.io', kind: 'ProxmoxMachineTemplate', name: pmt.metadata.name });
+    expect(tct.metadata.name).toMatch(/^homelab-default-[0-9a-f]{8}$/);
+  });
+
+  test('TalosConfigTemplate: worker config, explicit talosVersion, strategic patches only', () => {
+    const spec = one(objects, 'TalosConfigTemplate').spec.template.spec;
+    expect(spec.generateType).toBe('worker');
+    expect(spec.talosVersion).toBe('v1.13.9');
+    expect(spec.configPatches).toBeUndefined();
+    const patch = YAML.parse(spec.strategicPatches[0]);
+    expect(patch.cluster.externalCloudProvider.enabled).toBe(true);
+    expect(patch.machine.install.image).toMatch(/^factory\.talos\.dev\/nocloud-installer\/[0-9a-f]{64}:v1\.13\.9$/);
+  });
+
+  test('worker MachineHealthCheck on by default, selecting exactly this pool\'s machines', () => {
+    const mhc = one(objects, 'MachineHealthCheck');
+    expect(mhc.metadata.name).toBe('homelab-default');
+    expect(mhc.spec.clusterName).toBe('homelab');
+    expect(mhc.spec.selector.matchLabels).toEqual(md.spec.template.metadata.labels);
+    expect(mhc.spec.checks).toEqual({
+      nodeStartupTimeoutSeconds: 900,
+      unhealthyNodeConditions: [
+        { type: 'Ready', status: 'Unknown', timeoutSeconds: 300 },
+        { type: 'Ready', status: 'False', timeoutSeconds: 300 },
+      ],
+    });
+    expect(mhc.spec.remediation.triggerIf.unhealthyLessThanOrEqualTo).toBe('40%');
+    expect(all(clusterWithPools([{ ...DEFAULT, healthCheck: false }]), 'MachineHealthCheck')).toHaveLength(0);
+  });
+
+  test('autoscaled pool: min/max annotations, replicas omitted so GitOps does not fight the autoscaler', () => {
+    const auto = one(clusterWithPools([{ ...DEFAULT, replicas: undefined, autoscalerMinReplicas: 1, autoscalerMaxReplicas: 5 }]), 'MachineDeployment');
+    expect(auto.metadata.annotations).toEqual({
+      'cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size': '1',
+      'cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size': '5',
+      // What a node offers, so the autoscaler can scale the pool up from zero (STACK.md §5.3).
+      'capacity.cluster-autoscaler.kubernetes.io/cpu': '2',
+      'capacity.cluster-autoscaler.kubernetes.io/memory': '8192Mi',
+      'capacity.cluster-autoscaler.kubernetes.io/ephemeral-disk': '40Gi',
+    });
+    expect('replicas' in auto.spec).toBe(false);
+    expect(md.metadata.annotations).toBeUndefined();
+  });
+
+  test('a pool can use its own template VM', () => {
+    const out = clusterWithPools([{ ...DEFAULT, sourceNode: 'K8S2', templateID: 8701 }]);
+    const pmt = all(out, 'ProxmoxMachineTemplate').find((t) => t.metadata.name.startsWith('homelab-default-'))!;
+    expect(pmt.spec.template.spec).toMatchObject({ sourceNode: 'K8S2', templateID: 8701 });
+  });
+
+  test('changing one pool\'s memory renames exactly that pool\'s machine template and the reference to it', () => {
+    const before = clusterWithPools([DEFAULT, GPU]);
+    const after = clusterWithPools([{ ...DEFAULT, memoryMiB: 16384 }, GPU]);
+    const names = (objs: Obj[]) => objs.map((o) => `${o.kind}/${o.metadata.name}`);
+    const removed = names(before).filter((n) => !names(after).includes(n));
+    const added = names(after).filter((n) => !names(before).includes(n));
+    expect(removed).toHaveLength(1);
+    expect(added).toHaveLength(1);
+    expect(removed[0]).toMatch(/^ProxmoxMachineTemplate\/homelab-default-[0-9a-f]{8}$/);
+    expect(added[0]).toMatch(/^ProxmoxMachineTemplate\/homelab-default-[0-9a-f]{8}$/);
+
+    const changed = after.filter((o) => {
+      const b = before.find((x) => x.kind === o.kind && x.metadata.name === o.metadata.name);
+      return b !== undefined && JSON.stringify(b) !== JSON.stringify(o);
+    });
+    expect(changed.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['MachineDeployment/homelab-default']);
+    const mdAfter = one(after, 'MachineDeployment', 'homelab-default');
+    expect(`ProxmoxMachineTemplate/${mdAfter.spec.template.spec.infrastructureRef.name}`).toBe(added[0]);
+  });
+
+  test('a Talos version bump renames the TalosConfigTemplate (templates are immutable)', () => {
+    const chart = newChart();
+    const cluster = new TalosCluster(chart, 'Cluster', homelabProps({ talosVersion: 'v1.13.10' }));
+    cluster.addWorkerPool('Default', DEFAULT);
+    const bumped = one(synth(chart), 'TalosConfigTemplate');
+    expect(bumped.metadata.name).not.toBe(one(objects, 'TalosConfigTemplate').metadata.name);
+  });
+
+  test('a pool held at an older Kubernetes release while the control plane upgrades first', () => {
+    const held = one(clusterWithPools([{ ...DEFAULT, kubernetesVersion: 'v1.34.2' }]), 'MachineDeployment');
+    expect(held.spec.template.spec.version).toBe('v1.34.2');
+    expect(md.spec.template.spec.version).toBe('v1.35.4');
+  });
+
+  describe('a Longhorn pool with labels and taints', () => {
+    const STORAGE: WorkerPoolOptions = {
+      ...DEFAULT, poolName: 'storage', longhorn: true, templateID: 8701,
+      nodeLabels: { 'node-role.kubernetes.io/storage': '', 'example.com/disk': 'ssd' },
+      nodeTaints: [{ key: 'dedicated', value: 'storage', effect: TaintEffect.NO_SCHEDULE }],
+    };
+    const objects = clusterWithPools([DEFAULT, STORAGE]);
+    const md = one(objects, 'MachineDeployment', 'homelab-storage');
+    const tct = one(objects, 'TalosConfigTemplate', md.spec.template.spec.bootstrap.configRef.name);
+    const patch = YAML.parse(tct.spec.template.spec.strategicPatches[0]);
+
+    test('its own schematic with iscsi-tools and util-linux-tools: its own installer image', () => {
+      const image: string = patch.machine.install.image;
+      const defaultImage = YAML.parse(one(objects, 'TalosConfigTemplate', one(objects, 'MachineDeployment', 'homelab-default').spec.template.spec.bootstrap.configRef.name).spec.template.spec.strategicPatches[0]).machine.install.image;
+      expect(image).toMatch(/^factory\.talos\.dev\/nocloud-installer\/[0-9a-f]{64}:v1\.13\.9$/);
+      expect(image).not.toBe(defaultImage);
+    });
+
+    test('its own template VM, and Longhorn\'s data path bind-mounted into the kubelet with rshared', () => {
+      expect(one(objects, 'ProxmoxMachineTemplate', md.spec.template.spec.infrastructureRef.name).spec.template.spec.templateID).toBe(8701);
+      expect(patch.machine.kubelet.extraMounts).toEqual([
+        { destination: '/var/lib/longhorn', type: 'bind', source: '/var/lib/longhorn', options: ['bind', 'rshared', 'rw'] },
+      ]);
+    });
+
+    test('role labels on the Machines (Cluster API copies them), other labels and taints set by the node', () => {
+      expect(md.spec.template.metadata.labels['node-role.kubernetes.io/storage']).toBe('');
+      expect(md.spec.selector.matchLabels['node-role.kubernetes.io/storage']).toBeUndefined();
+      expect(patch.machine.nodeLabels).toEqual({ 'example.com/disk': 'ssd' });
+      expect(patch.machine.kubelet.extraArgs['register-with-taints']).toBe('dedicated=storage:NoSchedule');
+    });
+
+    test('autoscaled from zero: capacity annotations carry the labels and taints', () => {
+      const auto = one(clusterWithPools([{ ...STORAGE, replicas: undefined, autoscalerMinReplicas: 0, autoscalerMaxReplicas: 3 }]), 'MachineDeployment');
+      expect(auto.metadata.annotations).toMatchObject({
+        'capacity.cluster-autoscaler.kubernetes.io/labels': 'node-role.kubernetes.io/storage=,example.com/disk=ssd',
+        'capacity.cluster-autoscaler.kubernetes.io/taints': 'dedicated=storage:NoSchedule',
+      });
+    });
+
+    test('fails when the pool would share the cluster\'s template VM with another image', () => {
+      expect(() => clusterWithPools([{ ...STORAGE, templateID: undefined }]))
+        .toThrow(/worker pool storage: templateID K8S0\/8700 is the template VM of the control plane too, but the pool storage needs another image \(siderolabs\/qemu-guest-agent, siderolabs\/iscsi-tools, siderolabs\/util-linux-tools, not siderolabs\/qemu-guest-agent\): build a template VM from https:\/\/factory\.talos\.dev\/image\/[0-9a-f]{64}\/v1\.13\.9\/nocloud-amd64\.raw\.xz/);
+    });
+  });
+
+  describe('fails', () => {
+    test('fails when a pool would run a newer Kubernetes than the control plane', () => {
+      expect(() => clusterWithPools([{ ...DEFAULT, kubernetesVersion: 'v1.36.0' }]))
+        .toThrow('worker pool default: kubernetesVersion v1.36.0 is newer than the cluster\'s kubernetesVersion v1.35.4: kubelets must not be newer than the API server, so upgrade the control plane first');
+    });
+    test('fails when only one autoscaler bound is set', () => {
+      expect(() => clusterWithPools([{ ...DEFAULT, replicas: undefined, autoscalerMinReplicas: 1 }]))
+        .toThrow('worker pool default: autoscalerMaxReplicas is required: set both autoscaler bounds, or neither');
+    });
+    test('fails when replicas and autoscaler bounds are both set', () => {
+      expect(() => clusterWithPools([{ ...DEFAULT, autoscalerMinReplicas: 1, autoscalerMaxReplicas: 3 }]))
+        .toThrow('worker pool default: replicas 2 cannot be set together with autoscaler bounds: the autoscaler owns the replica count');
+    });
+  });
+});

@@ -1,0 +1,46 @@
+import { ApiObject, JsonPatch } from 'cdk8s';
+import { TalosCluster } from '../../lib';
+import { OutputGate, OutputGateError } from '../../lib/gate/gate';
+import { homelabProps, newChart, synth } from '../util';
+
+describe('OutputGate', () => {
+  const gate = new OutputGate();
+
+  test('an escape-hatch edit that the API server would reject is caught, naming object, field and rule', () => {
+    const chart = newChart();
+    const cluster = new TalosCluster(chart, 'Cluster', homelabProps());
+    const pool = cluster.addWorkerPool('Default', { poolName: 'default', replicas: 2, cores: 2, memoryMiB: 8192, diskGiB: 40 });
+    cluster.addCilium();
+    ApiObject.of(pool.machineTemplate.resource).addJsonPatch(
+      JsonPatch.add('/spec/template/spec/format', 'qcow2'),
+      JsonPatch.replace('/spec/template/spec/full', false),
+    );
+    let error: unknown;
+    try {
+      gate.check('clusters/homelab.yaml', synth(chart));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(OutputGateError);
+    expect((error as Error).message.split('\n')).toEqual([
+      `clusters/homelab.yaml: ProxmoxMachineTemplate default/${pool.machineTemplate.name}: spec.template.spec: Must set full=true when specifying format [CEL: self.full || !has(self.format)]`,
+    ]);
+  });
+
+  test('an unknown field in a hand-made object is caught before its CEL rules run', () => {
+    const chart = newChart();
+    new TalosCluster(chart, 'Cluster', homelabProps()).addCilium();
+    const objects = synth(chart);
+    const tcp = objects.find((o) => o.kind === 'TalosControlPlane')!;
+    tcp.spec.replicass = 3;
+    expect(gate.violations(objects).map((v) => `${v.object}: ${v.field}: ${v.message}`)).toEqual([
+      'TalosControlPlane default/homelab-control-plane: spec.replicass: unknown field (not in the CRD schema)',
+    ]);
+  });
+
+  test('a valid output passes', () => {
+    const chart = newChart();
+    new TalosCluster(chart, 'Cluster', homelabProps()).addCilium();
+    expect(() => gate.check('x', synth(chart))).not.toThrow();
+  });
+});
