@@ -6,10 +6,10 @@
  * step and only after every cluster synthesized. Errors a user can cause print as messages.
  */
 import * as path from 'path';
-import { synthesize } from './lib/app';
-import { UserError } from './lib/errors';
-import { publish } from './lib/output';
-import { PROJECT_ROOT } from './lib/paths';
+import { synthesize } from './lib/app/synth';
+import { UserError } from './lib/core/errors';
+import { publish } from './lib/app/output';
+import { PROJECT_ROOT } from './lib/core/paths';
 
 function main(): void {
   const root = PROJECT_ROOT;

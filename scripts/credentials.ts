@@ -15,7 +15,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import * as YAML from 'yaml';
-import { LoadedConfig, parseClusterConfig } from '../lib/config/load';
+import { LoadedConfig, parseClusterConfig } from '../lib/app/config/load';
 import {
   ageRecipientProblems,
   CREDENTIALS_ENV,
@@ -26,10 +26,10 @@ import {
   sopsConfigProblems,
   sopsConfigRecipients,
   updateSopsConfig,
-} from '../lib/credentials-secret';
-import { UserError } from '../lib/errors';
-import { SECRETS_FOLDER } from '../lib/naming';
-import { PROJECT_ROOT } from '../lib/paths';
+} from '../lib/credentials/secret';
+import { UserError } from '../lib/core/errors';
+import { SECRETS_FOLDER } from '../lib/core/naming';
+import { PROJECT_ROOT } from '../lib/core/paths';
 
 const USAGE = `usage: npm run credentials -- <cluster> [--out <path>] [--age <age1…>]... [--force]
 

@@ -16,8 +16,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { clusterConfigJsonSchema, gitopsConfigJsonSchema } from '../lib/config/json-schema';
-import { API, TALOS_KUBERNETES_SUPPORT } from '../lib/stack';
+import { clusterConfigJsonSchema, gitopsConfigJsonSchema } from '../lib/app/config/json-schema';
+import { API, TALOS_KUBERNETES_SUPPORT } from '../lib/core/stack';
 
 const root = path.resolve(__dirname, '..');
 const crdsDir = path.resolve(root, process.env.CRDS_DIR ?? '../shared/crds');

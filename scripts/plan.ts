@@ -13,9 +13,9 @@
  * Exit codes: 0 safe, 1 something destructive, rejected or unsafe (not allowed), 2 an error.
  */
 import * as path from 'path';
-import { synthesize } from '../lib/app';
-import { UserError } from '../lib/errors';
-import { PROJECT_ROOT } from '../lib/paths';
+import { synthesize } from '../lib/app/synth';
+import { UserError } from '../lib/core/errors';
+import { PROJECT_ROOT } from '../lib/core/paths';
 import { blockingFindings, computePlan, FindingKind } from '../lib/plan/plan';
 import { formatPlan } from '../lib/plan/report';
 import { filesAtRef, filesInDir } from '../lib/plan/sources';
