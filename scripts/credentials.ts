@@ -10,12 +10,16 @@
  * (Fleet).
  *
  * Environment: CLUSTERS_DIR (default clusters/), DIST_DIR (also refused), CDK8S_TALOS_PROJECT_ROOT.
+ * Exit codes: 0 written (or --help), 1 an error, explained on stderr.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import * as YAML from 'yaml';
-import { LoadedConfig, parseClusterConfig } from '../lib/app/config/load';
+import { App } from 'cdk8s';
+import { buildClusters } from '../lib/app/clusters';
+import { TALOS_CLUSTER_DEFAULTS } from '../lib/constructs/talos-cluster';
+import { parseClusterConfig } from '../lib/app/config/load';
 import {
   ageRecipientProblems,
   CREDENTIALS_ENV,
@@ -51,6 +55,20 @@ environment:
 
 /** A command line this script does not understand: the message, then the usage. */
 class UsageError extends UserError {}
+
+/** What the command reads and writes besides its arguments, so that tests can run it in-process. */
+export interface CredentialsIo {
+  /** PROXMOX_*, SOPS_AGE_RECIPIENTS, CLUSTERS_DIR, DIST_DIR. */
+  readonly env: NodeJS.ProcessEnv;
+  /** Relative paths (arguments, variables) resolve against it; messages show paths relative to it. */
+  readonly cwd: string;
+  /** The project: its dist/ is refused; its secrets/ and .sops.yaml are the defaults. */
+  readonly projectRoot: string;
+  /** Results and next steps. */
+  readonly stdout: { write(text: string): unknown };
+  /** Warnings and errors. */
+  readonly stderr: { write(text: string): unknown };
+}
 
 interface Options {
   readonly cluster: string;
@@ -93,8 +111,8 @@ function parseCommandLine(argv: readonly string[]): Options | undefined {
 }
 
 /** Path for messages: relative to the working directory when inside it. */
-function display(p: string): string {
-  const rel = path.relative(process.cwd(), p);
+function display(p: string, cwd: string): string {
+  const rel = path.relative(cwd, p);
   return rel && !isOutside(rel) ? rel : p;
 }
 
@@ -113,8 +131,9 @@ function shellQuote(p: string): string {
 }
 
 /**
- * The real path of `p`, whose tail need not exist yet: symlinks are followed (also dangling ones,
- * which a write would follow), so `secrets -> dist` cannot smuggle a file into dist/.
+ * The real path of `p` (absolute: a relative one would resolve against the process's working
+ * directory), whose tail need not exist yet: symlinks are followed (also dangling ones, which a
+ * write would follow), so `secrets -> dist` cannot smuggle a file into dist/.
  */
 function realPath(p: string, depth = 0): string {
   const abs = path.resolve(p);
@@ -135,9 +154,22 @@ function realPath(p: string, depth = 0): string {
   return parent === abs ? abs : path.join(realPath(parent, depth), path.basename(abs));
 }
 
-/** Finds the config whose `name` is the cluster, validating only that file (others may be mid-edit). */
-function findClusterConfig(dir: string, cluster: string): LoadedConfig {
-  if (!fs.existsSync(dir)) throw new UserError(`config directory ${display(dir)} does not exist; set CLUSTERS_DIR or create it with one <cluster>.yaml per cluster`);
+/** What the command needs of a cluster. */
+interface ClusterTarget {
+  /** The cluster file, for messages. */
+  readonly file: string;
+  readonly clusterName: string;
+  readonly namespace: string;
+  readonly credentialsSecret: string | undefined;
+}
+
+/**
+ * Finds the cluster file whose cluster is `cluster` (a config file by its `name`, a TypeScript
+ * file by its file name) and reads only that file (others may be mid-edit). A config file is only
+ * parsed, so no chart is rendered; a TypeScript file is built, as synth would.
+ */
+function findCluster(dir: string, cluster: string, cwd: string): ClusterTarget {
+  if (!fs.existsSync(dir)) throw new UserError(`config directory ${display(dir, cwd)} does not exist; set CLUSTERS_DIR or create it with one <cluster>.yaml per cluster`);
   const files = fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
   const names = new Map<string, string[]>();
   for (const f of files) {
@@ -149,27 +181,35 @@ function findClusterConfig(dir: string, cluster: string): LoadedConfig {
     }
     if (typeof name === 'string') names.set(name, [...names.get(name) ?? [], f]);
   }
+  if (fs.existsSync(path.join(dir, `${cluster}.ts`))) names.set(cluster, [...names.get(cluster) ?? [], `${cluster}.ts`]);
   const matches = names.get(cluster) ?? [];
   const sameName = files.find((f) => f === `${cluster}.yaml` || f === `${cluster}.yml`);
   if (matches.length === 0 && sameName) {
     // Named like the cluster but unreadable as one: the loader says what is wrong with it.
-    const file = display(path.join(dir, sameName));
+    const file = display(path.join(dir, sameName), cwd);
     parseClusterConfig(fs.readFileSync(path.join(dir, sameName), 'utf8'), file);
   }
   if (matches.length === 0) {
     const known = [...names.keys()].sort();
-    throw new UserError(`no cluster named ${JSON.stringify(cluster)} in ${display(dir)}; ${known.length > 0 ? `known: ${known.join(', ')}` : 'it has no cluster configs'}`);
+    throw new UserError(`no cluster named ${JSON.stringify(cluster)} in ${display(dir, cwd)}; ${known.length > 0 ? `known: ${known.join(', ')}` : 'it has no cluster configs'}`);
   }
-  if (matches.length > 1) throw new UserError(`cluster name ${JSON.stringify(cluster)} is used by ${matches.join(' and ')} in ${display(dir)}; cluster names must be unique`);
-  const file = display(path.join(dir, matches[0]));
-  return { file, config: parseClusterConfig(fs.readFileSync(path.join(dir, matches[0]), 'utf8'), file) };
+  if (matches.length > 1) throw new UserError(`cluster name ${JSON.stringify(cluster)} is used by ${matches.join(' and ')} in ${display(dir, cwd)}; cluster names must be unique`);
+  const abs = path.join(dir, matches[0]);
+  const file = display(abs, cwd);
+  if (!matches[0].endsWith('.ts')) {
+    const { props } = parseClusterConfig(fs.readFileSync(abs, 'utf8'), file);
+    return { file, clusterName: props.name, namespace: props.namespace ?? TALOS_CLUSTER_DEFAULTS.namespace, credentialsSecret: props.proxmox.credentialsSecret };
+  }
+  const [{ cluster: built }] = buildClusters(new App(), [{ file, path: abs, kind: 'typescript' }]);
+  if (built.clusterName !== cluster) throw new UserError(`${file} defines cluster ${JSON.stringify(built.clusterName)}, not ${JSON.stringify(cluster)}`);
+  return { file, clusterName: built.clusterName, namespace: built.namespace, credentialsSecret: built.credentialsSecret };
 }
 
 /** Reads the CA file; an unreadable file becomes a problem, reported with the others. */
-function readRootCa(file: string | undefined): { rootCa?: string; problem?: CredentialsProblem } {
+function readRootCa(file: string | undefined, cwd: string): { rootCa?: string; problem?: CredentialsProblem } {
   if (file === undefined || file === '') return {};
   try {
-    return { rootCa: fs.readFileSync(path.resolve(file), 'utf8') };
+    return { rootCa: fs.readFileSync(path.resolve(cwd, file), 'utf8') };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     return { problem: { severity: 'error', message: `${CREDENTIALS_ENV.rootCaFile} ${file} cannot be read (${code}); expected the path of a PEM CA certificate such as a copy of /etc/pve/pve-root-ca.pem from a Proxmox node` } };
@@ -180,7 +220,7 @@ function readRootCa(file: string | undefined): { rootCa?: string; problem?: Cred
  * Writes `text` with mode 0600 through a temporary file in the same directory, so the file never
  * exists with other permissions or half written, even when it replaces an older one.
  */
-function writePrivate(file: string, text: string): void {
+function writePrivate(file: string, text: string, cwd: string): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -188,17 +228,17 @@ function writePrivate(file: string, text: string): void {
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
-    throw new UserError(`cannot write ${display(file)}: ${(e as Error).message}`);
+    throw new UserError(`cannot write ${display(file, cwd)}: ${(e as Error).message}`);
   }
 }
 
 /** Refuses targets that would leak or destroy something, before anything is written. */
-function checkTarget(out: string, force: boolean): void {
+function checkTarget(out: string, force: boolean, io: CredentialsIo): void {
   const real = realPath(out);
-  const distDirs = [path.join(PROJECT_ROOT, 'dist'), ...(process.env.DIST_DIR ? [path.resolve(process.env.DIST_DIR)] : [])];
+  const distDirs = [path.resolve(io.cwd, io.projectRoot, 'dist'), ...(io.env.DIST_DIR ? [path.resolve(io.cwd, io.env.DIST_DIR)] : [])];
   for (const dist of distDirs) {
     if (isWithin(real, realPath(dist))) {
-      throw new UserError(`refusing to write ${display(out)}: it is inside ${display(dist)}/, which is committed and applied by the GitOps agent, and the Proxmox token must never be there; use --out outside it (default: secrets/<cluster>/proxmox-credentials.yaml)`);
+      throw new UserError(`refusing to write ${display(out, io.cwd)}: it is inside ${display(dist, io.cwd)}/, which is committed and applied by the GitOps agent, and the Proxmox token must never be there; use --out outside it (default: secrets/<cluster>/proxmox-credentials.yaml)`);
     }
   }
   let stat: fs.Stats;
@@ -207,11 +247,11 @@ function checkTarget(out: string, force: boolean): void {
   } catch {
     return; // nothing there yet
   }
-  if (stat.isDirectory()) throw new UserError(`--out ${display(out)} is a directory; give the path of a file, like ${display(path.join(out, 'proxmox-credentials.yaml'))}`);
+  if (stat.isDirectory()) throw new UserError(`--out ${display(out, io.cwd)} is a directory; give the path of a file, like ${display(path.join(out, 'proxmox-credentials.yaml'), io.cwd)}`);
   if (force) return;
   const text = fs.readFileSync(out, 'utf8');
   if (isSopsEncrypted(text)) {
-    throw new UserError(`${display(out)} is SOPS-encrypted already; to change the token edit it with \`sops ${shellQuote(display(out))}\`, or pass --force to replace it with a new plain-text file (then encrypt that again)`);
+    throw new UserError(`${display(out, io.cwd)} is SOPS-encrypted already; to change the token edit it with \`sops ${shellQuote(display(out, io.cwd))}\`, or pass --force to replace it with a new plain-text file (then encrypt that again)`);
   }
   let kind: unknown;
   try {
@@ -219,45 +259,66 @@ function checkTarget(out: string, force: boolean): void {
   } catch {
     kind = undefined;
   }
-  if (kind !== 'Secret') throw new UserError(`${display(out)} exists and is not a Secret; pass --force to replace it, or choose another --out`);
+  if (kind !== 'Secret') throw new UserError(`${display(out, io.cwd)} exists and is not a Secret; pass --force to replace it, or choose another --out`);
 }
 
-function recipientsFromEnvironment(options: Options): { recipients: string[]; source: string } {
+function recipientsFromEnvironment(options: Options, env: NodeJS.ProcessEnv): { recipients: string[]; source: string } {
   if (options.age.length > 0) return { recipients: [...options.age], source: '--age' };
-  const fromEnv = (process.env.SOPS_AGE_RECIPIENTS ?? '').split(',').map((r) => r.trim()).filter((r) => r !== '');
+  const fromEnv = (env.SOPS_AGE_RECIPIENTS ?? '').split(',').map((r) => r.trim()).filter((r) => r !== '');
   return { recipients: fromEnv, source: 'SOPS_AGE_RECIPIENTS' };
 }
 
-function main(argv: readonly string[]): void {
+/**
+ * Runs `npm run credentials` with the arguments after `--`.
+ *
+ * @returns the exit code: 0 written (or usage printed for --help), 1 a user error (bad command
+ *   line, environment, config or target), whose message went to `io.stderr`
+ * @throws anything that is not a {@link UserError}: a bug, which keeps its stack trace
+ */
+export function main(argv: readonly string[], io: CredentialsIo): number {
+  try {
+    run(argv, io);
+    return 0;
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    io.stderr.write(`error: ${e.message.split('\n').join('\nerror: ')}\n`);
+    if (e instanceof UsageError) io.stderr.write(`${USAGE}\n`);
+    return 1;
+  }
+}
+
+function run(argv: readonly string[], io: CredentialsIo): void {
   const options = parseCommandLine(argv);
   if (!options) {
-    console.log(USAGE);
+    io.stdout.write(`${USAGE}\n`);
     return;
   }
-  const clustersDir = path.resolve(process.env.CLUSTERS_DIR ?? path.join(PROJECT_ROOT, 'clusters'));
-  const { file: configFile, config } = findClusterConfig(clustersDir, options.cluster);
-  const secretName = config.proxmox.credentialsSecret;
+  const projectRoot = path.resolve(io.cwd, io.projectRoot);
+  const clustersDir = path.resolve(io.cwd, io.env.CLUSTERS_DIR ?? path.join(projectRoot, 'clusters'));
+  const cluster = findCluster(clustersDir, options.cluster, io.cwd);
+  const configFile = cluster.file;
+  const secretName = cluster.credentialsSecret;
   if (secretName === undefined) {
-    throw new UserError(`${configFile} has no proxmox.credentialsSecret, so CAPMOX uses the provider's global credentials (Secret capmox-manager-credentials); to give ${config.name} its own Secret, add \`credentialsSecret: ${config.name}-proxmox\` under proxmox: in ${configFile}, run npm run synth, then run this again`);
+    throw new UserError(`${configFile} has no proxmox.credentialsSecret, so CAPMOX uses the provider's global credentials (Secret capmox-manager-credentials); to give ${cluster.clusterName} its own Secret, add \`credentialsSecret: ${cluster.clusterName}-proxmox\` under proxmox: in ${configFile}, run npm run synth, then run this again`);
   }
 
-  const env = process.env;
+  const env = io.env;
   const rootCaFile = env[CREDENTIALS_ENV.rootCaFile] || undefined;
-  const { rootCa, problem: caProblem } = readRootCa(rootCaFile);
+  const { rootCa, problem: caProblem } = readRootCa(rootCaFile, io.cwd);
   const input = { url: env[CREDENTIALS_ENV.url], token: env[CREDENTIALS_ENV.token], secret: env[CREDENTIALS_ENV.secret], rootCa, rootCaFile };
   const problems = [...proxmoxCredentialsProblems(input), ...caProblem ? [caProblem] : []];
-  const { recipients, source } = recipientsFromEnvironment(options);
+  const { recipients, source } = recipientsFromEnvironment(options, env);
   const errors = [
     ...problems.filter((p) => p.severity === 'error').map((p) => p.message),
     ...recipients.length > 0 ? ageRecipientProblems(recipients, source) : [],
   ];
   if (errors.length > 0) throw new UserError(errors.join('\n'));
 
-  const out = path.resolve(options.out ?? path.join(PROJECT_ROOT, SECRETS_FOLDER, config.name, 'proxmox-credentials.yaml'));
-  checkTarget(out, options.force);
+  const out = path.resolve(io.cwd, options.out ?? path.join(projectRoot, SECRETS_FOLDER, cluster.clusterName, 'proxmox-credentials.yaml'));
+  checkTarget(out, options.force, io);
   const text = proxmoxCredentialsSecretYaml({
     name: secretName,
-    namespace: config.namespace,
+    namespace: cluster.namespace,
     // Set: the checks above stop on a missing variable.
     url: input.url!,
     token: input.token!,
@@ -266,68 +327,64 @@ function main(argv: readonly string[]): void {
     rootCaFile,
   });
 
-  const sopsFile = path.join(PROJECT_ROOT, '.sops.yaml');
+  const sopsFile = path.join(projectRoot, '.sops.yaml');
   const existingSops = fs.existsSync(sopsFile) ? fs.readFileSync(sopsFile, 'utf8') : undefined;
-  const relOut = path.relative(PROJECT_ROOT, out).split(path.sep).join('/');
-  const inProject = !isOutside(path.relative(PROJECT_ROOT, out));
-  const inSecrets = isWithin(realPath(out), realPath(path.join(PROJECT_ROOT, SECRETS_FOLDER)));
+  const relOut = path.relative(projectRoot, out).split(path.sep).join('/');
+  const inProject = !isOutside(path.relative(projectRoot, out));
+  const inSecrets = isWithin(realPath(out), realPath(path.join(projectRoot, SECRETS_FOLDER)));
   const warnings = problems.filter((p) => p.severity === 'warning').map((p) => p.message);
   if (inProject && !inSecrets) {
-    warnings.push(`${display(out)} is inside the project but outside secrets/, where neither the .sops.yaml rule nor the plain-text check of npm test applies; never commit it`);
+    warnings.push(`${display(out, io.cwd)} is inside the project but outside secrets/, where neither the .sops.yaml rule nor the plain-text check of npm test applies; never commit it`);
   }
   if (recipients.length === 0 && existingSops !== undefined && inSecrets) warnings.push(...sopsConfigProblems(existingSops, relOut));
   const sopsText = recipients.length > 0 ? updateSopsConfig(existingSops, recipients, source) : undefined;
 
-  writePrivate(out, text);
-  for (const w of warnings) console.error(`warning: ${w}`);
-  console.log(`wrote ${display(out)}: Secret ${config.namespace}/${secretName} in plain text (mode 0600)`);
+  writePrivate(out, text, io.cwd);
+  for (const w of warnings) io.stderr.write(`warning: ${w}\n`);
+  io.stdout.write(`wrote ${display(out, io.cwd)}: Secret ${cluster.namespace}/${secretName} in plain text (mode 0600)\n`);
   if (sopsText !== undefined) {
     const before = existingSops !== undefined ? sopsConfigRecipients(existingSops) : undefined;
     if (sopsText === existingSops) {
-      console.log(`${display(sopsFile)} is up to date`);
+      io.stdout.write(`${display(sopsFile, io.cwd)} is up to date\n`);
     } else {
       try {
         fs.writeFileSync(sopsFile, sopsText);
       } catch (e) {
-        throw new UserError(`cannot write ${display(sopsFile)}: ${(e as Error).message}`);
+        throw new UserError(`cannot write ${display(sopsFile, io.cwd)}: ${(e as Error).message}`);
       }
       const count = new Set(recipients).size;
-      console.log(`${existingSops === undefined ? 'wrote' : 'updated'} ${display(sopsFile)}: files under secrets/ are encrypted for ${count} age recipient${count === 1 ? '' : 's'}`);
+      io.stdout.write(`${existingSops === undefined ? 'wrote' : 'updated'} ${display(sopsFile, io.cwd)}: files under secrets/ are encrypted for ${count} age recipient${count === 1 ? '' : 's'}\n`);
       if (before !== undefined && before.join(',') !== [...new Set(recipients)].join(',')) {
-        console.log('files encrypted before keep their old recipients until you run: sops updatekeys <file>');
+        io.stdout.write('files encrypted before keep their old recipients until you run: sops updatekeys <file>\n');
       }
     }
   }
 
-  const shown = shellQuote(display(out));
+  const shown = shellQuote(display(out, io.cwd));
   const lines = ['', 'next steps, with Flux (SOPS): encrypt it, then commit it'];
-  if (!inSecrets) lines.push(`  (Flux applies secrets/${config.name}/ of the repository: move it there first)`);
+  if (!inSecrets) lines.push(`  (Flux applies secrets/${cluster.clusterName}/ of the repository: move it there first)`);
   if (existingSops === undefined && sopsText === undefined) {
     lines.push(
-      `  ${display(sopsFile)} is missing, so sops does not know whom to encrypt for; create it first with your age public key:`,
+      `  ${display(sopsFile, io.cwd)} is missing, so sops does not know whom to encrypt for; create it first with your age public key:`,
       '    age-keygen -o age.agekey    # prints "Public key: age1…"; keep age.agekey out of git',
-      `    npm run credentials -- ${config.name} --age <age1… public key>`,
+      `    npm run credentials -- ${cluster.clusterName} --age <age1… public key>`,
     );
   }
   lines.push(
     `  sops --encrypt --in-place ${shown}`,
-    `  git add ${shellQuote(display(sopsFile))} ${shown} && git commit`,
+    `  git add ${shellQuote(display(sopsFile, io.cwd))} ${shown} && git commit`,
     '  (Flux decrypts it with the age private key in its decryption Secret, flux-system/sops-age by',
     '  default; npm test fails while a file under secrets/ is in plain text)',
     'or with Fleet (no SOPS): apply it yourself and do not commit it',
     `  kubectl apply -f ${shown}`,
     `  rm ${shown}`,
   );
-  console.log(lines.join('\n'));
+  io.stdout.write(`${lines.join('\n')}\n`);
 }
 
-try {
-  main(process.argv.slice(2));
-} catch (e) {
-  if (e instanceof UserError) {
-    console.error(`error: ${e.message.split('\n').join('\nerror: ')}`);
-    if (e instanceof UsageError) console.error(USAGE);
-    process.exit(1);
-  }
-  throw e;
+if (require.main === module) {
+  // As with console.log and console.error, which wrote before: output to a closed pipe (`| head`)
+  // is dropped instead of crashing with EPIPE.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+  process.exitCode = main(process.argv.slice(2), { env: process.env, cwd: process.cwd(), projectRoot: PROJECT_ROOT, stdout: process.stdout, stderr: process.stderr });
 }

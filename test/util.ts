@@ -1,25 +1,35 @@
-import { Chart, Testing } from 'cdk8s';
-import { ConfigError } from '../lib/app/config/load';
-import { TalosCluster, TalosClusterProps } from '../lib';
-import { ProxmoxCredentials } from '../lib/constructs/credentials';
+import * as path from 'path';
+import { App, Chart, Testing } from 'cdk8s';
+import { buildConfigCluster } from '../lib/app/clusters';
+import { parseClusterConfig } from '../lib/app/config/load';
+import { TalosCluster, TalosClusterProps, ValidationError, WorkerPoolOptions } from '../lib';
+
+/** The project root. */
+export const ROOT = path.resolve(__dirname, '..');
 
 /** A Kubernetes object of synthesized output. */
 export type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [k: string]: any };
 
-/** Props of the seeds' homelab cluster, for constructs used directly. */
+/** The seeds' default pool. */
+export const DEFAULT_POOL: WorkerPoolOptions = { name: 'default', replicas: 2, cores: 2, memoryMiB: 8192, diskGiB: 40 };
+
+/** Props of the seeds' homelab cluster (clusters/homelab.yaml), without pools unless given. */
 export function homelabProps(overrides: Partial<TalosClusterProps> = {}): TalosClusterProps {
   return {
-    clusterName: 'homelab',
+    name: 'homelab',
     namespace: 'default',
-    endpoint: '192.168.0.30',
-    addresses: ['192.168.0.20-192.168.0.29'],
-    prefix: 24,
-    gateway: '192.168.0.254',
-    dnsServers: ['8.8.8.8', '8.8.4.4'],
-    allowedNodes: ['K8S0', 'K8S1', 'K8S2'],
-    sourceNode: 'K8S0',
-    templateID: 8700,
-    credentials: ProxmoxCredentials.fromSecretName('homelab-proxmox'),
+    network: {
+      endpoint: '192.168.0.30',
+      addresses: ['192.168.0.20-192.168.0.29'],
+      prefix: 24,
+      gateway: '192.168.0.254',
+      dnsServers: ['8.8.8.8', '8.8.4.4'],
+    },
+    proxmox: {
+      allowedNodes: ['K8S0', 'K8S1', 'K8S2'],
+      template: { sourceNode: 'K8S0', templateId: 8700 },
+      credentialsSecret: 'homelab-proxmox',
+    },
     controlPlane: { replicas: 3, cores: 2, memoryMiB: 4096, diskGiB: 20 },
     ...overrides,
   };
@@ -54,22 +64,32 @@ export function all(objects: Obj[], kind: string): Obj[] {
   return objects.filter((o) => o.kind === kind);
 }
 
-/** A homelab cluster with one default pool and Cilium, synthesized. */
+/** The homelab cluster with its default pool (and Cilium, always there), synthesized. */
 export function homelabObjects(overrides: Partial<TalosClusterProps> = {}): Obj[] {
-  return synthWith((chart) => {
-    const cluster = new TalosCluster(chart, 'Cluster', homelabProps(overrides));
-    cluster.addWorkerPool('Default', { poolName: 'default', replicas: 2, cores: 2, memoryMiB: 8192, diskGiB: 40 });
-    cluster.addCilium();
-  });
+  return synthWith((chart) => new TalosCluster(chart, 'Cluster', homelabProps({ workers: [DEFAULT_POOL], ...overrides })));
 }
 
-/** The lines of the ConfigError a call throws; fails when it throws nothing or something else. */
-export function configErrorLines(call: () => unknown): string[] {
+/** The lines of the ValidationError a call throws; fails when it throws nothing or something else. */
+export function validationErrorLines(call: () => unknown): string[] {
   try {
     call();
   } catch (e) {
-    if (e instanceof ConfigError) return e.message.split('\n');
+    if (e instanceof ValidationError) return e.message.split('\n');
     throw e;
   }
-  throw new Error('expected a ConfigError');
+  throw new Error('expected a ValidationError');
+}
+
+/**
+ * What synth says of a cluster config file's text: its structure, then the constructs' rules on
+ * the props it describes, each line `<file>: <config path> <message>`; [] when it is valid.
+ */
+export function configProblems(text: string, file = 'clusters/homelab.yaml'): string[] {
+  try {
+    buildConfigCluster(new App(), parseClusterConfig(text, file), 'Cluster');
+  } catch (e) {
+    if (e instanceof ValidationError) return e.message.split('\n');
+    throw e;
+  }
+  return [];
 }

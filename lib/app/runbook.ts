@@ -3,6 +3,7 @@ import { CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL } from '../core/naming';
 import { LONGHORN_EXTENSIONS, QEMU_GUEST_AGENT_EXTENSION, Schematic } from '../talos/schematic';
 import { API, STACK_VERSIONS } from '../core/stack';
 import { TalosCluster } from '../constructs/talos-cluster';
+import { TemplateVm } from '../constructs/proxmox-machine-template';
 
 /** What {@link clusterRunbook} needs besides the cluster. */
 export interface ClusterRunbookOptions {
@@ -24,9 +25,9 @@ interface TemplateVmUser {
 }
 
 /** A Proxmox template VM and the machine sets cloned from it, in the order they were added. */
-interface TemplateVm {
+interface TemplateVmUsers {
   readonly sourceNode: string;
-  readonly templateID: number;
+  readonly templateId: number;
   readonly users: TemplateVmUser[];
 }
 
@@ -65,17 +66,16 @@ function heredoc(command: string, body: readonly string[]): string[] {
 }
 
 /** Every template VM the cluster clones from: the control plane's first, then the pools' in order. */
-function templateVms(cluster: TalosCluster): TemplateVm[] {
-  const vms: TemplateVm[] = [];
-  const add = (sourceNode: string, templateID: number, user: TemplateVmUser) => {
-    const vm = vms.find((v) => v.sourceNode === sourceNode && v.templateID === templateID);
+function templateVms(cluster: TalosCluster): TemplateVmUsers[] {
+  const vms: TemplateVmUsers[] = [];
+  const add = ({ sourceNode, templateId }: TemplateVm, user: TemplateVmUser) => {
+    const vm = vms.find((v) => v.sourceNode === sourceNode && v.templateId === templateId);
     if (vm) vm.users.push(user);
-    else vms.push({ sourceNode, templateID, users: [user] });
+    else vms.push({ sourceNode, templateId, users: [user] });
   };
-  const cp = cluster.controlPlaneTemplate;
-  add(cp.sourceNode, cp.templateID, { what: 'control plane', schematic: cluster.schematic });
+  add(cluster.controlPlaneTemplate.template, { what: 'control plane', schematic: cluster.schematic });
   for (const pool of cluster.workerPools) {
-    add(pool.sourceNode, pool.templateID, { what: `pool ${code(pool.poolName)}`, schematic: pool.schematic });
+    add(pool.template, { what: `pool ${code(pool.poolName)}`, schematic: pool.schematic });
   }
   return vms;
 }
@@ -87,7 +87,7 @@ function templateVmName(talosVersion: string, schematic: Schematic): string {
 
 /** Proxmox user of the API token: one per cluster with its own Secret, one shared by the global credentials. */
 function proxmoxUser(cluster: TalosCluster): string {
-  return cluster.credentials.secretName !== undefined ? `capmox-${cluster.clusterName}@pve` : 'capmox@pve';
+  return cluster.credentialsSecret !== undefined ? `capmox-${cluster.clusterName}@pve` : 'capmox@pve';
 }
 
 /** Name of the API token (`<user>!capi`), as README "Proxmox credentials" names it. */
@@ -133,7 +133,7 @@ function providersSection(cluster: TalosCluster): string[] {
     '  --wait-providers',
     'kubectl get providers.clusterctl.cluster.x-k8s.io -A',
   ];
-  const secretName = cluster.credentials.secretName;
+  const secretName = cluster.credentialsSecret;
   const credentials = secretName === undefined ? [
     `${cluster.clusterName} has no credentials Secret, so CAPMOX uses its global credentials (Secret`,
     '`capmox-manager-credentials`, filled from these variables at init) [7]. They need the token of',
@@ -147,7 +147,7 @@ function providersSection(cluster: TalosCluster): string[] {
     ]),
   ] : [
     `CAPMOX reads the token of ${cluster.clusterName} from the Secret ${code(secretName)} in namespace`,
-    `${code(cluster.credentials.namespace ?? cluster.namespace)} (the ProxmoxCluster's \`credentialsRef\`), created at the end of step 3 as in`,
+    `${code(cluster.namespace)} (the ProxmoxCluster's \`credentialsRef\`), created at the end of step 3 as in`,
     'README "Proxmox credentials". Run init without `PROXMOX_*` variables, so no global credentials',
     'are installed [7].',
     '',
@@ -164,11 +164,11 @@ function providersSection(cluster: TalosCluster): string[] {
   ];
 }
 
-function proxmoxSection(cluster: TalosCluster, vms: readonly TemplateVm[]): string[] {
+function proxmoxSection(cluster: TalosCluster, vms: readonly TemplateVmUsers[]): string[] {
   const user = proxmoxUser(cluster);
   const acl = (path: string, role: string, extra = '') => `pveum acl modify ${path} --users ${user} --roles ${role}${extra}`;
   const nodes = cluster.allowedNodes;
-  const secretName = cluster.credentials.secretName;
+  const secretName = cluster.credentialsSecret;
   const commands = [
     `ISO_STORAGE=local       # adapt: the first storage with content "iso" on ${list(nodes)}`,
     'DISK_STORAGE=local-lvm  # adapt: the storage of the template disks (step 4); full clones land there too',
@@ -177,7 +177,7 @@ function proxmoxSection(cluster: TalosCluster, vms: readonly TemplateVm[]): stri
     acl('/', 'CapmoxSysAudit', ' --propagate 0'),
     ...nodes.map((n) => acl(sh(`/nodes/${n}`), 'CapmoxSysAudit')),
     acl('/vms', 'PVEVMAdmin'),
-    ...vms.map((vm) => acl(`/vms/${vm.templateID}`, 'PVETemplateUser')),
+    ...vms.map((vm) => acl(`/vms/${vm.templateId}`, 'PVETemplateUser')),
     acl(sh(`/sdn/zones/localnetwork/${cluster.bridge}`), 'PVESDNUser'),
     acl('"/storage/$ISO_STORAGE"', 'PVEDatastoreAdmin'),
     acl('"/storage/$DISK_STORAGE"', 'PVEDatastoreUser'),
@@ -196,7 +196,7 @@ function proxmoxSection(cluster: TalosCluster, vms: readonly TemplateVm[]): stri
     `- ${code('$DISK_STORAGE')}: Datastore.AllocateSpace for the full clones, which stay on the template's storage.`,
   ];
   if (secretName !== undefined) {
-    const namespace = cluster.credentials.namespace ?? cluster.namespace;
+    const namespace = cluster.namespace;
     out.push(
       '',
       `Then the Secret ${code(secretName)} in ${code(namespace)}, as in README "Proxmox credentials" (Flux: encrypt it`,
@@ -215,14 +215,14 @@ function proxmoxSection(cluster: TalosCluster, vms: readonly TemplateVm[]): stri
   return out;
 }
 
-function templateSection(cluster: TalosCluster, vms: readonly TemplateVm[]): string[] {
+function templateSection(cluster: TalosCluster, vms: readonly TemplateVmUsers[]): string[] {
   const version = cluster.talosVersion;
   const out = [
-    `One template VM per ${code('sourceNode')}/${code('templateID')}, from the Image Factory nocloud disk image of the`,
+    `One template VM per ${code('sourceNode')}/${code('templateId')}, from the Image Factory nocloud disk image of the`,
     `schematic its machines boot (Talos ${version}) [1.4]. CAPMOX sets each clone's size and grows its disk;`,
     'the template needs no cloud-init drive, since CAPMOX attaches its own NoCloud ISO on `ide0` [1.2].',
   ];
-  const otherNodes = (vm: TemplateVm) => cluster.allowedNodes.filter((n) => n !== vm.sourceNode);
+  const otherNodes = (vm: TemplateVmUsers) => cluster.allowedNodes.filter((n) => n !== vm.sourceNode);
   for (const vm of vms) {
     const schematic = vm.users[0].schematic;
     const conflicting = vm.users.filter((u) => u.schematic.id !== schematic.id);
@@ -230,7 +230,7 @@ function templateSection(cluster: TalosCluster, vms: readonly TemplateVm[]): str
     const agent = schematic.hasExtension(QEMU_GUEST_AGENT_EXTENSION);
     out.push(
       '',
-      `### Template VM ${vm.templateID} on ${vm.sourceNode}`,
+      `### Template VM ${vm.templateId} on ${vm.sourceNode}`,
       '',
       `Used by the ${list(vm.users.map((u) => u.what))}. Schematic ${code(schematic.id)}:`,
       '',
@@ -258,12 +258,12 @@ function templateSection(cluster: TalosCluster, vms: readonly TemplateVm[]): str
         `IMAGE=/var/tmp/${templateVmName(version, schematic)}.raw`,
         `curl -fL -o "$IMAGE.xz" ${schematic.diskImageUrl(version)}`,
         'xz -d -f "$IMAGE.xz"',
-        `qm create ${vm.templateID} --name ${templateVmName(version, schematic)} --ostype l26 --machine q35 --cpu host \\`,
+        `qm create ${vm.templateId} --name ${templateVmName(version, schematic)} --ostype l26 --machine q35 --cpu host \\`,
         '  --cores 2 --memory 2048 --balloon 0 --hotplug network,disk,usb \\',
         `  --scsihw virtio-scsi-pci --net0 ${sh(`virtio,bridge=${cluster.bridge}`)}${agent ? ' --agent enabled=1' : ''}`,
-        `qm set ${vm.templateID} --scsi0 "$DISK_STORAGE:0,import-from=$IMAGE"`,
-        `qm set ${vm.templateID} --boot order=scsi0`,
-        `qm template ${vm.templateID}`,
+        `qm set ${vm.templateId} --scsi0 "$DISK_STORAGE:0,import-from=$IMAGE"`,
+        `qm set ${vm.templateId} --boot order=scsi0`,
+        `qm template ${vm.templateId}`,
         'rm "$IMAGE"',
       ]),
       '',
@@ -291,7 +291,7 @@ function longhornSection(cluster: TalosCluster, kubeconfig: string, applyStep: n
     `Longhorn needs ${list(LONGHORN_EXTENSIONS.map(code))} (iscsid, fstrim) in the image of its nodes, so ${pools.length > 1 ? 'these pools boot their' : 'this pool boots its'}`,
     `own schematic from ${pools.length > 1 ? 'their' : 'its'} own template VM (step 4) [6]:`,
     '',
-    ...pools.map((p) => `- pool ${code(p.poolName)}: schematic ${code(p.schematic.id)}, template VM ${p.templateID} on ${p.sourceNode}`),
+    ...pools.map((p) => `- pool ${code(p.poolName)}: schematic ${code(p.schematic.id)}, template VM ${p.template.templateId} on ${p.template.sourceNode}`),
   ];
   for (const p of pools) {
     const missing = LONGHORN_EXTENSIONS.filter((e) => !p.schematic.hasExtension(e));
@@ -374,7 +374,7 @@ function applySection(cluster: TalosCluster, options: ClusterRunbookOptions, kub
  *
  * Sections: 1 management cluster with kind, 2 `clusterctl init` with the pinned providers,
  * 3 Proxmox API user and token with least privilege, 4 one template VM per `sourceNode`/
- * `templateID`, 5 Longhorn (only when a pool has `longhorn`), then apply and verify. Only what
+ * `templateId`, 5 Longhorn (only when a pool has `longhorn`), then apply and verify. Only what
  * Proxmox knows and the project cannot (storage names, the API URL, the token secret) is left to
  * the reader, marked `adapt`. Bracketed numbers are STACK.md sections.
  *
@@ -392,8 +392,8 @@ export function clusterRunbook(cluster: TalosCluster, options: ClusterRunbookOpt
     ...(cluster.workerPools.some((p) => p.longhorn) ? [{ title: 'Storage: Longhorn', body: longhornSection(cluster, kubeconfig, 6) }] : []),
     { title: 'Apply and verify', body: applySection(cluster, options, kubeconfig) },
   ];
-  const credentials = cluster.credentials.secretName !== undefined
-    ? `Secret ${code(cluster.credentials.secretName)}`
+  const credentials = cluster.credentialsSecret !== undefined
+    ? `Secret ${code(cluster.credentialsSecret)}`
     : 'the provider\'s global credentials';
   return [
     `# Runbook: ${cluster.clusterName}`,

@@ -1,4 +1,5 @@
 import { IConstruct } from 'constructs';
+import { TemplateVm } from './proxmox-machine-template';
 import { Schematic } from '../talos/schematic';
 
 /**
@@ -20,10 +21,8 @@ export interface ITalosCluster extends IConstruct {
   readonly schematic: Schematic;
   /** Proxmox bridge the nodes' `net0` attaches to. */
   readonly bridge: string;
-  /** Proxmox node holding the template VM that machines are cloned from by default. */
-  readonly sourceNode: string;
-  /** VM ID of the template VM that machines are cloned from by default. */
-  readonly templateID: number;
+  /** The template VM machines are cloned from unless their pool names another. */
+  readonly template: TemplateVm;
   /** Labels on the Cluster object that add-ons select it by. */
   readonly selectorLabels: Readonly<Record<string, string>>;
 }

@@ -1,45 +1,50 @@
 import { Construct } from 'constructs';
 import { ITalosCluster } from './cluster-ref';
-import { CLUSTER_NAME_LABEL, contentAddressedName } from '../core/naming';
-import { QEMU_GUEST_AGENT_EXTENSION, Schematic } from '../talos/schematic';
-import { API } from '../core/stack';
+import { machineSizeProblems, templateVmRefProblems } from './rules';
 import {
   ProxmoxMachineTemplate as ProxmoxMachineTemplateL1,
   ProxmoxMachineTemplateSpecTemplateSpec,
   ProxmoxMachineTemplateSpecTemplateSpecNetworkNetworkDevicesModel as NicModel,
 } from '../../imports/infrastructure.cluster.x-k8s.io';
+import { throwErrors } from '../core/errors';
+import { CLUSTER_NAME_LABEL, contentAddressedName } from '../core/naming';
+import { API } from '../core/stack';
+import { QEMU_GUEST_AGENT_EXTENSION, Schematic } from '../talos/schematic';
 
-/** Size and source of a Proxmox VM; shared by the control plane and worker pools. */
-export interface ProxmoxMachineOptions {
-  /** vCPU cores per socket. */
+/** A Proxmox template VM: the VM that machines are cloned from. */
+export interface TemplateVm {
+  /** Proxmox node that holds the template VM. */
+  readonly sourceNode: string;
+  /** VM ID of the template VM (Proxmox VM IDs are unique in the whole Proxmox cluster). */
+  readonly templateId: number;
+}
+
+/** Size of a Proxmox VM; shared by the control plane and worker pools. */
+export interface MachineSize {
+  /** vCPU cores per socket (at least 2 vCPUs in all, STACK.md §1.4). */
   readonly cores: number;
   /**
    * CPU sockets.
    * @default 1
    */
   readonly sockets?: number;
-  /** Memory in MiB (a multiple of 8; ballooning stays off in the template VM, STACK.md §1.4). */
+  /** Memory in MiB (at least 2048, a multiple of 8; ballooning stays off in the template VM, STACK.md §1.4). */
   readonly memoryMiB: number;
-  /** Size of the boot disk in GiB; CAPMOX grows the template's disk to it. */
+  /** Size of the boot disk in GiB (at least 10); CAPMOX grows the template's disk to it. */
   readonly diskGiB: number;
-  /**
-   * Proxmox node holding the template VM.
-   * @default - the cluster's sourceNode
-   */
-  readonly sourceNode?: string;
-  /**
-   * VM ID of the template VM.
-   * @default - the cluster's templateID
-   */
-  readonly templateID?: number;
 }
 
 /** Props of a {@link ProxmoxMachineTemplate}. */
-export interface ProxmoxMachineTemplateProps extends ProxmoxMachineOptions {
+export interface ProxmoxMachineTemplateProps extends MachineSize {
   /** Cluster whose machines are cloned from this template. */
   readonly cluster: ITalosCluster;
   /** Name prefix; the content hash of the spec is appended (`<prefix>-<hash>`). */
   readonly namePrefix: string;
+  /**
+   * The template VM the machines are cloned from.
+   * @default - the cluster's template
+   */
+  readonly template?: TemplateVm;
   /**
    * Image Factory schematic of the template VM's disk image (decides the QEMU agent check).
    * @default - the cluster's schematic
@@ -50,8 +55,12 @@ export interface ProxmoxMachineTemplateProps extends ProxmoxMachineOptions {
 /** Boot disk of a clone of a Talos template VM built with the "VirtIO SCSI" controller. */
 export const BOOT_DISK = 'scsi0';
 
+/** Default CPU sockets of a machine. */
+export const DEFAULT_SOCKETS = 1;
+
 /**
- * A CAPMOX ProxmoxMachineTemplate for Talos nodes (L2).
+ * A CAPMOX ProxmoxMachineTemplate for Talos nodes (L2); its `Resource` child (`node.defaultChild`)
+ * is the generated L1 object.
  *
  * Always sets `checks.skipCloudInitStatus` (Talos has no cloud-init, STACK.md §1.4) and
  * `metadataSettings.providerIDInjection` (the Talos CCM reads `proxmox://<uuid>` from nocloud
@@ -61,24 +70,20 @@ export const BOOT_DISK = 'scsi0';
 export class ProxmoxMachineTemplate extends Construct {
   /** Name of the template object (content-addressed). */
   public readonly name: string;
-  /** The template object. */
-  public readonly resource: ProxmoxMachineTemplateL1;
-  /** Proxmox node holding the template VM that machines are cloned from. */
-  public readonly sourceNode: string;
-  /** VM ID of the template VM that machines are cloned from. */
-  public readonly templateID: number;
+  /** The template VM that machines are cloned from. */
+  public readonly template: TemplateVm;
 
   constructor(scope: Construct, id: string, props: ProxmoxMachineTemplateProps) {
     super(scope, id);
     const cluster = props.cluster;
+    this.template = { ...(props.template ?? cluster.template) };
+    throwErrors([...machineSizeProblems(props, ''), ...templateVmRefProblems(this.template, 'template')]);
     const hasAgent = (props.schematic ?? cluster.schematic).hasExtension(QEMU_GUEST_AGENT_EXTENSION);
-    this.sourceNode = props.sourceNode ?? cluster.sourceNode;
-    this.templateID = props.templateID ?? cluster.templateID;
     const spec: ProxmoxMachineTemplateSpecTemplateSpec = {
-      sourceNode: this.sourceNode,
-      templateId: this.templateID,
+      sourceNode: this.template.sourceNode,
+      templateId: this.template.templateId,
       full: true,
-      numSockets: props.sockets ?? 1,
+      numSockets: props.sockets ?? DEFAULT_SOCKETS,
       numCores: props.cores,
       memoryMiB: props.memoryMiB,
       disks: { bootVolume: { disk: BOOT_DISK, sizeGb: props.diskGiB } },
@@ -89,7 +94,7 @@ export class ProxmoxMachineTemplate extends Construct {
       metadataSettings: { providerIdInjection: true },
     };
     this.name = contentAddressedName(props.namePrefix, spec);
-    this.resource = new ProxmoxMachineTemplateL1(this, 'Resource', {
+    new ProxmoxMachineTemplateL1(this, 'Resource', {
       metadata: { name: this.name, namespace: cluster.namespace, labels: { [CLUSTER_NAME_LABEL]: cluster.clusterName } },
       spec: { template: { spec } },
     });

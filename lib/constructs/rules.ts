@@ -1,27 +1,21 @@
 /**
- * The semantic rules of a cluster, shared by config files and constructs: each check returns
- * problems naming the field, the value and what is expected, so the same rule reads right for
- * `clusters/x.yaml: network.endpoint …` and for a TypeScript prop `endpoint …`.
+ * The rules of a cluster's props, run by the constructs in their constructors: each check returns
+ * diagnostics naming the field (a prop path, which config files spell alike), the value and what
+ * is expected, so the same rule reads right for `clusters/x.yaml: network.endpoint …` and for a
+ * TypeScript prop. Config files add no rules of their own (lib/app/config only checks structure).
  */
 import * as semver from 'semver';
+import { Diagnostic, error, quote, warning } from '../core/errors';
+import { DNS1123_LABEL, DNS1123_LABEL_MAX } from '../core/naming';
 import { Ipv4Range, ipv4ToInt, parseIpv4Range, rangeContains, rangesOverlap, subnetRange } from '../core/network';
-import { Schematic } from '../talos/schematic';
 import { TALOS_KUBERNETES_SUPPORT } from '../core/stack';
+import { releaseVersion } from '../core/versions';
+import { Schematic } from '../talos/schematic';
 
-/** One finding of a rule. */
-export interface Problem {
-  /** Field path, in the caller's vocabulary. */
-  readonly field: string;
-  /** What is wrong: value received and what is expected. */
-  readonly message: string;
-  /** Errors stop synth; warnings are printed. */
-  readonly severity: 'error' | 'warning';
-}
+/** A finding of a rule: the project's one diagnostic type (lib/core/errors.ts). */
+export type Problem = Diagnostic;
 
-const error = (field: string, message: string): Problem => ({ field, message, severity: 'error' });
-const warning = (field: string, message: string): Problem => ({ field, message, severity: 'warning' });
-
-/** The network of a cluster. */
+/** The network of a cluster, as the rules read it (defaults applied). */
 export interface NetworkInput {
   readonly endpoint: string;
   readonly addresses: readonly string[];
@@ -34,16 +28,10 @@ export interface NetworkInput {
 /** How the caller names the network fields. */
 export type NetworkFields = { readonly [K in keyof NetworkInput]: string };
 
-/** Field names of the config file. */
-export const CONFIG_NETWORK_FIELDS: NetworkFields = {
+/** Field paths of the network in TalosClusterProps and in the config file (spelled alike). */
+export const NETWORK_FIELDS: NetworkFields = {
   endpoint: 'network.endpoint', addresses: 'network.addresses', prefix: 'network.prefix',
-  gateway: 'network.gateway', podCidrs: 'network.podCidr', serviceCidrs: 'network.serviceCidr',
-};
-
-/** Field names of TalosClusterProps. */
-export const PROPS_NETWORK_FIELDS: NetworkFields = {
-  endpoint: 'endpoint', addresses: 'addresses', prefix: 'prefix',
-  gateway: 'gateway', podCidrs: 'podCidrs', serviceCidrs: 'serviceCidrs',
+  gateway: 'network.gateway', podCidrs: 'network.podCidrs', serviceCidrs: 'network.serviceCidrs',
 };
 
 /** Parsed node ranges of a network, with the problems of malformed entries. */
@@ -53,7 +41,7 @@ export function nodeRanges(addresses: readonly string[], field: string): { range
   addresses.forEach((spec, i) => {
     const range = parseIpv4Range(spec);
     if (range) ranges.push(range);
-    else problems.push(error(`${field}[${i}]`, `${JSON.stringify(spec)} is not an IPv4 range (a-b with a <= b), CIDR (a/n) or address`));
+    else problems.push(error(`${field}[${i}]`, `${quote(spec)} is not an IPv4 range (a-b with a <= b), CIDR (a/n) or address`));
   });
   return { ranges, problems };
 }
@@ -68,9 +56,9 @@ export function networkProblems(n: NetworkInput, f: NetworkFields): Problem[] {
   const subnet = subnetRange(n.gateway, n.prefix);
   const vip = ipv4ToInt(n.endpoint);
   const gateway = ipv4ToInt(n.gateway);
-  if (vip === undefined) problems.push(error(f.endpoint, `${JSON.stringify(n.endpoint)} must be an IPv4 address (the control-plane VIP)`));
+  if (vip === undefined) problems.push(error(f.endpoint, `${quote(n.endpoint)} must be an IPv4 address (the control-plane VIP)`));
   if (!subnet) {
-    problems.push(error(f.gateway, `${JSON.stringify(n.gateway)} with ${f.prefix} ${n.prefix} is not an IPv4 subnet`));
+    problems.push(error(f.gateway, `${quote(n.gateway)} with ${f.prefix} ${n.prefix} is not an IPv4 subnet`));
     return problems;
   }
   const { ranges, problems: malformed } = nodeRanges(n.addresses, f.addresses);
@@ -106,7 +94,7 @@ export function networkProblems(n: NetworkInput, f: NetworkFields): Problem[] {
     cidrs.forEach((c) => {
       const range = c.includes('/') ? parseIpv4Range(c) : undefined;
       if (range) networks.push({ field, range });
-      else problems.push(error(field, `${JSON.stringify(c)} must be an IPv4 CIDR like 10.244.0.0/16`));
+      else problems.push(error(field, `${quote(c)} must be an IPv4 CIDR like 10.244.0.0/16`));
     });
   }
   for (let i = 0; i < networks.length; i++) {
@@ -171,10 +159,10 @@ export function controlPlaneReplicaProblems(replicas: number, field: string): Pr
  */
 export function versionProblems(talosVersion: string, kubernetesVersion: string, fields: { talos: string; kubernetes: string }): Problem[] {
   const problems: Problem[] = [];
-  const talos = /^v\d+\.\d+\.\d+$/.test(talosVersion) ? semver.parse(talosVersion) : null;
-  const kube = /^v\d+\.\d+\.\d+$/.test(kubernetesVersion) ? semver.parse(kubernetesVersion) : null;
-  if (!talos) problems.push(error(fields.talos, `${JSON.stringify(talosVersion)} must be a release version like v1.13.9`));
-  if (!kube) problems.push(error(fields.kubernetes, `${JSON.stringify(kubernetesVersion)} must be a release version like v1.35.4`));
+  const talos = releaseVersion(talosVersion);
+  const kube = releaseVersion(kubernetesVersion);
+  if (!talos) problems.push(error(fields.talos, `${quote(talosVersion)} must be a release version like v1.13.9`));
+  if (!kube) problems.push(error(fields.kubernetes, `${quote(kubernetesVersion)} must be a release version like v1.35.4`));
   if (!talos || !kube) return problems;
   const minor = `v${talos.major}.${talos.minor}`;
   const support = TALOS_KUBERNETES_SUPPORT[minor];
@@ -243,27 +231,44 @@ export const KUBELET_MAX_MINOR_SKEW = 3;
  */
 export function poolVersionProblems(talosVersion: string, controlPlaneVersion: string, poolVersion: string, fields: { talos: string; kubernetes: string; pool: string }): Problem[] {
   const problems = versionProblems(talosVersion, poolVersion, { talos: fields.talos, kubernetes: fields.pool })
-    .filter((p) => p.field === fields.pool);
-  const pool = semver.valid(poolVersion.replace(/^v/, ''));
-  const cp = semver.valid(controlPlaneVersion.replace(/^v/, ''));
-  if (!pool || !cp || !/^v/.test(poolVersion)) return problems;
+    .filter((p) => p.path === fields.pool);
+  const pool = releaseVersion(poolVersion);
+  const cp = releaseVersion(controlPlaneVersion);
+  if (!pool || !cp) return problems;
   if (semver.gt(pool, cp)) {
     problems.push(error(fields.pool, `${poolVersion} is newer than ${fields.kubernetes} ${controlPlaneVersion}: kubelets must not be newer than the API server, so upgrade the control plane first`));
-  } else if (semver.minor(cp) - semver.minor(pool) > KUBELET_MAX_MINOR_SKEW || semver.major(cp) !== semver.major(pool)) {
+  } else if (cp.minor - pool.minor > KUBELET_MAX_MINOR_SKEW || cp.major !== pool.major) {
     problems.push(error(fields.pool, `${poolVersion} is more than ${KUBELET_MAX_MINOR_SKEW} minors behind ${fields.kubernetes} ${controlPlaneVersion} (Kubernetes version skew policy)`));
   }
   return problems;
 }
+
+/** What Talos needs to run (STACK.md §1.4). */
+export const TALOS_MIN_VCPUS = 2;
+/** See {@link TALOS_MIN_VCPUS}. */
+export const TALOS_MIN_MEMORY_MIB = 2048;
+/** See {@link TALOS_MIN_VCPUS}. */
+export const TALOS_MIN_DISK_GIB = 10;
+/** CAPMOX wants memory in multiples of 8 MiB. */
+export const MEMORY_MIB_MULTIPLE = 8;
 
 /** Machine size: what Talos needs to run (STACK.md §1.4: at least 2 vCPUs and 2 GiB). */
 export function machineSizeProblems(m: { cores: number; sockets?: number; memoryMiB: number; diskGiB: number }, prefix: string): Problem[] {
   const problems: Problem[] = [];
   const at = (k: string) => prefix ? `${prefix}.${k}` : k;
   const vcpus = m.cores * (m.sockets ?? 1);
-  if (!Number.isInteger(m.cores) || vcpus < 2) problems.push(error(at('cores'), `${m.cores} gives ${vcpus} vCPU(s); Talos needs at least 2`));
-  if (!Number.isInteger(m.memoryMiB) || m.memoryMiB < 2048) problems.push(error(at('memoryMiB'), `${m.memoryMiB} is below the 2048 MiB Talos needs`));
-  else if (m.memoryMiB % 8 !== 0) problems.push(error(at('memoryMiB'), `${m.memoryMiB} must be a multiple of 8 (CAPMOX)`));
-  if (!Number.isInteger(m.diskGiB) || m.diskGiB < 10) problems.push(error(at('diskGiB'), `${m.diskGiB} is below the 10 GiB system disk Talos needs`));
+  if (m.sockets !== undefined) problems.push(...wholeNumberProblems(m.sockets, at('sockets'), 'CPU sockets', 1));
+  if (!Number.isInteger(m.cores) || vcpus < TALOS_MIN_VCPUS) {
+    problems.push(error(at('cores'), `${quote(m.cores)} gives ${vcpus} vCPU(s); Talos needs at least ${TALOS_MIN_VCPUS}`));
+  }
+  if (!Number.isInteger(m.memoryMiB) || m.memoryMiB < TALOS_MIN_MEMORY_MIB) {
+    problems.push(error(at('memoryMiB'), `${quote(m.memoryMiB)} is below the ${TALOS_MIN_MEMORY_MIB} MiB Talos needs`));
+  } else if (m.memoryMiB % MEMORY_MIB_MULTIPLE !== 0) {
+    problems.push(error(at('memoryMiB'), `${m.memoryMiB} must be a multiple of ${MEMORY_MIB_MULTIPLE} (CAPMOX)`));
+  }
+  if (!Number.isInteger(m.diskGiB) || m.diskGiB < TALOS_MIN_DISK_GIB) {
+    problems.push(error(at('diskGiB'), `${quote(m.diskGiB)} is below the ${TALOS_MIN_DISK_GIB} GiB system disk Talos needs`));
+  }
   return problems;
 }
 
@@ -274,11 +279,11 @@ export const EXTENSION_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?\/[a-z0-9]([a-z0-9.
 export function schematicProblems(extensions: readonly string[], kernelArgs: readonly string[], fields: { extensions: string; kernelArgs: string }): Problem[] {
   const problems: Problem[] = [];
   extensions.forEach((e, i) => {
-    if (!EXTENSION_NAME.test(e)) problems.push(error(`${fields.extensions}[${i}]`, `${JSON.stringify(e)} is not an official extension name like siderolabs/qemu-guest-agent`));
-    else if (extensions.indexOf(e) !== i) problems.push(error(`${fields.extensions}[${i}]`, `${JSON.stringify(e)} is listed twice`));
+    if (!EXTENSION_NAME.test(e)) problems.push(error(`${fields.extensions}[${i}]`, `${quote(e)} is not an official extension name like siderolabs/qemu-guest-agent`));
+    else if (extensions.indexOf(e) !== i) problems.push(error(`${fields.extensions}[${i}]`, `${quote(e)} is listed twice`));
   });
   kernelArgs.forEach((a, i) => {
-    if (a.length === 0 || /\s/.test(a)) problems.push(error(`${fields.kernelArgs}[${i}]`, `${JSON.stringify(a)} must be one kernel argument without spaces`));
+    if (a.length === 0 || /\s/.test(a)) problems.push(error(`${fields.kernelArgs}[${i}]`, `${quote(a)} must be one kernel argument without spaces`));
   });
   return problems;
 }
@@ -291,22 +296,22 @@ export const CONTROL_PLANE_MACHINE_SUFFIX = '-control-plane-xxxxx'.length;
 export const POOL_MACHINE_SUFFIX = '-xxxxx-xxxxx'.length;
 
 /** Names short enough that every Machine name is a valid hostname. */
-export function nameLengthProblems(clusterName: string, poolNames: readonly { name: string; field: string }[], clusterField: string): Problem[] {
+export function nameLengthProblems(clusterName: string, poolNames: readonly { name: string; path: string }[], clusterField: string): Problem[] {
   const problems: Problem[] = [];
   const maxCluster = MAX_HOSTNAME - CONTROL_PLANE_MACHINE_SUFFIX;
   if (clusterName.length > maxCluster) {
-    problems.push(error(clusterField, `${JSON.stringify(clusterName)} is ${clusterName.length} characters; control-plane Machine names (<name>-control-plane-xxxxx) become hostnames of at most ${MAX_HOSTNAME}, so at most ${maxCluster}`));
+    problems.push(error(clusterField, `${quote(clusterName)} is ${clusterName.length} characters; control-plane Machine names (<name>-control-plane-xxxxx) become hostnames of at most ${MAX_HOSTNAME}, so at most ${maxCluster}`));
   }
   for (const p of poolNames) {
     const length = clusterName.length + 1 + p.name.length + POOL_MACHINE_SUFFIX;
     if (length > MAX_HOSTNAME) {
-      problems.push(error(p.field, `${JSON.stringify(p.name)} makes Machine names (<cluster>-<pool>-xxxxx-xxxxx) ${length} characters; hostnames allow ${MAX_HOSTNAME}, so cluster and pool name together may have at most ${MAX_HOSTNAME - POOL_MACHINE_SUFFIX - 1}`));
+      problems.push(error(p.path, `${quote(p.name)} makes Machine names (<cluster>-<pool>-xxxxx-xxxxx) ${length} characters; hostnames allow ${MAX_HOSTNAME}, so cluster and pool name together may have at most ${MAX_HOSTNAME - POOL_MACHINE_SUFFIX - 1}`));
     }
   }
   return problems;
 }
 
-/** Autoscaler bounds: both or neither, min <= max, max >= 1, and no fixed replicas beside them. */
+/** Autoscaler bounds: both or neither, min <= max, and no fixed replicas beside them (their ranges: {@link wholeNumberProblems}). */
 export function autoscalingProblems(p: { replicas?: number; min?: number; max?: number }, fields: { replicas: string; min: string; max: string }): Problem[] {
   const problems: Problem[] = [];
   if ((p.min === undefined) !== (p.max === undefined)) {
@@ -315,7 +320,6 @@ export function autoscalingProblems(p: { replicas?: number; min?: number; max?: 
   }
   if (p.min === undefined || p.max === undefined) return problems;
   if (p.min > p.max) problems.push(error(fields.min, `${p.min} is greater than ${fields.max} ${p.max}`));
-  if (p.max < 1) problems.push(error(fields.max, `${p.max} must be at least 1`));
   if (p.replicas !== undefined) {
     problems.push(error(fields.replicas, `${p.replicas} cannot be set together with autoscaler bounds: the autoscaler owns the replica count, and a count in git would be reset on every GitOps sync (new pools start at the minimum)`));
   }
@@ -323,14 +327,48 @@ export function autoscalingProblems(p: { replicas?: number; min?: number; max?: 
 }
 
 /** Pool names appear once per cluster. */
-export function uniquePoolProblems(pools: readonly { name: string; field: string }[]): Problem[] {
+export function uniquePoolProblems(pools: readonly { name: string; path: string }[]): Problem[] {
   return pools.flatMap((p, i) => {
     const first = pools.findIndex((q) => q.name === p.name);
-    return first < i ? [error(p.field, `${JSON.stringify(p.name)} is used by ${pools[first].field} too; pool names must be unique`)] : [];
+    return first < i ? [error(p.path, `${quote(p.name)} is used by ${pools[first].path} too; pool names must be unique`)] : [];
   });
 }
 
-/** Formats problems for a thrown error or a printed warning. */
-export function formatProblems(problems: readonly Problem[], prefix = ''): string {
-  return problems.map((p) => `${prefix}${p.field} ${p.message}`).join('\n');
+
+/** Proxmox VM IDs start at 100 (`qm create` refuses lower ones). */
+export const MIN_VM_ID = 100;
+/** Proxmox's largest VM ID. */
+export const MAX_VM_ID = 999_999_999;
+
+/** A DNS-1123 label: cluster, pool, namespace and Secret names (they become object names and hostnames). */
+export function dnsLabelProblems(value: string, path: string): Diagnostic[] {
+  if (typeof value === 'string' && value.length <= DNS1123_LABEL_MAX && DNS1123_LABEL.test(value)) return [];
+  return [error(path, `${quote(value)} must be a DNS-1123 label: at most ${DNS1123_LABEL_MAX} lower-case letters, digits and "-", starting and ending with a letter or digit`)];
+}
+
+/** A whole number from `min` to `max`; `what` says what it counts. */
+export function wholeNumberProblems(value: number, path: string, what: string, min: number, max: number = Number.MAX_SAFE_INTEGER): Diagnostic[] {
+  if (!Number.isInteger(value)) return [error(path, `${quote(value)} must be a whole number (${what})`)];
+  if (value < min) return [error(path, `${value} must be at least ${min} (${what})`)];
+  if (value > max) return [error(path, `${value} must be at most ${max} (${what})`)];
+  return [];
+}
+
+/** A list that must name at least one entry, each a non-empty string. */
+export function nonEmptyListProblems(values: readonly string[], path: string, what: string): Diagnostic[] {
+  if (values.length === 0) return [error(path, `must list at least one ${what}`)];
+  return values.flatMap((v, i) => typeof v === 'string' && v.trim().length > 0 ? [] : [error(`${path}[${i}]`, `${quote(v)} must be a ${what}`)]);
+}
+
+/** A dotted-quad IPv4 address. */
+export function ipv4Problems(value: string, path: string, what: string): Diagnostic[] {
+  return ipv4ToInt(value) === undefined ? [error(path, `${quote(value)} must be an IPv4 address like 192.168.0.1 (${what})`)] : [];
+}
+
+/** The Proxmox template VM a machine set is cloned from. */
+export function templateVmRefProblems(vm: { sourceNode: string; templateId: number }, path: string): Diagnostic[] {
+  return [
+    ...(typeof vm.sourceNode === 'string' && vm.sourceNode.length > 0 ? [] : [error(`${path}.sourceNode`, `${quote(vm.sourceNode)} must name the Proxmox node that holds the template VM`)]),
+    ...wholeNumberProblems(vm.templateId, `${path}.templateId`, 'a Proxmox VM ID', MIN_VM_ID, MAX_VM_ID),
+  ];
 }

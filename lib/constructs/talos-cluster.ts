@@ -1,63 +1,46 @@
 import { Construct } from 'constructs';
-import { CiliumCRS, CiliumCRSProps } from './addons/cilium';
-import { ITalosCluster } from './cluster-ref';
-import { ProxmoxCredentials } from './credentials';
-import { UserError } from '../core/errors';
-import { controlPlaneStrategicPatches } from '../talos/machine-config';
-import { CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL, DNS1123_LABEL } from '../core/naming';
-import { ProxmoxMachineOptions, ProxmoxMachineTemplate } from './proxmox-machine-template';
-import { QEMU_GUEST_AGENT_EXTENSION, Schematic } from '../talos/schematic';
-import { API, apiVersionOf, STACK_VERSIONS } from '../core/stack';
+import { CiliumCRS, CiliumOptions } from './addons/cilium';
 import { TalosCcmCRS } from './addons/talos-ccm';
-import { workerHealthCheck, ProxmoxWorkerPool, WorkerPoolOptions } from './worker-pool';
+import { ITalosCluster } from './cluster-ref';
+import { MachineSize, ProxmoxMachineTemplate, TemplateVm } from './proxmox-machine-template';
 import {
-  capacityProblems, controlPlaneReplicaProblems, formatProblems, MachineDemand, machineSizeProblems,
-  nameLengthProblems, networkProblems, Problem, PROPS_NETWORK_FIELDS, schematicProblems, templateVmProblems, templateVmUser, versionProblems,
+  capacityProblems, controlPlaneReplicaProblems, dnsLabelProblems, ipv4Problems, MachineDemand, machineSizeProblems,
+  nameLengthProblems, NETWORK_FIELDS, networkProblems, nonEmptyListProblems, schematicProblems, templateVmProblems,
+  templateVmRefProblems, templateVmUser, uniquePoolProblems, versionProblems, wholeNumberProblems,
 } from './rules';
+import {
+  poolMaxReplicas, poolSchematic, ProxmoxWorkerPool, workerHealthCheck, WorkerPoolOptions, workerPoolProblems,
+} from './worker-pool';
 import { Cluster, MachineHealthCheck, MachineHealthCheckSpecRemediationTriggerIfUnhealthyLessThanOrEqualTo as TriggerIf } from '../../imports/cluster.x-k8s.io';
 import { TalosControlPlane, TalosControlPlaneSpecRolloutStrategyRollingUpdateMaxSurge as MaxSurge } from '../../imports/controlplane.cluster.x-k8s.io';
 import { ProxmoxCluster } from '../../imports/infrastructure.cluster.x-k8s.io';
+import { Diagnostic, throwErrors, underPath } from '../core/errors';
+import { CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL } from '../core/naming';
+import { API, apiVersionOf, STACK_VERSIONS } from '../core/stack';
+import { controlPlaneStrategicPatches } from '../talos/machine-config';
+import { QEMU_GUEST_AGENT_EXTENSION, Schematic } from '../talos/schematic';
 
-/** The control plane: machine size and count. */
-export interface ControlPlaneOptions extends ProxmoxMachineOptions {
-  /**
-   * Number of control-plane machines; odd, for etcd quorum. One works but cannot finish a rolling
-   * update (STACK.md §3.4).
-   * @default 3
-   */
-  readonly replicas?: number;
-  /**
-   * Add a MachineHealthCheck for control-plane machines. CACPPT has no remediation path, so it
-   * only marks machines unhealthy (STACK.md §5.2).
-   * @default false
-   */
-  readonly healthCheck?: boolean;
-}
-
-/** Props of a {@link TalosCluster}. */
-export interface TalosClusterProps {
-  /** Name of the CAPI Cluster (DNS-1123 label); every object name derives from it, never from construct paths. */
-  readonly clusterName: string;
-  /**
-   * Namespace of the cluster's objects on the management cluster.
-   * @default 'default'
-   */
-  readonly namespace?: string;
-  /**
-   * Kubernetes release.
-   * @default STACK_VERSIONS.kubernetes
-   */
-  readonly kubernetesVersion?: string;
+/** Talos Linux of every node: release and Image Factory schematic. */
+export interface TalosOptions {
   /**
    * Talos release of every node.
    * @default STACK_VERSIONS.talos
    */
-  readonly talosVersion?: string;
+  readonly version?: string;
   /**
-   * Image Factory schematic of the nodes' images.
-   * @default - official extension siderolabs/qemu-guest-agent only
+   * Official system extensions in the Image Factory schematic (order is part of the schematic).
+   * @default ['siderolabs/qemu-guest-agent']
    */
-  readonly schematic?: Schematic;
+  readonly extensions?: readonly string[];
+  /**
+   * Extra kernel arguments in the schematic (disk images only).
+   * @default - none
+   */
+  readonly extraKernelArgs?: readonly string[];
+}
+
+/** The nodes' network. */
+export interface ClusterNetworkOptions {
   /** Control-plane VIP: inside the node subnet, outside the node address ranges (STACK.md §1.3). */
   readonly endpoint: string;
   /**
@@ -74,7 +57,7 @@ export interface TalosClusterProps {
   /** DNS servers of the nodes (at least one). */
   readonly dnsServers: readonly string[];
   /**
-   * Proxmox bridge for the nodes' NIC.
+   * Proxmox bridge of the nodes' NIC.
    * @default 'vmbr0'
    */
   readonly bridge?: string;
@@ -88,36 +71,114 @@ export interface TalosClusterProps {
    * @default ['10.96.0.0/12']
    */
   readonly serviceCidrs?: readonly string[];
+}
+
+/** Where and from what the VMs are made on Proxmox, and with whose token. */
+export interface ProxmoxOptions {
   /** Proxmox nodes VMs may be placed on. */
   readonly allowedNodes: readonly string[];
-  /** Proxmox node that holds the Talos template VM. */
-  readonly sourceNode: string;
-  /** VM ID of the Talos template VM. */
-  readonly templateID: number;
+  /** The template VM machines are cloned from (pools may name their own). */
+  readonly template: TemplateVm;
   /**
-   * Proxmox API credentials.
-   * @default ProxmoxCredentials.providerDefault()
+   * Secret (keys `url`, `token`, `secret`) in the cluster's namespace that CAPMOX reads the Proxmox
+   * API token from; only its name is synthesized (`npm run credentials` writes it outside dist/).
+   * @default - the provider's global credentials
    */
-  readonly credentials?: ProxmoxCredentials;
-  /** Control-plane machines. */
-  readonly controlPlane: ControlPlaneOptions;
+  readonly credentialsSecret?: string;
+}
+
+/** The control plane: machine size and count. */
+export interface ControlPlaneOptions extends MachineSize {
+  /**
+   * Number of control-plane machines; odd, for etcd quorum. One works but cannot finish a rolling
+   * update (STACK.md §3.4).
+   * @default 3
+   */
+  readonly replicas?: number;
+  /**
+   * Add a MachineHealthCheck for control-plane machines. CACPPT has no remediation path, so it
+   * only marks machines unhealthy (STACK.md §5.2).
+   * @default false
+   */
+  readonly healthCheck?: boolean;
 }
 
 /**
- * A Talos Linux cluster on Proxmox VE managed by Cluster API: Cluster, ProxmoxCluster, the
- * control-plane ProxmoxMachineTemplate and TalosControlPlane, plus the Talos cloud controller
- * manager every node needs for its providerID.
+ * Props of a {@link TalosCluster}. A cluster config file (`clusters/<name>.yaml`) has exactly
+ * these fields, spelled alike, so a field path names the same thing in YAML and TypeScript.
+ */
+export interface TalosClusterProps {
+  /** Name of the CAPI Cluster (DNS-1123 label); every object name derives from it, never from construct paths. */
+  readonly name: string;
+  /**
+   * Namespace of the cluster's objects on the management cluster.
+   * @default 'default'
+   */
+  readonly namespace?: string;
+  /**
+   * Kubernetes release of the workload cluster.
+   * @default STACK_VERSIONS.kubernetes
+   */
+  readonly kubernetesVersion?: string;
+  /**
+   * Talos release and schematic.
+   * @default - STACK_VERSIONS.talos with the QEMU guest agent extension
+   */
+  readonly talos?: TalosOptions;
+  /** The nodes' network. */
+  readonly network: ClusterNetworkOptions;
+  /** Proxmox placement, template VM and credentials. */
+  readonly proxmox: ProxmoxOptions;
+  /** Control-plane machines. */
+  readonly controlPlane: ControlPlaneOptions;
+  /**
+   * Worker pools (more can be added with {@link TalosCluster.addWorkerPool}).
+   * @default - none
+   */
+  readonly workers?: readonly WorkerPoolOptions[];
+  /**
+   * Cilium, the CNI every node waits for (the machine configs set `cni: none`).
+   * @default - Hubble on, the Talos values only
+   */
+  readonly cilium?: CiliumOptions;
+}
+
+/**
+ * Defaults of a cluster: the one place they are written. The constructs apply them; the config
+ * files' JSON Schema shows them to editors.
+ */
+export const TALOS_CLUSTER_DEFAULTS = {
+  namespace: 'default',
+  kubernetesVersion: STACK_VERSIONS.kubernetes,
+  talos: { version: STACK_VERSIONS.talos, extensions: [QEMU_GUEST_AGENT_EXTENSION], extraKernelArgs: [] as string[] },
+  network: { endpointPort: 6443, bridge: 'vmbr0', podCidrs: ['10.244.0.0/16'], serviceCidrs: ['10.96.0.0/12'] },
+  controlPlane: { replicas: 3, healthCheck: false },
+} as const;
+
+/** Construct id of a pool added from `props.workers` (ids never reach object names). */
+function poolId(name: string): string {
+  return `Pool-${name}`;
+}
+
+/**
+ * A Talos Linux cluster on Proxmox VE managed by Cluster API: Cluster (its `Resource` child,
+ * `node.defaultChild`), ProxmoxCluster, the control-plane ProxmoxMachineTemplate and
+ * TalosControlPlane, the worker pools, Cilium, and the Talos cloud controller manager every node
+ * needs for its providerID.
  *
- * Add worker pools with {@link addWorkerPool} and the CNI with {@link addCilium}.
+ * Every rule of the props is checked in the constructor (and in {@link addWorkerPool}); all
+ * problems found are thrown together as one {@link ValidationError} whose diagnostics name the
+ * prop paths. Warnings (say, a single control plane) are recorded as construct metadata of type
+ * {@link WARNING_METADATA}, which synth prints.
  *
  * @example
- * const cluster = new TalosCluster(chart, 'Homelab', {
- *   clusterName: 'homelab', endpoint: '192.168.0.30', addresses: ['192.168.0.20-192.168.0.29'],
- *   prefix: 24, gateway: '192.168.0.254', dnsServers: ['8.8.8.8'], allowedNodes: ['pve1'],
- *   sourceNode: 'pve1', templateID: 8700, controlPlane: { cores: 2, memoryMiB: 4096, diskGiB: 20 },
+ * const cluster = new TalosCluster(chart, 'Cluster', {
+ *   name: 'homelab',
+ *   network: { endpoint: '192.168.0.30', addresses: ['192.168.0.20-192.168.0.29'], prefix: 24, gateway: '192.168.0.254', dnsServers: ['192.168.0.254'] },
+ *   proxmox: { allowedNodes: ['pve1'], template: { sourceNode: 'pve1', templateId: 8700 } },
+ *   controlPlane: { cores: 2, memoryMiB: 4096, diskGiB: 20 },
+ *   workers: [{ name: 'default', replicas: 2, cores: 2, memoryMiB: 8192, diskGiB: 40 }],
  * });
- * cluster.addWorkerPool('Default', { poolName: 'default', replicas: 2, cores: 2, memoryMiB: 8192, diskGiB: 40 });
- * cluster.addCilium();
  */
 export class TalosCluster extends Construct implements ITalosCluster {
   public readonly clusterName: string;
@@ -126,15 +187,18 @@ export class TalosCluster extends Construct implements ITalosCluster {
   public readonly talosVersion: string;
   public readonly schematic: Schematic;
   public readonly bridge: string;
-  public readonly sourceNode: string;
-  public readonly templateID: number;
+  public readonly template: TemplateVm;
   public readonly selectorLabels: Readonly<Record<string, string>>;
   /** Name of the TalosControlPlane. */
   public readonly controlPlaneName: string;
+  /** Number of control-plane machines. */
+  public readonly controlPlaneReplicas: number;
   /** The control-plane machine template. */
   public readonly controlPlaneTemplate: ProxmoxMachineTemplate;
   /** The Talos CCM add-on. */
   public readonly cloudControllerManager: TalosCcmCRS;
+  /** The Cilium add-on. */
+  public readonly cilium: CiliumCRS;
   /** Pod networks. */
   public readonly podCidrs: readonly string[];
   /** Service networks. */
@@ -147,51 +211,65 @@ export class TalosCluster extends Construct implements ITalosCluster {
   public readonly endpointPort: number;
   /** Proxmox nodes VMs may be placed on. */
   public readonly allowedNodes: readonly string[];
-  /** Where CAPMOX finds the Proxmox API token. */
-  public readonly credentials: ProxmoxCredentials;
+  /** Name of the Secret CAPMOX reads the Proxmox API token from, or undefined for the provider's global credentials. */
+  public readonly credentialsSecret: string | undefined;
   private readonly pools: ProxmoxWorkerPool[] = [];
+  private readonly poolOptions: WorkerPoolOptions[] = [];
 
   constructor(scope: Construct, id: string, props: TalosClusterProps) {
     super(scope, id);
-    this.clusterName = props.clusterName;
-    this.namespace = props.namespace ?? 'default';
-    this.kubernetesVersion = props.kubernetesVersion ?? STACK_VERSIONS.kubernetes;
-    this.talosVersion = props.talosVersion ?? STACK_VERSIONS.talos;
-    this.schematic = props.schematic ?? new Schematic({ officialExtensions: [QEMU_GUEST_AGENT_EXTENSION] });
-    this.bridge = props.bridge ?? 'vmbr0';
-    this.sourceNode = props.sourceNode;
-    this.templateID = props.templateID;
+    const d = TALOS_CLUSTER_DEFAULTS;
+    const network = props.network;
+    this.clusterName = props.name;
+    this.namespace = props.namespace ?? d.namespace;
+    this.kubernetesVersion = props.kubernetesVersion ?? d.kubernetesVersion;
+    this.talosVersion = props.talos?.version ?? d.talos.version;
+    const extensions = props.talos?.extensions ?? d.talos.extensions;
+    const kernelArgs = props.talos?.extraKernelArgs ?? d.talos.extraKernelArgs;
+    this.schematic = new Schematic({ officialExtensions: extensions, extraKernelArgs: kernelArgs });
+    this.bridge = network.bridge ?? d.network.bridge;
+    this.template = { ...props.proxmox.template };
     this.selectorLabels = { [CLUSTER_NAME_LABEL]: this.clusterName };
     this.controlPlaneName = `${this.clusterName}-control-plane`;
-    this.podCidrs = props.podCidrs ?? ['10.244.0.0/16'];
-    this.serviceCidrs = props.serviceCidrs ?? ['10.96.0.0/12'];
-    const cp = props.controlPlane;
-    this.check([
-      ...(DNS1123_LABEL.test(this.clusterName) ? [] : [{ field: 'clusterName', message: `${JSON.stringify(this.clusterName)} must be a DNS-1123 label`, severity: 'error' as const }]),
-      ...networkProblems({
-        endpoint: props.endpoint, addresses: props.addresses, prefix: props.prefix, gateway: props.gateway,
-        podCidrs: this.podCidrs, serviceCidrs: this.serviceCidrs,
-      }, PROPS_NETWORK_FIELDS),
-      ...versionProblems(this.talosVersion, this.kubernetesVersion, { talos: 'talosVersion', kubernetes: 'kubernetesVersion' }),
-      ...controlPlaneReplicaProblems(cp.replicas ?? 3, 'controlPlane.replicas'),
-      ...machineSizeProblems(cp, 'controlPlane'),
-      ...schematicProblems(this.schematic.officialExtensions, this.schematic.extraKernelArgs, { extensions: 'schematic.officialExtensions', kernelArgs: 'schematic.extraKernelArgs' }),
-      ...nameLengthProblems(this.clusterName, [], 'clusterName'),
-    ]);
-    this.addresses = [...props.addresses];
-    // Pools are added after construction: capacity is checked when the tree is complete.
-    this.node.addValidation({
-      validate: () => capacityProblems(this.addresses, this.machineDemands(cp.replicas ?? 3), 'addresses')
-        .map((p) => `${this.clusterName}: ${p.field} ${p.message}`),
-    });
+    this.podCidrs = [...(network.podCidrs ?? d.network.podCidrs)];
+    this.serviceCidrs = [...(network.serviceCidrs ?? d.network.serviceCidrs)];
+    this.addresses = [...network.addresses];
+    this.endpoint = network.endpoint;
+    this.endpointPort = network.endpointPort ?? d.network.endpointPort;
+    this.allowedNodes = [...props.proxmox.allowedNodes];
+    this.credentialsSecret = props.proxmox.credentialsSecret;
+    this.controlPlaneReplicas = props.controlPlane.replicas ?? d.controlPlane.replicas;
+    const workers = props.workers ?? [];
 
-    const port = props.endpointPort ?? 6443;
+    const warnings = throwErrors([
+      ...dnsLabelProblems(this.clusterName, 'name'),
+      ...dnsLabelProblems(this.namespace, 'namespace'),
+      ...versionProblems(this.talosVersion, this.kubernetesVersion, { talos: 'talos.version', kubernetes: 'kubernetesVersion' }),
+      ...schematicProblems(extensions, kernelArgs, { extensions: 'talos.extensions', kernelArgs: 'talos.extraKernelArgs' }),
+      ...networkProblems({
+        endpoint: this.endpoint, addresses: this.addresses, prefix: network.prefix, gateway: network.gateway,
+        podCidrs: this.podCidrs, serviceCidrs: this.serviceCidrs,
+      }, NETWORK_FIELDS),
+      ...nonEmptyListProblems(this.addresses, 'network.addresses', 'address range'),
+      ...wholeNumberProblems(this.endpointPort, 'network.endpointPort', 'TCP port', 1, 65535),
+      ...wholeNumberProblems(network.prefix, 'network.prefix', 'prefix length', 1, 32),
+      ...nonEmptyListProblems(network.dnsServers, 'network.dnsServers', 'DNS server'),
+      ...network.dnsServers.flatMap((s, i) => ipv4Problems(s, `network.dnsServers[${i}]`, 'DNS server')),
+      ...nonEmptyListProblems([this.bridge], 'network.bridge', 'Proxmox bridge').map((p) => ({ ...p, path: 'network.bridge' })),
+      ...nonEmptyListProblems(this.allowedNodes, 'proxmox.allowedNodes', 'Proxmox node'),
+      ...templateVmRefProblems(this.template, 'proxmox.template'),
+      ...(this.credentialsSecret === undefined ? [] : dnsLabelProblems(this.credentialsSecret, 'proxmox.credentialsSecret')),
+      ...wholeNumberProblems(this.controlPlaneReplicas, 'controlPlane.replicas', 'control-plane machines', 1),
+      ...controlPlaneReplicaProblems(this.controlPlaneReplicas, 'controlPlane.replicas'),
+      ...machineSizeProblems(props.controlPlane, 'controlPlane'),
+      ...nameLengthProblems(this.clusterName, [], 'name'),
+      ...workers.flatMap((w, i) => underPath(`workers[${i}]`, workerPoolProblems(this, w))),
+      ...this.poolSetProblems(workers),
+    ]);
+    for (const w of warnings) this.node.addMetadata(WARNING_METADATA, w);
+
+    const port = this.endpointPort;
     const labels = { ...this.selectorLabels };
-    const credentials = props.credentials ?? ProxmoxCredentials.providerDefault();
-    this.endpoint = props.endpoint;
-    this.endpointPort = port;
-    this.allowedNodes = [...props.allowedNodes];
-    this.credentials = credentials;
 
     new Cluster(this, 'Resource', {
       metadata: { name: this.clusterName, namespace: this.namespace, labels },
@@ -201,7 +279,7 @@ export class TalosCluster extends Construct implements ITalosCluster {
           services: { cidrBlocks: [...this.serviceCidrs] },
           serviceDomain: 'cluster.local',
         },
-        controlPlaneEndpoint: { host: props.endpoint, port },
+        controlPlaneEndpoint: { host: this.endpoint, port },
         infrastructureRef: { apiGroup: API.ProxmoxCluster.group, kind: 'ProxmoxCluster', name: this.clusterName },
         controlPlaneRef: { apiGroup: API.TalosControlPlane.group, kind: 'TalosControlPlane', name: this.controlPlaneName },
       },
@@ -210,19 +288,21 @@ export class TalosCluster extends Construct implements ITalosCluster {
     new ProxmoxCluster(this, 'ProxmoxCluster', {
       metadata: { name: this.clusterName, namespace: this.namespace, labels },
       spec: {
-        controlPlaneEndpoint: { host: props.endpoint, port },
-        ipv4Config: { addresses: [...props.addresses], prefix: props.prefix, gateway: props.gateway, metric: 100 },
-        dnsServers: [...props.dnsServers],
-        allowedNodes: [...props.allowedNodes],
+        controlPlaneEndpoint: { host: this.endpoint, port },
+        ipv4Config: { addresses: [...this.addresses], prefix: network.prefix, gateway: network.gateway, metric: 100 },
+        dnsServers: [...network.dnsServers],
+        allowedNodes: [...this.allowedNodes],
         externalManagedControlPlane: false,
-        ...(credentials.secretName !== undefined ? {
-          credentialsRef: { name: credentials.secretName, namespace: credentials.namespace ?? this.namespace },
-        } : {}),
+        ...(this.credentialsSecret !== undefined ? { credentialsRef: { name: this.credentialsSecret, namespace: this.namespace } } : {}),
       },
     });
 
+    const cp = props.controlPlane;
     this.controlPlaneTemplate = new ProxmoxMachineTemplate(this, 'ControlPlaneTemplate', {
-      ...cp,
+      cores: cp.cores,
+      sockets: cp.sockets,
+      memoryMiB: cp.memoryMiB,
+      diskGiB: cp.diskGiB,
       cluster: this,
       namePrefix: this.controlPlaneName,
     });
@@ -231,7 +311,7 @@ export class TalosCluster extends Construct implements ITalosCluster {
       metadata: { name: this.controlPlaneName, namespace: this.namespace, labels },
       spec: {
         version: this.kubernetesVersion,
-        replicas: cp.replicas ?? 3,
+        replicas: this.controlPlaneReplicas,
         infrastructureTemplate: {
           apiVersion: apiVersionOf(API.ProxmoxMachineTemplate),
           kind: 'ProxmoxMachineTemplate',
@@ -245,7 +325,7 @@ export class TalosCluster extends Construct implements ITalosCluster {
             strategicPatches: controlPlaneStrategicPatches({
               talosVersion: this.talosVersion,
               installImage: this.schematic.installerImage(this.talosVersion),
-              vip: props.endpoint,
+              vip: this.endpoint,
             }),
           },
         },
@@ -253,7 +333,7 @@ export class TalosCluster extends Construct implements ITalosCluster {
       },
     });
 
-    if (cp.healthCheck ?? false) {
+    if (cp.healthCheck ?? d.controlPlane.healthCheck) {
       new MachineHealthCheck(this, 'ControlPlaneHealthCheck', {
         metadata: { name: this.controlPlaneName, namespace: this.namespace, labels },
         spec: {
@@ -265,51 +345,65 @@ export class TalosCluster extends Construct implements ITalosCluster {
     }
 
     this.cloudControllerManager = new TalosCcmCRS(this, 'CloudControllerManager', { cluster: this });
+    for (const w of workers) this.createPool(poolId(w.name), w);
+    this.cilium = new CiliumCRS(this, 'Cilium', { ...props.cilium, cluster: this });
   }
 
-  /** Adds a pool of worker machines (MachineDeployment + templates + health check). */
+  /**
+   * Adds a pool of worker machines (MachineDeployment + templates + health check), checked like
+   * the pools of `props.workers`; its diagnostics are numbered after them (`workers[<n>]`).
+   *
+   * @throws ValidationError when the pool breaks a rule, alone or together with the other pools
+   */
   public addWorkerPool(id: string, options: WorkerPoolOptions): ProxmoxWorkerPool {
-    if (this.pools.some((p) => p.poolName === options.poolName)) {
-      throw new UserError(`worker pool ${JSON.stringify(options.poolName)} is defined twice in cluster ${this.clusterName}; pool names must be unique`);
-    }
-    const pool = new ProxmoxWorkerPool(this, id, { ...options, cluster: this });
-    // One disk image per template VM: the new pool may not share one with a machine set of another image.
-    const vm = (what: string, field: string, t: ProxmoxMachineTemplate, schematic: Schematic) =>
-      templateVmUser(what, field, { sourceNode: t.sourceNode, templateId: t.templateID }, schematic, this.talosVersion);
-    const field = `worker pool ${pool.poolName}: templateID`;
-    const problems = templateVmProblems([
-      vm('control plane', 'controlPlane.templateID', this.controlPlaneTemplate, this.schematic),
-      ...[...this.pools, pool].map((p) => vm(`pool ${p.poolName}`, p === pool ? field : p.poolName, p.machineTemplate, p.schematic)),
-    ]).filter((p) => p.field === field);
-    if (problems.length > 0) throw new UserError(formatProblems(problems));
-    this.pools.push(pool);
-    return pool;
+    const all = [...this.poolOptions, options];
+    throwErrors([
+      ...underPath(`workers[${this.poolOptions.length}]`, workerPoolProblems(this, options)),
+      ...this.poolSetProblems(all),
+    ]);
+    return this.createPool(id, options);
   }
 
-  /** The worker pools added so far. */
+  /** The worker pools, in the order they were added. */
   public get workerPools(): readonly ProxmoxWorkerPool[] {
     return [...this.pools];
   }
 
-  /**
-   * Throws the errors among `problems` as one UserError; records warnings as construct metadata
-   * of type `warning`, which synth prints.
-   */
-  private check(problems: Problem[]): void {
-    const errors = problems.filter((p) => p.severity === 'error');
-    if (errors.length > 0) throw new UserError(formatProblems(errors));
-    for (const w of problems) this.node.addMetadata('warning', `${w.field} ${w.message}`);
+  private createPool(id: string, options: WorkerPoolOptions): ProxmoxWorkerPool {
+    const pool = new ProxmoxWorkerPool(this, id, { ...options, cluster: this });
+    this.pools.push(pool);
+    this.poolOptions.push(options);
+    return pool;
   }
 
-  private machineDemands(controlPlaneReplicas: number): MachineDemand[] {
+  /**
+   * The rules that compare the pools with each other and with the control plane: unique names,
+   * address capacity for every machine plus the rollout surge, and one image per template VM.
+   */
+  private poolSetProblems(pools: readonly WorkerPoolOptions[]): Diagnostic[] {
+    const at = (i: number) => `workers[${i}]`;
+    const demands: MachineDemand[] = [
+      { what: 'control-plane', machines: this.controlPlaneReplicas, surge: 1 },
+      ...pools.map((w) => ({ what: `${w.name}${w.autoscaling ? ' (autoscaler max)' : ''}`, machines: poolMaxReplicas(w), surge: 1 })),
+    ];
     return [
-      { what: 'control-plane', machines: controlPlaneReplicas, surge: 1 },
-      ...this.pools.map((p) => ({ what: p.poolName, machines: p.maxReplicas, surge: 1 })),
+      ...uniquePoolProblems(pools.map((w, i) => ({ name: w.name, path: `${at(i)}.name` }))),
+      ...capacityProblems(this.addresses, demands, 'network.addresses'),
+      ...templateVmProblems([
+        templateVmUser('control plane', 'proxmox.template', this.template, this.schematic, this.talosVersion),
+        ...pools.map((w, i) => templateVmUser(`pool ${w.name}`, `${at(i)}.template`, w.template ?? this.template,
+          poolSchematic(this, w), this.talosVersion)),
+      ]),
     ];
   }
-
-  /** Adds Cilium as the CNI, delivered by a ClusterResourceSet. */
-  public addCilium(options: Omit<CiliumCRSProps, 'cluster'> = {}): CiliumCRS {
-    return new CiliumCRS(this, 'Cilium', { ...options, cluster: this });
-  }
 }
+
+/**
+ * What a TypeScript cluster file (`clusters/<name>.ts`) exports as its default: a function that
+ * builds one TalosCluster in the scope it is given (a chart of its own) and returns it. Synth
+ * picks such files up beside the config files (README, "From TypeScript").
+ */
+export type ClusterDefinition = (scope: Construct) => TalosCluster;
+
+/** Metadata type of the warnings constructs record (data: a {@link Diagnostic}); synth prints them. */
+export const WARNING_METADATA = 'cdk8s-talos-proxmox/warning';

@@ -1,13 +1,10 @@
 import { Construct } from 'constructs';
 import { ITalosCluster } from './cluster-ref';
-import { UserError } from '../core/errors';
-import { workerStrategicPatches } from '../talos/machine-config';
-import { NodeTaint, nodeLabelProblems, nodeTaintProblems, routeNodeLabels, taintString } from '../talos/node-metadata';
-import { CLUSTER_NAME_LABEL, contentAddressedName, DEPLOYMENT_NAME_LABEL, DNS1123_LABEL } from '../core/naming';
-import { ProxmoxMachineOptions, ProxmoxMachineTemplate } from './proxmox-machine-template';
-import { poolExtensions, Schematic } from '../talos/schematic';
-import { API } from '../core/stack';
-import { autoscalingProblems, formatProblems, machineSizeProblems, nameLengthProblems, poolVersionProblems } from './rules';
+import { DEFAULT_SOCKETS, MachineSize, ProxmoxMachineTemplate, TemplateVm } from './proxmox-machine-template';
+import {
+  autoscalingProblems, dnsLabelProblems, machineSizeProblems, nameLengthProblems, poolVersionProblems, schematicProblems,
+  templateVmRefProblems, wholeNumberProblems,
+} from './rules';
 import { TalosConfigTemplate, TalosConfigTemplateSpecTemplateSpec } from '../../imports/bootstrap.cluster.x-k8s.io';
 import {
   MachineDeployment,
@@ -19,6 +16,12 @@ import {
   MachineHealthCheckSpec,
   MachineHealthCheckSpecRemediationTriggerIfUnhealthyLessThanOrEqualTo as TriggerIf,
 } from '../../imports/cluster.x-k8s.io';
+import { Diagnostic, throwErrors } from '../core/errors';
+import { CLUSTER_NAME_LABEL, contentAddressedName, DEPLOYMENT_NAME_LABEL } from '../core/naming';
+import { API } from '../core/stack';
+import { workerStrategicPatches } from '../talos/machine-config';
+import { NodeTaint, nodeLabelProblems, nodeTaintProblems, routeNodeLabels, taintString } from '../talos/node-metadata';
+import { poolExtensions, Schematic } from '../talos/schematic';
 
 /** Annotations the cluster-autoscaler's clusterapi provider reads (STACK.md §5.3). */
 export const AUTOSCALER_MIN_ANNOTATION = 'cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size';
@@ -30,26 +33,41 @@ export const AUTOSCALER_MAX_ANNOTATION = 'cluster.x-k8s.io/cluster-api-autoscale
  */
 export const AUTOSCALER_CAPACITY_PREFIX = 'capacity.cluster-autoscaler.kubernetes.io/';
 
-/** A pool of identical worker machines. */
-export interface WorkerPoolOptions extends ProxmoxMachineOptions {
-  /** Pool name (DNS-1123 label, unique in the cluster); objects are named `<cluster>-<poolName>`. */
-  readonly poolName: string;
+/** Bounds of an autoscaled pool (cluster-autoscaler, clusterapi provider). */
+export interface AutoscalingBounds {
+  /** Smallest size the autoscaler may scale the pool to (0 allows scale to zero). */
+  readonly min: number;
+  /** Largest size the autoscaler may scale the pool to (at least 1). */
+  readonly max: number;
+}
+
+/** Defaults of a worker pool: the one place they are written (config files and constructs alike). */
+export const WORKER_POOL_DEFAULTS = {
+  replicas: 1,
+  healthCheck: true,
+  longhorn: false,
+} as const;
+
+/** A pool of identical worker machines; config files spell each field alike (`workers[]`). */
+export interface WorkerPoolOptions extends MachineSize {
+  /** Pool name (DNS-1123 label, unique in the cluster); objects are named `<cluster>-<name>`. */
+  readonly name: string;
   /**
-   * Number of machines. Omitted from the output when the autoscaler manages the pool, so GitOps
-   * does not fight it; CAPI then starts the pool at the autoscaler minimum.
+   * Number of machines; leave it out when `autoscaling` is set.
    * @default 1
    */
   readonly replicas?: number;
   /**
-   * Smallest size the cluster-autoscaler may scale the pool to; set together with autoscalerMaxReplicas.
+   * Let the cluster-autoscaler size the pool between these bounds. The replica count is then left
+   * out of the output, so GitOps does not fight the autoscaler; CAPI starts the pool at the minimum.
    * @default - the pool is not autoscaled
    */
-  readonly autoscalerMinReplicas?: number;
+  readonly autoscaling?: AutoscalingBounds;
   /**
-   * Largest size the cluster-autoscaler may scale the pool to; set together with autoscalerMinReplicas.
-   * @default - the pool is not autoscaled
+   * The template VM the pool's machines are cloned from (it must hold the pool's image).
+   * @default - the cluster's `proxmox.template`
    */
-  readonly autoscalerMaxReplicas?: number;
+  readonly template?: TemplateVm;
   /**
    * Replace machines whose node does not start or stays NotReady (MachineHealthCheck).
    * @default true
@@ -64,7 +82,7 @@ export interface WorkerPoolOptions extends ProxmoxMachineOptions {
   readonly kubernetesVersion?: string;
   /**
    * Official system extensions the pool's nodes need on top of the cluster's. The pool then boots
-   * its own schematic, so it needs its own template VM (`templateID`).
+   * its own schematic, so it needs its own template VM (`template`).
    * @default - the cluster's extensions only
    */
   readonly extensions?: readonly string[];
@@ -78,21 +96,61 @@ export interface WorkerPoolOptions extends ProxmoxMachineOptions {
   readonly longhorn?: boolean;
   /**
    * Labels of the pool's nodes. Role labels (`node-role.kubernetes.io/<role>`) are set through
-   * Cluster API, the rest by the node itself (lib/node-metadata.ts).
+   * Cluster API, the rest by the node itself (lib/talos/node-metadata.ts).
    * @default - none
    */
-  readonly nodeLabels?: Readonly<Record<string, string>>;
+  readonly labels?: Readonly<Record<string, string>>;
   /**
    * Taints of the pool's nodes, registered by the kubelet.
    * @default - none
    */
-  readonly nodeTaints?: readonly NodeTaint[];
+  readonly taints?: readonly NodeTaint[];
 }
 
 /** Props of a {@link ProxmoxWorkerPool}. */
 export interface ProxmoxWorkerPoolProps extends WorkerPoolOptions {
   /** The cluster the pool's machines join. */
   readonly cluster: ITalosCluster;
+}
+
+/** Most machines a pool runs: its replicas, or its autoscaler maximum. */
+export function poolMaxReplicas(options: WorkerPoolOptions): number {
+  return options.autoscaling ? options.autoscaling.max : options.replicas ?? WORKER_POOL_DEFAULTS.replicas;
+}
+
+/** The Image Factory schematic a pool's nodes boot: the cluster's, plus the pool's extensions. */
+export function poolSchematic(cluster: ITalosCluster, options: WorkerPoolOptions): Schematic {
+  return cluster.schematic.withExtensions(poolExtensions(options.extensions ?? [], options.longhorn ?? WORKER_POOL_DEFAULTS.longhorn));
+}
+
+/**
+ * The rules of one pool's options, with paths relative to the pool (`cores`, `labels.x`); the
+ * rules that compare pools (unique names, capacity, template VMs) are the cluster's.
+ */
+export function workerPoolProblems(cluster: ITalosCluster, options: WorkerPoolOptions): Diagnostic[] {
+  const autoscaling = options.autoscaling;
+  return [
+    ...dnsLabelProblems(options.name, 'name'),
+    ...nameLengthProblems(cluster.clusterName, [{ name: options.name, path: 'name' }], '').filter((d) => d.path === 'name'),
+    ...(options.replicas === undefined ? [] : wholeNumberProblems(options.replicas, 'replicas', 'machine count', 0)),
+    ...(autoscaling === undefined ? [] : [
+      ...wholeNumberProblems(autoscaling.min, 'autoscaling.min', 'autoscaler minimum', 0),
+      ...wholeNumberProblems(autoscaling.max, 'autoscaling.max', 'autoscaler maximum', 1),
+    ]),
+    ...autoscalingProblems(
+      { replicas: options.replicas, min: autoscaling?.min, max: autoscaling?.max },
+      { replicas: 'replicas', min: 'autoscaling.min', max: 'autoscaling.max' },
+    ),
+    ...machineSizeProblems(options, ''),
+    ...(options.template === undefined ? [] : templateVmRefProblems(options.template, 'template')),
+    ...(options.kubernetesVersion === undefined ? [] : poolVersionProblems(
+      cluster.talosVersion, cluster.kubernetesVersion, options.kubernetesVersion,
+      { talos: 'talos.version', kubernetes: 'kubernetesVersion', pool: 'kubernetesVersion' },
+    )),
+    ...nodeLabelProblems(options.labels ?? {}, 'labels'),
+    ...nodeTaintProblems(options.taints ?? [], 'taints'),
+    ...schematicProblems(options.extensions ?? [], [], { extensions: 'extensions', kernelArgs: '' }),
+  ];
 }
 
 /**
@@ -116,11 +174,12 @@ export function workerHealthCheck(clusterName: string, matchLabels: Record<strin
 }
 
 /**
- * A pool of Talos worker machines: MachineDeployment + ProxmoxMachineTemplate +
- * TalosConfigTemplate + MachineHealthCheck.
+ * A pool of Talos worker machines: MachineDeployment (its `Resource` child, `node.defaultChild`) +
+ * ProxmoxMachineTemplate + TalosConfigTemplate + MachineHealthCheck.
  *
  * Both templates are named by content, so any edit rolls the pool instead of being rejected by
- * the providers' immutability webhooks (STACK.md §5.1).
+ * the providers' immutability webhooks (STACK.md §5.1). Usually created by {@link TalosCluster}
+ * (`workers` or `addWorkerPool`), which also checks the rules that compare pools.
  */
 export class ProxmoxWorkerPool extends Construct {
   /** Pool name. */
@@ -137,54 +196,39 @@ export class ProxmoxWorkerPool extends Construct {
   public readonly kubernetesVersion: string;
   /** Image Factory schematic of the pool's nodes: the cluster's, plus the pool's extensions. */
   public readonly schematic: Schematic;
-  /** Proxmox node holding the pool's template VM. */
-  public readonly sourceNode: string;
-  /** VM ID of the pool's template VM. */
-  public readonly templateID: number;
+  /** The template VM the pool's machines are cloned from. */
+  public readonly template: TemplateVm;
   /** Whether the nodes are prepared for Longhorn. */
   public readonly longhorn: boolean;
   /** Labels of the pool's nodes. */
-  public readonly nodeLabels: Readonly<Record<string, string>>;
+  public readonly labels: Readonly<Record<string, string>>;
   /** Taints of the pool's nodes. */
-  public readonly nodeTaints: readonly NodeTaint[];
+  public readonly taints: readonly NodeTaint[];
 
   constructor(scope: Construct, id: string, props: ProxmoxWorkerPoolProps) {
     super(scope, id);
     const cluster = props.cluster;
-    this.poolName = props.poolName;
-    this.name = `${cluster.clusterName}-${props.poolName}`;
-    const autoscaled = props.autoscalerMinReplicas !== undefined || props.autoscalerMaxReplicas !== undefined;
-    this.longhorn = props.longhorn ?? false;
-    this.schematic = cluster.schematic.withExtensions(poolExtensions(props.extensions ?? [], this.longhorn));
-    this.sourceNode = props.sourceNode ?? cluster.sourceNode;
-    this.templateID = props.templateID ?? cluster.templateID;
-    this.nodeLabels = { ...props.nodeLabels };
-    this.nodeTaints = [...(props.nodeTaints ?? [])];
-    const errors = [
-      ...nodeLabelProblems(this.nodeLabels, 'nodeLabels'),
-      ...nodeTaintProblems(this.nodeTaints, 'nodeTaints'),
-      ...(DNS1123_LABEL.test(props.poolName) ? [] : [{ field: 'poolName', message: `${JSON.stringify(props.poolName)} must be a DNS-1123 label`, severity: 'error' as const }]),
-      ...machineSizeProblems(props, ''),
-      ...autoscalingProblems(
-        { replicas: props.replicas, min: props.autoscalerMinReplicas, max: props.autoscalerMaxReplicas },
-        { replicas: 'replicas', min: 'autoscalerMinReplicas', max: 'autoscalerMaxReplicas' },
-      ),
-      ...nameLengthProblems(cluster.clusterName, [{ name: props.poolName, field: 'poolName' }], 'clusterName')
-        .filter((p) => p.field === 'poolName'),
-      ...(props.kubernetesVersion === undefined ? [] : poolVersionProblems(
-        cluster.talosVersion, cluster.kubernetesVersion, props.kubernetesVersion,
-        { talos: 'talosVersion', kubernetes: 'the cluster\'s kubernetesVersion', pool: 'kubernetesVersion' },
-      )),
-    ].filter((p) => p.severity === 'error');
-    if (errors.length > 0) throw new UserError(formatProblems(errors, `worker pool ${props.poolName}: `));
-    this.maxReplicas = autoscaled ? props.autoscalerMaxReplicas! : props.replicas ?? 1;
+    throwErrors(workerPoolProblems(cluster, props));
+    this.poolName = props.name;
+    this.name = `${cluster.clusterName}-${props.name}`;
+    const autoscaling = props.autoscaling;
+    this.longhorn = props.longhorn ?? WORKER_POOL_DEFAULTS.longhorn;
+    this.schematic = poolSchematic(cluster, props);
+    this.template = { ...(props.template ?? cluster.template) };
+    this.labels = { ...props.labels };
+    this.taints = [...(props.taints ?? [])];
+    this.maxReplicas = poolMaxReplicas(props);
     this.kubernetesVersion = props.kubernetesVersion ?? cluster.kubernetesVersion;
     const labels = { [CLUSTER_NAME_LABEL]: cluster.clusterName };
     const machineLabels = { ...labels, [DEPLOYMENT_NAME_LABEL]: this.name };
-    const routed = routeNodeLabels(this.nodeLabels);
+    const routed = routeNodeLabels(this.labels);
 
     this.machineTemplate = new ProxmoxMachineTemplate(this, 'MachineTemplate', {
-      ...props,
+      cores: props.cores,
+      sockets: props.sockets,
+      memoryMiB: props.memoryMiB,
+      diskGiB: props.diskGiB,
+      template: this.template,
       cluster,
       namePrefix: this.name,
       schematic: this.schematic,
@@ -197,7 +241,7 @@ export class ProxmoxWorkerPool extends Construct {
         talosVersion: cluster.talosVersion,
         installImage: this.schematic.installerImage(cluster.talosVersion),
         nodeLabels: routed.node,
-        registerWithTaints: this.nodeTaints.map(taintString),
+        registerWithTaints: this.taints.map(taintString),
         longhorn: this.longhorn,
       }),
     };
@@ -212,17 +256,17 @@ export class ProxmoxWorkerPool extends Construct {
         name: this.name,
         namespace: cluster.namespace,
         labels,
-        ...(autoscaled ? {
+        ...(autoscaling ? {
           annotations: {
-            [AUTOSCALER_MIN_ANNOTATION]: String(props.autoscalerMinReplicas),
-            [AUTOSCALER_MAX_ANNOTATION]: String(props.autoscalerMaxReplicas),
+            [AUTOSCALER_MIN_ANNOTATION]: String(autoscaling.min),
+            [AUTOSCALER_MAX_ANNOTATION]: String(autoscaling.max),
             ...this.capacityAnnotations(props),
           },
         } : {}),
       },
       spec: {
         clusterName: cluster.clusterName,
-        ...(autoscaled ? {} : { replicas: props.replicas ?? 1 }),
+        ...(autoscaling ? {} : { replicas: props.replicas ?? WORKER_POOL_DEFAULTS.replicas }),
         selector: { matchLabels: machineLabels },
         rollout: {
           strategy: {
@@ -245,7 +289,7 @@ export class ProxmoxWorkerPool extends Construct {
       },
     });
 
-    if (props.healthCheck ?? true) {
+    if (props.healthCheck ?? WORKER_POOL_DEFAULTS.healthCheck) {
       new MachineHealthCheck(this, 'HealthCheck', {
         metadata: { name: this.name, namespace: cluster.namespace, labels },
         spec: workerHealthCheck(cluster.clusterName, { [DEPLOYMENT_NAME_LABEL]: this.name }),
@@ -259,13 +303,13 @@ export class ProxmoxWorkerPool extends Construct {
    */
   private capacityAnnotations(props: ProxmoxWorkerPoolProps): Record<string, string> {
     const out: Record<string, string> = {
-      [`${AUTOSCALER_CAPACITY_PREFIX}cpu`]: String(props.cores * (props.sockets ?? 1)),
+      [`${AUTOSCALER_CAPACITY_PREFIX}cpu`]: String(props.cores * (props.sockets ?? DEFAULT_SOCKETS)),
       [`${AUTOSCALER_CAPACITY_PREFIX}memory`]: `${props.memoryMiB}Mi`,
       [`${AUTOSCALER_CAPACITY_PREFIX}ephemeral-disk`]: `${props.diskGiB}Gi`,
     };
-    const labels = Object.entries(this.nodeLabels).map(([k, v]) => `${k}=${v}`);
+    const labels = Object.entries(this.labels).map(([k, v]) => `${k}=${v}`);
     if (labels.length > 0) out[`${AUTOSCALER_CAPACITY_PREFIX}labels`] = labels.join(',');
-    if (this.nodeTaints.length > 0) out[`${AUTOSCALER_CAPACITY_PREFIX}taints`] = this.nodeTaints.map(taintString).join(',');
+    if (this.taints.length > 0) out[`${AUTOSCALER_CAPACITY_PREFIX}taints`] = this.taints.map(taintString).join(',');
     return out;
   }
 }

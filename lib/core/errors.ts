@@ -1,7 +1,7 @@
 /**
  * An error the user can cause and fix (a bad config value, a missing chart, no helm binary).
  *
- * `main.ts` prints its message without a stack trace and exits non-zero; anything else is a bug
+ * The app prints its message without a stack trace and exits non-zero; anything else is a bug
  * and keeps its stack.
  */
 export class UserError extends Error {
@@ -9,4 +9,92 @@ export class UserError extends Error {
     super(message);
     this.name = 'UserError';
   }
+}
+
+/** Errors stop synth; warnings are printed. */
+export type Severity = 'error' | 'warning';
+
+/** Where a diagnostic comes from: a config file (and its line), or a TypeScript cluster file. */
+export interface DiagnosticSource {
+  /** Path of the file, relative to the working directory, with `/` separators. */
+  readonly file: string;
+  /** 1-based line of the field, when known. */
+  readonly line?: number;
+}
+
+/**
+ * One finding about a cluster definition: the one diagnostic type of the project, raised by the
+ * constructs for their props and by the config loader for the file's structure.
+ *
+ * `path` is a prop path (`network.endpoint`, `workers[1].cores`); config files spell their keys
+ * like the props, so the same path names the config field.
+ */
+export interface Diagnostic {
+  /** Errors stop synth; warnings are printed. */
+  readonly severity: Severity;
+  /** Path of the field (`network.endpoint`, `workers[1].cores`); empty for the whole definition. */
+  readonly path: string;
+  /** What is wrong: the value received (short) and what is expected. */
+  readonly message: string;
+  /**
+   * The file the field is in.
+   * @default - none (a construct used directly)
+   */
+  readonly source?: DiagnosticSource;
+}
+
+/** An error diagnostic. */
+export function error(path: string, message: string): Diagnostic {
+  return { severity: 'error', path, message };
+}
+
+/** A warning diagnostic. */
+export function warning(path: string, message: string): Diagnostic {
+  return { severity: 'warning', path, message };
+}
+
+/** Joins a prefix and a path: `workers[1]` + `cores` → `workers[1].cores`. */
+export function joinPath(prefix: string, path: string): string {
+  if (!prefix) return path;
+  if (!path) return prefix;
+  return path.startsWith('[') ? `${prefix}${path}` : `${prefix}.${path}`;
+}
+
+/** The diagnostics with their paths under `prefix`. */
+export function underPath(prefix: string, diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  return diagnostics.map((d) => ({ ...d, path: joinPath(prefix, d.path) }));
+}
+
+/** One line: `file[:line]: path message`. */
+export function formatDiagnostic(d: Diagnostic): string {
+  const where = d.source ? `${d.source.file}${d.source.line !== undefined ? `:${d.source.line}` : ''}: ` : '';
+  return `${where}${d.path ? `${d.path} ` : ''}${d.message}`;
+}
+
+/**
+ * Invalid props or config: every error diagnostic found, so one run shows them all. The message
+ * has one line per diagnostic.
+ */
+export class ValidationError extends UserError {
+  /** The error diagnostics, in the order found. */
+  public readonly diagnostics: readonly Diagnostic[];
+
+  constructor(diagnostics: readonly Diagnostic[]) {
+    super(diagnostics.map(formatDiagnostic).join('\n'));
+    this.name = 'ValidationError';
+    this.diagnostics = diagnostics;
+  }
+}
+
+/** Throws a {@link ValidationError} with the errors among `diagnostics`, if any; returns the warnings. */
+export function throwErrors(diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) throw new ValidationError(errors);
+  return diagnostics.filter((d) => d.severity === 'warning');
+}
+
+/** JSON form of a value for a message, cut short so that a long value is never echoed in full. */
+export function quote(value: unknown, max = 80): string {
+  const text = value === undefined ? 'nothing' : JSON.stringify(value) ?? String(value);
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

@@ -10,6 +10,12 @@ export const CONTROL_PLANE_LABEL = 'cluster.x-k8s.io/control-plane';
 
 /** DNS-1123 label: what Kubernetes accepts as a name that also becomes part of hostnames. */
 export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** DNS-1123 subdomain: what Kubernetes accepts as most object names and as label-key prefixes. */
+export const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** Longest DNS-1123 label. */
+export const DNS1123_LABEL_MAX = 63;
+/** Longest DNS-1123 subdomain. */
+export const DNS1123_SUBDOMAIN_MAX = 253;
 
 /** Number of hex digits of the content hash appended to template names. */
 export const CONTENT_HASH_LENGTH = 8;

@@ -1,10 +1,9 @@
 import { Violation } from './crd-schema';
 import { describeObject, KubeObject } from '../core/kube-object';
+import { DNS1123_LABEL, DNS1123_LABEL_MAX, DNS1123_SUBDOMAIN, DNS1123_SUBDOMAIN_MAX } from '../core/naming';
 
 /** Kubernetes rejects objects larger than this (etcd's request limit). */
 export const MAX_OBJECT_BYTES = 1024 * 1024;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /**
  * What the API server checks of every object regardless of its schema: a DNS-1123 subdomain
@@ -14,11 +13,11 @@ export function builtinViolations(o: KubeObject): Violation[] {
   const out: Violation[] = [];
   const object = describeObject(o);
   const name = o.metadata?.name ?? '';
-  if (name.length === 0 || name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) {
+  if (name.length === 0 || name.length > DNS1123_SUBDOMAIN_MAX || !DNS1123_SUBDOMAIN.test(name)) {
     out.push({ object, field: 'metadata.name', message: `${JSON.stringify(name)} must be a DNS-1123 subdomain (lower case, digits, "-" and ".", at most 253 characters)` });
   }
   const ns = o.metadata?.namespace;
-  if (ns !== undefined && (ns.length > 63 || !DNS1123_LABEL.test(ns))) {
+  if (ns !== undefined && (ns.length > DNS1123_LABEL_MAX || !DNS1123_LABEL.test(ns))) {
     out.push({ object, field: 'metadata.namespace', message: `${JSON.stringify(ns)} must be a DNS-1123 label` });
   }
   if (o.apiVersion === 'v1' && (o.kind === 'ConfigMap' || o.kind === 'Secret')) {

@@ -7,7 +7,7 @@ import { compileCached } from './compiled';
 import { Violation } from './crd-schema';
 import { describeObject, KubeObject } from '../core/kube-object';
 import { SCHEMAS_DIR } from '../core/paths';
-import { isMultiDocTalos } from '../core/versions';
+import { isMultiDocTalos, releaseVersion } from '../core/versions';
 
 /** Where `npm run import` writes the Talos machine-config JSON Schema per Talos minor. */
 export const TALOS_SCHEMA_DIR = path.join(SCHEMAS_DIR, 'talos');
@@ -55,7 +55,7 @@ export class TalosPatchValidator {
       return [{ object, field: `${field}.talosVersion`, message: `${JSON.stringify(version)} must be set explicitly to a Talos version like v1.13.9` }];
     }
     const out: Violation[] = [];
-    if ((spec.configPatches?.length ?? 0) > 0 && /^v\d+\.\d+\.\d+$/.test(version) && isMultiDocTalos(version)) {
+    if ((spec.configPatches?.length ?? 0) > 0 && releaseVersion(version) && isMultiDocTalos(version)) {
       out.push({ object, field: `${field}.configPatches`, message: `JSON6902 patches are not supported for multi-document machine configuration (Talos >= 1.12); use strategicPatches` });
     }
     const schemaKey = `v${minor[1]}.${minor[2]}`;

@@ -8,7 +8,8 @@
  * `node-role.kubernetes.io/storage` go on the Machines, which Cluster API copies to their Nodes;
  * taints are registered by the kubelet (`register-with-taints`).
  */
-import { Problem } from '../constructs/rules';
+import { Diagnostic, error } from '../core/errors';
+import { DNS1123_SUBDOMAIN } from '../core/naming';
 
 /** What a taint keeps away. */
 export enum TaintEffect {
@@ -45,14 +46,13 @@ const KUBELET_ALLOWED_LABELS = new Set([
 const KUBELET_ALLOWED_PREFIXES = ['kubelet.kubernetes.io/', 'node.kubernetes.io/'];
 
 const NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** Why a label or taint key is not a Kubernetes qualified name (`[prefix/]name`), if it is not. */
 function keyProblem(key: string): string | undefined {
   const parts = key.split('/');
   const [prefix, name] = parts.length === 2 ? parts : [undefined, parts[0]];
   if (parts.length > 2 || name.length === 0 || name.length > 63 || !NAME.test(name)
-    || (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix)))) {
+    || (prefix !== undefined && (prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix)))) {
     return 'is not a valid key: an optional DNS subdomain prefix and "/", then at most 63 letters, digits, "-", "_" or "." starting and ending with a letter or digit';
   }
   return undefined;
@@ -92,22 +92,21 @@ export function routeNodeLabels(labels: Readonly<Record<string, string>>): Route
 }
 
 /** Problems of a pool's node labels: syntax, and labels no one can set on the node. */
-export function nodeLabelProblems(labels: Readonly<Record<string, string>>, field: string): Problem[] {
-  const out: Problem[] = [];
+export function nodeLabelProblems(labels: Readonly<Record<string, string>>, field: string): Diagnostic[] {
+  const out: Diagnostic[] = [];
   for (const [k, v] of Object.entries(labels)) {
     const at = `${field}.${k}`;
     const keyBad = keyProblem(k);
     const valueBad = typeof v === 'string' ? valueProblem(v) : 'must be a string';
     if (keyBad) {
-      out.push({ field: at, message: `key ${JSON.stringify(k)} ${keyBad}`, severity: 'error' });
+      out.push(error(at, `key ${JSON.stringify(k)} ${keyBad}`));
     } else if (valueBad) {
-      out.push({ field: at, message: `${JSON.stringify(v)} ${valueBad}`, severity: 'error' });
+      out.push(error(at, `${JSON.stringify(v)} ${valueBad}`));
     } else if (restricted(k) && !CAPI_SYNCED_LABELS.some((re) => re.test(k))) {
-      out.push({
-        field: at,
-        message: `cannot be set: NodeRestriction forbids a node to set labels under kubernetes.io or k8s.io, and Cluster API copies only node-role.kubernetes.io/*, node-restriction.kubernetes.io/* and *.node.cluster.x-k8s.io/* labels to nodes; use one of those or a label outside kubernetes.io/k8s.io`,
-        severity: 'error',
-      });
+      out.push(error(
+        at,
+        `cannot be set: NodeRestriction forbids a node to set labels under kubernetes.io or k8s.io, and Cluster API copies only node-role.kubernetes.io/*, node-restriction.kubernetes.io/* and *.node.cluster.x-k8s.io/* labels to nodes; use one of those or a label outside kubernetes.io/k8s.io`,
+      ));
     }
   }
   return out;
@@ -119,20 +118,20 @@ export function taintString(t: NodeTaint): string {
 }
 
 /** Problems of a pool's taints: key and value syntax, effect, and a key+effect given twice. */
-export function nodeTaintProblems(taints: readonly NodeTaint[], field: string): Problem[] {
-  const out: Problem[] = [];
+export function nodeTaintProblems(taints: readonly NodeTaint[], field: string): Diagnostic[] {
+  const out: Diagnostic[] = [];
   const seen = new Set<string>();
   taints.forEach((t, i) => {
     const at = `${field}[${i}]`;
     const keyBad = keyProblem(t.key);
-    if (keyBad) out.push({ field: `${at}.key`, message: `${JSON.stringify(t.key)} ${keyBad}`, severity: 'error' });
+    if (keyBad) out.push(error(`${at}.key`, `${JSON.stringify(t.key)} ${keyBad}`));
     const valueBad = t.value !== undefined ? valueProblem(t.value) : undefined;
-    if (valueBad) out.push({ field: `${at}.value`, message: `${JSON.stringify(t.value)} ${valueBad}`, severity: 'error' });
+    if (valueBad) out.push(error(`${at}.value`, `${JSON.stringify(t.value)} ${valueBad}`));
     if (!Object.values(TaintEffect).includes(t.effect)) {
-      out.push({ field: `${at}.effect`, message: `${JSON.stringify(t.effect)} must be one of ${Object.values(TaintEffect).join(', ')}`, severity: 'error' });
+      out.push(error(`${at}.effect`, `${JSON.stringify(t.effect)} must be one of ${Object.values(TaintEffect).join(', ')}`));
     }
     const id = `${t.key}:${t.effect}`;
-    if (seen.has(id)) out.push({ field: at, message: `${JSON.stringify(taintString(t))} repeats key ${t.key} with effect ${t.effect}`, severity: 'error' });
+    if (seen.has(id)) out.push(error(at, `${JSON.stringify(taintString(t))} repeats key ${t.key} with effect ${t.effect}`));
     seen.add(id);
   });
   return out;

@@ -170,7 +170,7 @@ describe('clusterDiagram', () => {
   test('an autoscaled pool shows its bounds', () => {
     const objs = synthWith((chart) => {
       const cluster = new TalosCluster(chart, 'Cluster', homelabProps());
-      cluster.addWorkerPool('Big', { poolName: 'big', autoscalerMinReplicas: 1, autoscalerMaxReplicas: 5, cores: 8, sockets: 2, memoryMiB: 32768, diskGiB: 100 });
+      cluster.addWorkerPool('Big', { name: 'big', autoscaling: { min: 1, max: 5 }, cores: 8, sockets: 2, memoryMiB: 32768, diskGiB: 100 });
     });
     const parsed = parse(clusterDiagram(objs, OPTIONS));
     const md = objs.findIndex((o) => o.kind === 'MachineDeployment');

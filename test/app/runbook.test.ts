@@ -1,11 +1,11 @@
-import { ProxmoxCredentials, ProxmoxWorkerPool, Schematic, STACK_VERSIONS, TalosCluster, TalosClusterProps } from '../../lib';
+import { ProxmoxWorkerPool, STACK_VERSIONS, TalosCluster, TalosClusterProps } from '../../lib';
 import { clusterRunbook } from '../../lib/app/runbook';
 import { homelabProps, newChart } from '../util';
 
 const OPTIONS = { sourceFile: 'clusters/homelab.yaml' };
 const AGENT_ID = 'ce4c980550dd2ab1b17bbf2b08801c7eb59418eafe8f279833297925d67c7515';
 const EMPTY_ID = '376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba';
-const DEFAULT_POOL = { poolName: 'default', replicas: 2, cores: 2, memoryMiB: 8192, diskGiB: 40 };
+const DEFAULT_POOL = { name: 'default', replicas: 2, cores: 2, memoryMiB: 8192, diskGiB: 40 };
 
 /** A cluster as clusters/homelab.yaml describes it, with its default pool, plus whatever `extend` adds. */
 function homelab(overrides: Partial<TalosClusterProps> = {}, extend: (c: TalosCluster) => void = () => {}): TalosCluster {
@@ -176,7 +176,7 @@ describe('clusterRunbook of the homelab cluster', () => {
 
 describe('clusterRunbook follows the cluster', () => {
   test('an image without the QEMU guest agent: no --agent on the template VM', () => {
-    const text = clusterRunbook(homelab({ schematic: new Schematic() }), OPTIONS);
+    const text = clusterRunbook(homelab({ talos: { extensions: [] } }), OPTIONS);
     const lines = section(text, 'Talos template VM');
     expect(blocks(lines, 'yaml')).toEqual([['customization: {}']]);
     expect(lines).toContain(`Used by the control plane and pool \`default\`. Schematic \`${EMPTY_ID}\`:`);
@@ -188,8 +188,8 @@ describe('clusterRunbook follows the cluster', () => {
 
   test('another bridge, template VM, namespace and the provider\'s global credentials', () => {
     const cluster = homelab({
-      clusterName: 'lab', namespace: 'clusters', bridge: 'vmbr7', sourceNode: 'pve-a', templateID: 9100,
-      allowedNodes: ['pve-a'], credentials: ProxmoxCredentials.providerDefault(),
+      name: 'lab', namespace: 'clusters', network: { ...homelabProps().network, bridge: 'vmbr7' },
+      proxmox: { allowedNodes: ['pve-a'], template: { sourceNode: 'pve-a', templateId: 9100 } },
     });
     const text = clusterRunbook(cluster, { sourceFile: 'clusters/lab.yaml' });
     // Global credentials are set for clusterctl init, from the token of a shared user.
@@ -222,7 +222,11 @@ describe('clusterRunbook follows the cluster', () => {
   });
 
   test('a control plane with its own template VM', () => {
-    const text = clusterRunbook(homelab({ controlPlane: { replicas: 3, cores: 2, memoryMiB: 4096, diskGiB: 20, sourceNode: 'K8S1', templateID: 8710 } }), OPTIONS);
+    const cluster = new TalosCluster(newChart(), 'Cluster', homelabProps({
+      proxmox: { ...homelabProps().proxmox, template: { sourceNode: 'K8S1', templateId: 8710 } },
+      workers: [{ ...DEFAULT_POOL, template: { sourceNode: 'K8S0', templateId: 8700 } }],
+    }));
+    const text = clusterRunbook(cluster, OPTIONS);
     const lines = section(text, 'Talos template VMs');
     expect(lines.filter((l) => l.startsWith('### ') || l.startsWith('Used by '))).toEqual([
       '### Template VM 8710 on K8S1',
@@ -238,8 +242,8 @@ describe('clusterRunbook follows the cluster', () => {
   });
 
   test('a Longhorn pool: its own template VM and schematic, then the Longhorn step before apply', () => {
-    const cluster = homelab({}, (c) => c.addWorkerPool('Storage', {
-      poolName: 'storage', replicas: 3, cores: 4, memoryMiB: 8192, diskGiB: 200, longhorn: true, templateID: 8701,
+    const cluster = homelab({ network: { ...homelabProps().network, addresses: ['192.168.0.10-192.168.0.29'] } }, (c) => c.addWorkerPool('Storage', {
+      name: 'storage', replicas: 3, cores: 4, memoryMiB: 8192, diskGiB: 200, longhorn: true, template: { sourceNode: 'K8S0', templateId: 8701 },
     }));
     const storage = cluster.workerPools.find((p) => p.poolName === 'storage')!;
     const id = storage.schematic.id;
@@ -283,7 +287,7 @@ describe('clusterRunbook follows the cluster', () => {
     // addWorkerPool refuses this; a pool built directly and listed by the cluster bypasses the guard.
     const cluster = homelab();
     const rogue = new ProxmoxWorkerPool(cluster, 'Gpu', {
-      cluster, poolName: 'gpu', replicas: 1, cores: 2, memoryMiB: 8192, diskGiB: 40, extensions: ['siderolabs/nvidia-container-toolkit-production'],
+      cluster, name: 'gpu', replicas: 1, cores: 2, memoryMiB: 8192, diskGiB: 40, extensions: ['siderolabs/nvidia-container-toolkit-production'],
     });
     const pools = cluster.workerPools;
     Object.defineProperty(cluster, 'workerPools', { get: () => [...pools, rogue] });

@@ -1,4 +1,3 @@
-import { Schematic } from '../../lib';
 import { all, homelabObjects } from '../util';
 
 describe('ProxmoxMachineTemplate', () => {
@@ -24,12 +23,12 @@ describe('ProxmoxMachineTemplate', () => {
 
   test('waits for the QEMU agent only when the image has it', () => {
     expect(templates[0].spec.template.spec.checks.skipQemuGuestAgent).toBe(false);
-    const noAgent = all(homelabObjects({ schematic: new Schematic() }), 'ProxmoxMachineTemplate');
+    const noAgent = all(homelabObjects({ talos: { extensions: [] } }), 'ProxmoxMachineTemplate');
     for (const t of noAgent) expect(t.spec.template.spec.checks).toEqual({ skipCloudInitStatus: true, skipQemuGuestAgent: true });
   });
 
   test('name is content-addressed: a different schematic gives a different template name', () => {
-    const noAgent = all(homelabObjects({ schematic: new Schematic() }), 'ProxmoxMachineTemplate');
+    const noAgent = all(homelabObjects({ talos: { extensions: [] } }), 'ProxmoxMachineTemplate');
     expect(noAgent[0].metadata.name).not.toBe(templates[0].metadata.name);
   });
 });

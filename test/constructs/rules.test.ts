@@ -1,24 +1,16 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { ConfigError, parseClusterConfig } from '../../lib/app/config/load';
-import { TalosCluster } from '../../lib';
-import { homelabProps, newChart } from '../util';
+import { TalosCluster, WARNING_METADATA } from '../../lib';
+import { configProblems, homelabProps, newChart, ROOT } from '../util';
 
-const HOMELAB = YAML.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'clusters', 'homelab.yaml'), 'utf8'));
-const FILE = 'clusters/homelab.yaml';
+const HOMELAB = YAML.parse(fs.readFileSync(path.join(ROOT, 'clusters', 'homelab.yaml'), 'utf8'));
 
-/** The problems of the homelab config after an edit, one message per line. */
+/** What synth says of the homelab config after an edit, one message per line. */
 function problems(edit: (d: any) => void): string[] {
   const doc = structuredClone(HOMELAB);
   edit(doc);
-  try {
-    parseClusterConfig(YAML.stringify(doc), FILE);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message.split('\n');
-    throw e;
-  }
-  return [];
+  return configProblems(YAML.stringify(doc));
 }
 
 describe('cluster rules (config files)', () => {
@@ -107,11 +99,11 @@ describe('cluster rules (config files)', () => {
       ]);
     });
     test('fails when pod, service and node networks overlap', () => {
-      expect(problems((d) => { d.network.podCidr = '192.168.0.0/16'; })).toEqual([
-        'clusters/homelab.yaml: network.podCidr 192.168.0.0/16 overlaps network.gateway/network.prefix 192.168.0.0/24; pod, service and node networks must be disjoint',
+      expect(problems((d) => { d.network.podCidrs = ['192.168.0.0/16']; })).toEqual([
+        'clusters/homelab.yaml: network.podCidrs 192.168.0.0/16 overlaps network.gateway/network.prefix 192.168.0.0/24; pod, service and node networks must be disjoint',
       ]);
-      expect(problems((d) => { d.network.serviceCidr = '10.240.0.0/12'; })).toEqual([
-        'clusters/homelab.yaml: network.serviceCidr 10.240.0.0/12 overlaps network.podCidr 10.244.0.0/16; pod, service and node networks must be disjoint',
+      expect(problems((d) => { d.network.serviceCidrs = ['10.240.0.0/12']; })).toEqual([
+        'clusters/homelab.yaml: network.serviceCidrs 10.240.0.0/12 overlaps network.podCidrs 10.244.0.0/16; pod, service and node networks must be disjoint',
       ]);
     });
   });
@@ -138,9 +130,11 @@ describe('cluster rules (config files)', () => {
     test('one control plane is allowed (the construct warns at synth)', () => {
       expect(problems((d) => { d.controlPlane.replicas = 1; })).toEqual([]);
       const cluster = new TalosCluster(newChart(), 'C', homelabProps({ controlPlane: { replicas: 1, cores: 2, memoryMiB: 4096, diskGiB: 20 } }));
-      expect(cluster.node.metadata.filter((m) => m.type === 'warning').map((m) => m.data)).toEqual([
-        'controlPlane.replicas 1: no high availability, and a rolling update (Kubernetes or Talos upgrade, template change) of a single control plane stalls (STACK.md §3.4); use 3',
-      ]);
+      expect(cluster.node.metadata.filter((m) => m.type === WARNING_METADATA).map((m) => m.data)).toEqual([{
+        severity: 'warning',
+        path: 'controlPlane.replicas',
+        message: '1: no high availability, and a rolling update (Kubernetes or Talos upgrade, template change) of a single control plane stalls (STACK.md §3.4); use 3',
+      }]);
     });
   });
 
@@ -160,7 +154,7 @@ describe('cluster rules (config files)', () => {
     });
     test('fails on malformed versions', () => {
       expect(problems((d) => { d.talos.version = 'v1.13'; })).toEqual([
-        'clusters/homelab.yaml: talos.version "v1.13" must be a release version like v1.2.3',
+        'clusters/homelab.yaml: talos.version "v1.13" must be a release version like v1.13.9',
       ]);
     });
   });
@@ -173,7 +167,7 @@ describe('cluster rules (config files)', () => {
     });
     test('fails when autoscaler min exceeds max', () => {
       expect(problems((d) => { d.workers[0] = { name: 'default', autoscaling: { min: 4, max: 2 }, cores: 2, memoryMiB: 8192, diskGiB: 40 }; })).toEqual([
-        'clusters/homelab.yaml: workers[0].autoscaling.min 4 is greater than workers[0].autoscaling.max 2',
+        'clusters/homelab.yaml: workers[0].autoscaling.min 4 is greater than autoscaling.max 2',
       ]);
     });
     test('fails when replicas are fixed beside autoscaler bounds', () => {
@@ -202,10 +196,10 @@ describe('cluster rules (config files)', () => {
       expect(() => new TalosCluster(newChart(), 'C', homelabProps({ controlPlane: { cores: 1, memoryMiB: 4096, diskGiB: 20 } })))
         .toThrow('controlPlane.cores 1 gives 1 vCPU(s); Talos needs at least 2');
       expect(problems((d) => { d.workers[0].memoryMiB = 1024; })).toEqual([
-        'clusters/homelab.yaml: workers[0].memoryMiB 1024 must be at least 2048 (Talos needs at least 2 GiB)',
+        'clusters/homelab.yaml: workers[0].memoryMiB 1024 is below the 2048 MiB Talos needs',
       ]);
       expect(problems((d) => { d.workers[0].diskGiB = 8; })).toEqual([
-        'clusters/homelab.yaml: workers[0].diskGiB 8 must be at least 10 (Talos needs at least 10 GiB of system disk)',
+        'clusters/homelab.yaml: workers[0].diskGiB 8 is below the 10 GiB system disk Talos needs',
       ]);
     });
     test('fails on malformed or duplicate extension names', () => {

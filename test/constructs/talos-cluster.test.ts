@@ -1,6 +1,8 @@
 import * as YAML from 'yaml';
-import { ProxmoxCredentials, Schematic, TalosCluster, UserError } from '../../lib';
-import { all, homelabObjects, homelabProps, newChart, one, synth } from '../util';
+import { ApiObject, Chart, JsonPatch } from 'cdk8s';
+import { Construct } from 'constructs';
+import { capi, capiAddons, capmox, TalosCluster, UserError, ValidationError, WARNING_METADATA } from '../../lib';
+import { all, DEFAULT_POOL, homelabObjects, homelabProps, newChart, one, synth } from '../util';
 
 describe('TalosCluster', () => {
   const objects = homelabObjects();
@@ -21,10 +23,13 @@ describe('TalosCluster', () => {
 
     // the same cluster under a different construct id and scope synthesizes identical objects
     const chart = newChart();
-    const c = new TalosCluster(chart, 'SomethingElseEntirely', homelabProps());
-    c.addWorkerPool('AnotherId', { poolName: 'default', replicas: 2, cores: 2, memoryMiB: 8192, diskGiB: 40 });
-    c.addCilium();
+    new TalosCluster(new Construct(chart, 'Nested'), 'SomethingElseEntirely', homelabProps({ workers: [DEFAULT_POOL] }));
     expect(synth(chart)).toEqual(objects);
+    // a pool added later is the same pool (its objects come after Cilium's)
+    const later = newChart();
+    new TalosCluster(later, 'Cluster', homelabProps()).addWorkerPool('AnotherId', DEFAULT_POOL);
+    const key = (o: { kind: string; metadata: { name: string } }) => `${o.kind}/${o.metadata.name}`;
+    expect(synth(later).sort((a, b) => key(a).localeCompare(key(b)))).toEqual([...objects].sort((a, b) => key(a).localeCompare(key(b))));
   });
 
   test('every object sits in the cluster namespace, written explicitly', () => {
@@ -57,7 +62,7 @@ describe('TalosCluster', () => {
   });
 
   test('without a credentials Secret, no credentialsRef (the provider\'s global credentials apply)', () => {
-    const spec = one(homelabObjects({ credentials: ProxmoxCredentials.providerDefault() }), 'ProxmoxCluster').spec;
+    const spec = one(homelabObjects({ proxmox: { ...homelabProps().proxmox, credentialsSecret: undefined } }), 'ProxmoxCluster').spec;
     expect(spec.credentialsRef).toBeUndefined();
   });
 
@@ -85,14 +90,14 @@ describe('TalosCluster', () => {
   });
 
   test('Talos v1.12 works too: same shape, v1.12 installer', () => {
-    const cfg = one(homelabObjects({ talosVersion: 'v1.12.11' }), 'TalosControlPlane').spec.controlPlaneConfig.controlplane;
+    const cfg = one(homelabObjects({ talos: { version: 'v1.12.11' } }), 'TalosControlPlane').spec.controlPlaneConfig.controlplane;
     expect(cfg.talosVersion).toBe('v1.12.11');
     expect(cfg.strategicPatches.join('\n')).toContain('kind: Layer2VIPConfig');
     expect(cfg.strategicPatches[0]).toContain(':v1.12.11');
   });
 
   test('the installer image follows the schematic', () => {
-    const cfg = one(homelabObjects({ schematic: new Schematic() }), 'TalosControlPlane').spec.controlPlaneConfig.controlplane;
+    const cfg = one(homelabObjects({ talos: { extensions: [] } }), 'TalosControlPlane').spec.controlPlaneConfig.controlplane;
     expect(cfg.strategicPatches[0]).toContain('nocloud-installer/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba:v1.13.9');
   });
 
@@ -113,30 +118,62 @@ describe('TalosCluster', () => {
   });
 
   describe('fails', () => {
+    const network = (n: object) => ({ network: { ...homelabProps().network, ...n } });
     const build = (overrides: object) => () => new TalosCluster(newChart(), 'C', homelabProps(overrides));
 
-    test('fails when the VIP lies inside the node address range', () => {
-      expect(build({ endpoint: '192.168.0.25' })).toThrow(new UserError('endpoint 192.168.0.25 lies inside addresses 192.168.0.20-192.168.0.29; the VIP must be outside the node range (CAPMOX rejects it)'));
+    test('fails when the VIP lies inside the node address range, with the prop path and no stack of values', () => {
+      expect(build(network({ endpoint: '192.168.0.25' }))).toThrow(new UserError('network.endpoint 192.168.0.25 lies inside network.addresses 192.168.0.20-192.168.0.29; the VIP must be outside the node range (CAPMOX rejects it)'));
     });
 
     test('fails when the VIP lies outside the node subnet', () => {
-      expect(build({ endpoint: '10.0.0.30' })).toThrow('endpoint 10.0.0.30 lies outside the node subnet 192.168.0.0/24 (gateway 192.168.0.254/24); the VIP must be in the nodes\' L2 subnet');
+      expect(build(network({ endpoint: '10.0.0.30' }))).toThrow('network.endpoint 10.0.0.30 lies outside the node subnet 192.168.0.0/24 (network.gateway 192.168.0.254/24); the VIP must be in the nodes\' L2 subnet');
     });
 
     test('fails when the VIP is not an IPv4 address', () => {
-      expect(build({ endpoint: 'api.example.com' })).toThrow('endpoint "api.example.com" must be an IPv4 address (the control-plane VIP)');
+      expect(build(network({ endpoint: 'api.example.com' }))).toThrow('network.endpoint "api.example.com" must be an IPv4 address (the control-plane VIP)');
     });
 
     test('fails on malformed versions', () => {
-      expect(build({ talosVersion: '1.13' })).toThrow(new UserError('talosVersion "1.13" must be a release version like v1.13.9'));
+      expect(build({ talos: { version: '1.13' } })).toThrow(new UserError('talos.version "1.13" must be a release version like v1.13.9'));
       expect(build({ kubernetesVersion: 'v1.35' })).toThrow(new UserError('kubernetesVersion "v1.35" must be a release version like v1.35.4'));
     });
 
-    test('fails on duplicate pool names', () => {
-      const c = new TalosCluster(newChart(), 'C', homelabProps());
-      c.addWorkerPool('A', { poolName: 'default', cores: 2, memoryMiB: 8192, diskGiB: 40 });
-      expect(() => c.addWorkerPool('B', { poolName: 'default', cores: 2, memoryMiB: 8192, diskGiB: 40 }))
-        .toThrow('worker pool "default" is defined twice in cluster homelab; pool names must be unique');
+    test('fails on an invalid namespace, which the API server would refuse', () => {
+      expect(build({ namespace: 'My_Namespace' })).toThrow('namespace "My_Namespace" must be a DNS-1123 label');
     });
+
+    test('reports every problem of the props at once, one diagnostic each, pools included', () => {
+      try {
+        build({ name: 'Home', controlPlane: { replicas: 2, cores: 1, memoryMiB: 4096, diskGiB: 20 }, workers: [{ name: 'a', cores: 2, memoryMiB: 100, diskGiB: 40 }] })();
+        throw new Error('expected a ValidationError');
+      } catch (e) {
+        expect(e).toBeInstanceOf(ValidationError);
+        expect((e as ValidationError).diagnostics.map((d) => d.path)).toEqual(['name', 'controlPlane.replicas', 'controlPlane.cores', 'workers[0].memoryMiB']);
+      }
+    });
+
+    test('fails on duplicate pool names, numbering pools added later after the props\' pools', () => {
+      const c = new TalosCluster(newChart(), 'C', homelabProps({ workers: [{ name: 'default', cores: 2, memoryMiB: 8192, diskGiB: 40 }] }));
+      expect(() => c.addWorkerPool('B', { name: 'default', cores: 2, memoryMiB: 8192, diskGiB: 40 }))
+        .toThrow(new UserError('workers[1].name "default" is used by workers[0].name too; pool names must be unique'));
+      expect(c.workerPools.map((p) => p.poolName)).toEqual(['default']);
+    });
+  });
+
+  test('records warnings as construct metadata instead of failing (a single control plane)', () => {
+    const c = new TalosCluster(newChart(), 'C', homelabProps({ controlPlane: { replicas: 1, cores: 2, memoryMiB: 4096, diskGiB: 20 } }));
+    const warnings = c.node.metadata.filter((m) => m.type === WARNING_METADATA).map((m) => m.data);
+    expect(warnings).toEqual([expect.objectContaining({ severity: 'warning', path: 'controlPlane.replicas' })]);
+  });
+
+  test('the primary child is the CAPI Cluster, reachable as defaultChild for escape hatches', () => {
+    const c = new TalosCluster(newChart(), 'C', homelabProps({ workers: [DEFAULT_POOL] }));
+    expect(c.node.defaultChild).toBeInstanceOf(capi.Cluster);
+    expect(c.workerPools[0].node.defaultChild).toBeInstanceOf(capi.MachineDeployment);
+    expect(c.controlPlaneTemplate.node.defaultChild).toBeInstanceOf(capmox.ProxmoxMachineTemplate);
+    expect(c.cilium.node.defaultChild).toBeInstanceOf(capiAddons.ClusterResourceSet);
+    expect(c.cloudControllerManager.node.defaultChild).toBeInstanceOf(capiAddons.ClusterResourceSet);
+    (c.node.defaultChild as ApiObject).addJsonPatch(JsonPatch.add('/metadata/annotations', { 'example.com/owner': 'team-a' }));
+    expect(one(synth(c.node.scope as Chart), 'Cluster').metadata.annotations).toEqual({ 'example.com/owner': 'team-a' });
   });
 });

@@ -6,12 +6,12 @@ import { all, homelabProps, newChart, one, synth, Obj } from '../util';
 function clusterWithPools(pools: WorkerPoolOptions[]): Obj[] {
   const chart = newChart();
   const cluster = new TalosCluster(chart, 'Cluster', homelabProps());
-  pools.forEach((p) => cluster.addWorkerPool(p.poolName, p));
+  pools.forEach((p) => cluster.addWorkerPool(p.name, p));
   return synth(chart);
 }
 
-const DEFAULT: WorkerPoolOptions = { poolName: 'default', replicas: 2, cores: 2, memoryMiB: 8192, diskGiB: 40 };
-const GPU: WorkerPoolOptions = { poolName: 'gpu', replicas: 1, cores: 8, memoryMiB: 32768, diskGiB: 100 };
+const DEFAULT: WorkerPoolOptions = { name: 'default', replicas: 2, cores: 2, memoryMiB: 8192, diskGiB: 40 };
+const GPU: WorkerPoolOptions = { name: 'gpu', replicas: 1, cores: 8, memoryMiB: 32768, diskGiB: 100 };
 
 describe('ProxmoxWorkerPool', () => {
   const objects = clusterWithPools([DEFAULT]);
@@ -68,7 +68,7 @@ describe('ProxmoxWorkerPool', () => {
   });
 
   test('autoscaled pool: min/max annotations, replicas omitted so GitOps does not fight the autoscaler', () => {
-    const auto = one(clusterWithPools([{ ...DEFAULT, replicas: undefined, autoscalerMinReplicas: 1, autoscalerMaxReplicas: 5 }]), 'MachineDeployment');
+    const auto = one(clusterWithPools([{ ...DEFAULT, replicas: undefined, autoscaling: { min: 1, max: 5 } }]), 'MachineDeployment');
     expect(auto.metadata.annotations).toEqual({
       'cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size': '1',
       'cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size': '5',
@@ -82,7 +82,7 @@ describe('ProxmoxWorkerPool', () => {
   });
 
   test('a pool can use its own template VM', () => {
-    const out = clusterWithPools([{ ...DEFAULT, sourceNode: 'K8S2', templateID: 8701 }]);
+    const out = clusterWithPools([{ ...DEFAULT, template: { sourceNode: 'K8S2', templateId: 8701 } }]);
     const pmt = all(out, 'ProxmoxMachineTemplate').find((t) => t.metadata.name.startsWith('homelab-default-'))!;
     expect(pmt.spec.template.spec).toMatchObject({ sourceNode: 'K8S2', templateID: 8701 });
   });
@@ -109,7 +109,7 @@ describe('ProxmoxWorkerPool', () => {
 
   test('a Talos version bump renames the TalosConfigTemplate (templates are immutable)', () => {
     const chart = newChart();
-    const cluster = new TalosCluster(chart, 'Cluster', homelabProps({ talosVersion: 'v1.13.10' }));
+    const cluster = new TalosCluster(chart, 'Cluster', homelabProps({ talos: { version: 'v1.13.10' } }));
     cluster.addWorkerPool('Default', DEFAULT);
     const bumped = one(synth(chart), 'TalosConfigTemplate');
     expect(bumped.metadata.name).not.toBe(one(objects, 'TalosConfigTemplate').metadata.name);
@@ -123,9 +123,9 @@ describe('ProxmoxWorkerPool', () => {
 
   describe('a Longhorn pool with labels and taints', () => {
     const STORAGE: WorkerPoolOptions = {
-      ...DEFAULT, poolName: 'storage', longhorn: true, templateID: 8701,
-      nodeLabels: { 'node-role.kubernetes.io/storage': '', 'example.com/disk': 'ssd' },
-      nodeTaints: [{ key: 'dedicated', value: 'storage', effect: TaintEffect.NO_SCHEDULE }],
+      ...DEFAULT, name: 'storage', longhorn: true, template: { sourceNode: 'K8S0', templateId: 8701 },
+      labels: { 'node-role.kubernetes.io/storage': '', 'example.com/disk': 'ssd' },
+      taints: [{ key: 'dedicated', value: 'storage', effect: TaintEffect.NO_SCHEDULE }],
     };
     const objects = clusterWithPools([DEFAULT, STORAGE]);
     const md = one(objects, 'MachineDeployment', 'homelab-storage');
@@ -154,7 +154,7 @@ describe('ProxmoxWorkerPool', () => {
     });
 
     test('autoscaled from zero: capacity annotations carry the labels and taints', () => {
-      const auto = one(clusterWithPools([{ ...STORAGE, replicas: undefined, autoscalerMinReplicas: 0, autoscalerMaxReplicas: 3 }]), 'MachineDeployment');
+      const auto = one(clusterWithPools([{ ...STORAGE, replicas: undefined, autoscaling: { min: 0, max: 3 } }]), 'MachineDeployment');
       expect(auto.metadata.annotations).toMatchObject({
         'capacity.cluster-autoscaler.kubernetes.io/labels': 'node-role.kubernetes.io/storage=,example.com/disk=ssd',
         'capacity.cluster-autoscaler.kubernetes.io/taints': 'dedicated=storage:NoSchedule',
@@ -162,23 +162,23 @@ describe('ProxmoxWorkerPool', () => {
     });
 
     test('fails when the pool would share the cluster\'s template VM with another image', () => {
-      expect(() => clusterWithPools([{ ...STORAGE, templateID: undefined }]))
-        .toThrow(/worker pool storage: templateID K8S0\/8700 is the template VM of the control plane too, but the pool storage needs another image \(siderolabs\/qemu-guest-agent, siderolabs\/iscsi-tools, siderolabs\/util-linux-tools, not siderolabs\/qemu-guest-agent\): build a template VM from https:\/\/factory\.talos\.dev\/image\/[0-9a-f]{64}\/v1\.13\.9\/nocloud-amd64\.raw\.xz/);
+      expect(() => clusterWithPools([{ ...STORAGE, template: undefined }]))
+        .toThrow(/workers\[0\]\.template K8S0\/8700 is the template VM of the control plane too, but the pool storage needs another image \(siderolabs\/qemu-guest-agent, siderolabs\/iscsi-tools, siderolabs\/util-linux-tools, not siderolabs\/qemu-guest-agent\): build a template VM from https:\/\/factory\.talos\.dev\/image\/[0-9a-f]{64}\/v1\.13\.9\/nocloud-amd64\.raw\.xz/);
     });
   });
 
   describe('fails', () => {
     test('fails when a pool would run a newer Kubernetes than the control plane', () => {
       expect(() => clusterWithPools([{ ...DEFAULT, kubernetesVersion: 'v1.36.0' }]))
-        .toThrow('worker pool default: kubernetesVersion v1.36.0 is newer than the cluster\'s kubernetesVersion v1.35.4: kubelets must not be newer than the API server, so upgrade the control plane first');
+        .toThrow('workers[0].kubernetesVersion v1.36.0 is newer than kubernetesVersion v1.35.4: kubelets must not be newer than the API server, so upgrade the control plane first');
     });
     test('fails when only one autoscaler bound is set', () => {
-      expect(() => clusterWithPools([{ ...DEFAULT, replicas: undefined, autoscalerMinReplicas: 1 }]))
-        .toThrow('worker pool default: autoscalerMaxReplicas is required: set both autoscaler bounds, or neither');
+      expect(() => clusterWithPools([{ ...DEFAULT, replicas: undefined, autoscaling: { min: 1 } as { min: number; max: number } }]))
+        .toThrow('workers[0].autoscaling.max is required: set both autoscaler bounds, or neither');
     });
     test('fails when replicas and autoscaler bounds are both set', () => {
-      expect(() => clusterWithPools([{ ...DEFAULT, autoscalerMinReplicas: 1, autoscalerMaxReplicas: 3 }]))
-        .toThrow('worker pool default: replicas 2 cannot be set together with autoscaler bounds: the autoscaler owns the replica count');
+      expect(() => clusterWithPools([{ ...DEFAULT, autoscaling: { min: 1, max: 3 } }]))
+        .toThrow('workers[0].replicas 2 cannot be set together with autoscaler bounds: the autoscaler owns the replica count');
     });
   });
 });

@@ -158,8 +158,8 @@ describe('objectReferences', () => {
   describe('health-check selectors resolve to what creates the Machines', () => {
     const chart = newChart();
     const cluster = new TalosCluster(chart, 'Cluster', homelabProps({ controlPlane: { replicas: 3, cores: 2, memoryMiB: 4096, diskGiB: 20, healthCheck: true } }));
-    cluster.addWorkerPool('Default', { poolName: 'default', replicas: 2, cores: 2, memoryMiB: 8192, diskGiB: 40 });
-    cluster.addWorkerPool('Gpu', { poolName: 'gpu', replicas: 1, cores: 8, memoryMiB: 32768, diskGiB: 100 });
+    cluster.addWorkerPool('Default', { name: 'default', replicas: 2, cores: 2, memoryMiB: 8192, diskGiB: 40 });
+    cluster.addWorkerPool('Gpu', { name: 'gpu', replicas: 1, cores: 8, memoryMiB: 32768, diskGiB: 100 });
     const objs = synth(chart);
     const graph = objectReferences(objs);
     const selected = (mhc: string) => ref(graph, 'MachineHealthCheck', 'spec.selector', mhc).resolved.map((t) => `${t.kind} ${t.metadata.name}`);

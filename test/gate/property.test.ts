@@ -1,9 +1,9 @@
 import { Testing } from 'cdk8s';
 import fc from 'fast-check';
 import * as YAML from 'yaml';
-import { clusterChart } from '../../lib/app/config/build';
+import { buildConfigCluster } from '../../lib/app/clusters';
 import { parseClusterConfig } from '../../lib/app/config/load';
-import { UserError } from '../../lib/core/errors';
+import { ValidationError } from '../../lib/core/errors';
 import { KubeObject } from '../../lib/core/kube-object';
 import { OutputGate } from '../../lib/gate/gate';
 
@@ -85,16 +85,15 @@ describe('property: generated configs', () => {
     let accepted = 0;
     let rejected = 0;
     fc.assert(fc.property(configArb, (text) => {
-      let config;
+      let chart;
       try {
-        config = parseClusterConfig(text, 'generated.yaml');
+        chart = buildConfigCluster(Testing.app(), parseClusterConfig(text, 'generated.yaml'), 'Cluster').chart;
       } catch (e) {
-        if (!(e instanceof UserError)) throw e;
-        expect(e.message).toMatch(/^generated\.yaml: /);
+        if (!(e instanceof ValidationError)) throw e;
+        for (const line of e.message.split('\n')) expect(line).toMatch(/^generated\.yaml: /);
         rejected++;
         return;
       }
-      const chart = clusterChart(Testing.app(), 'generated.yaml', config);
       expect(chart.node.findAll().flatMap((c) => c.node.validate())).toEqual([]);
       expect(gate.violations(chart.toJson() as KubeObject[])).toEqual([]);
       accepted++;

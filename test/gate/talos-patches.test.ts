@@ -16,7 +16,7 @@ describe('TalosPatchValidator', () => {
   test('the homelab patches are valid Talos v1.13 and v1.12 machine config', () => {
     expect(talos.validate(tcp)).toEqual([]);
     expect(talos.validate(tct)).toEqual([]);
-    expect(talos.validate(one(homelabObjects({ talosVersion: 'v1.12.11' }), 'TalosControlPlane'))).toEqual([]);
+    expect(talos.validate(one(homelabObjects({ talos: { version: 'v1.12.11' } }), 'TalosControlPlane'))).toEqual([]);
   });
 
   test('fails on an unknown machine-config field', () => {

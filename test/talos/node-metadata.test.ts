@@ -9,11 +9,11 @@ describe('node labels', () => {
   });
 
   test('fails on labels nobody can set on a node, and on bad syntax', () => {
-    expect(nodeLabelProblems({ 'kubernetes.io/role': 'x' }, 'labels').map((p) => `${p.field} ${p.message}`)).toEqual([
+    expect(nodeLabelProblems({ 'kubernetes.io/role': 'x' }, 'labels').map((p) => `${p.path} ${p.message}`)).toEqual([
       expect.stringMatching(/^labels\.kubernetes\.io\/role cannot be set: NodeRestriction forbids a node to set labels under kubernetes\.io or k8s\.io/),
     ]);
     expect(nodeLabelProblems({ 'node.kubernetes.io/pool': 'big', 'topology.kubernetes.io/zone': 'z1' }, 'labels')).toEqual([]);
-    expect(nodeLabelProblems({ '-bad': 'x', ok: 'not ok!' }, 'labels').map((p) => `${p.field} ${p.message}`)).toEqual([
+    expect(nodeLabelProblems({ '-bad': 'x', ok: 'not ok!' }, 'labels').map((p) => `${p.path} ${p.message}`)).toEqual([
       'labels.-bad key "-bad" is not a valid key: an optional DNS subdomain prefix and "/", then at most 63 letters, digits, "-", "_" or "." starting and ending with a letter or digit',
       'labels.ok "not ok!" is not a valid value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit',
     ]);
@@ -31,7 +31,7 @@ describe('node taints', () => {
       { key: 'a', effect: TaintEffect.NO_SCHEDULE },
       { key: 'a', value: 'b', effect: TaintEffect.NO_SCHEDULE },
       { key: 'x/y/z', effect: 'Never' as TaintEffect },
-    ], 'taints').map((p) => `${p.field} ${p.message}`);
+    ], 'taints').map((p) => `${p.path} ${p.message}`);
     expect(problems).toEqual([
       'taints[1] "a=b:NoSchedule" repeats key a with effect NoSchedule',
       expect.stringMatching(/^taints\[2\]\.key "x\/y\/z" is not a valid key/),

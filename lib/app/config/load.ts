@@ -1,124 +1,105 @@
 import * as fs from 'fs';
-import * as path from 'path';
 import * as YAML from 'yaml';
 import { z } from 'zod';
-import { clusterConfigProblems } from './rules';
-import { ClusterConfig, clusterConfigSchema } from './schema';
-import { UserError } from '../../core/errors';
+import { applyRenamedKeys, dotted, RenamedKey } from './renamed-keys';
+import { ClusterConfig, clusterConfigSchema, clusterProps } from './schema';
+import { TalosClusterProps } from '../../constructs/talos-cluster';
+import { Diagnostic, error, quote, ValidationError, warning } from '../../core/errors';
 
-/** One problem in a config file. */
-export interface ConfigProblem {
-  /** Dotted field path (`network.endpoint`, `workers[0].name`), empty for the whole file. */
-  readonly field: string;
-  /** What is wrong, with the value received and what is expected. */
-  readonly message: string;
-}
-
-/** Every problem of one config file; its message lists them all, one per line. */
-export class ConfigError extends UserError {
-  constructor(
-    /** The config file, relative to the working directory. */
-    public readonly file: string,
-    /** The problems found. */
-    public readonly problems: readonly ConfigProblem[],
-  ) {
-    super(problems.map((p) => `${file}: ${p.field ? `${p.field} ` : ''}${p.message}`).join('\n'));
-    this.name = 'ConfigError';
-  }
-}
+/** Where the cluster config's JSON Schema is published (`npm run import`). */
+export const CLUSTER_JSON_SCHEMA = 'schemas/cluster-config.schema.json';
 
 /** `a.b[0].c` from a zod path. */
 export function formatPath(p: readonly PropertyKey[]): string {
   return p.reduce<string>((acc, k) => typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k), '');
 }
 
-function describeValue(v: unknown): string {
-  return v === undefined ? 'nothing' : JSON.stringify(v);
-}
-
-function zodProblems(error: z.ZodError, jsonSchema: string): ConfigProblem[] {
-  return error.issues.flatMap((issue): ConfigProblem[] => {
+function zodProblems(issues: readonly z.core.$ZodIssue[], jsonSchema: string): Diagnostic[] {
+  return issues.flatMap((issue): Diagnostic[] => {
     const field = formatPath(issue.path);
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((k) => ({
-        field: formatPath([...issue.path, k]),
-        message: `is not a known field (check the spelling; see ${jsonSchema})`,
-      }));
+      return issue.keys.map((k) => error(formatPath([...issue.path, k]), `is not a known field (check the spelling; see ${jsonSchema})`));
     }
     if (issue.code === 'invalid_type' && issue.input === undefined) {
-      return [{ field, message: `is required (expected ${issue.expected})` }];
+      return [error(field, `is required (expected ${issue.expected})`)];
     }
-    return [{ field, message: `${describeValue(issue.input)} ${issue.message.replace(/^Invalid input: /, '')}` }];
+    return [error(field, `${quote(issue.input)} ${issue.message.replace(/^Invalid input: /, '')}`)];
   });
 }
 
-/**
- * Parses a YAML config file and validates it against a zod schema, applying defaults.
- *
- * @param jsonSchema the published JSON Schema of the file, named in unknown-field messages
- * @throws ConfigError with every problem of the file: YAML syntax (with line and column), unknown
- *   fields, wrong types and out-of-range values
- */
-export function parseYamlConfig<S extends z.ZodType>(text: string, file: string, schema: S, jsonSchema: string): z.output<S> {
+/** Diagnostics of a file: each carries the file as its source. */
+function inFile(file: string, diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  return diagnostics.map((d) => ({ ...d, source: { file } }));
+}
+
+/** Parses YAML text into plain data. @throws ValidationError on syntax errors, with line and column */
+function parseYaml(text: string, file: string): unknown {
   const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(file, doc.errors.map((e) => ({
-      field: '',
-      message: `YAML syntax error at line ${e.linePos?.[0].line ?? '?'}, column ${e.linePos?.[0].col ?? '?'}: ${e.message.split('\n')[0]}`,
-    })));
+    throw new ValidationError(inFile(file, doc.errors.map((e) => error('',
+      `YAML syntax error at line ${e.linePos?.[0].line ?? '?'}, column ${e.linePos?.[0].col ?? '?'}: ${e.message.split('\n')[0]}`))));
   }
-  const result = schema.safeParse(doc.toJS(), { reportInput: true });
-  if (!result.success) throw new ConfigError(file, zodProblems(result.error, jsonSchema));
+  return doc.toJS();
+}
+
+/**
+ * Parses a YAML config file and checks it against a zod schema, applying the schema's defaults.
+ *
+ * @param jsonSchema the published JSON Schema of the file, named in unknown-field messages
+ * @throws ValidationError with every problem of the file: YAML syntax (with line and column),
+ *   unknown fields, wrong types and the schema's own rules
+ */
+export function parseYamlConfig<S extends z.ZodType>(text: string, file: string, schema: S, jsonSchema: string): z.output<S> {
+  const result = schema.safeParse(parseYaml(text, file), { reportInput: true });
+  if (!result.success) throw new ValidationError(inFile(file, zodProblems(result.error.issues, jsonSchema)));
   return result.data;
 }
 
-/**
- * Parses and validates one cluster config file, applying defaults.
- *
- * @throws ConfigError with every problem of the file: those of {@link parseYamlConfig}, then the
- *   semantic rules (IP math, capacity, versions, names; lib/validation/cluster-rules.ts)
- */
-export function parseClusterConfig(text: string, file: string): ClusterConfig {
-  const config = parseYamlConfig(text, file, clusterConfigSchema, 'schemas/cluster-config.schema.json');
-  // Warnings (e.g. a single control plane) are reported by the constructs at synth.
-  const errors = clusterConfigProblems(config).filter((p) => p.severity === 'error');
-  if (errors.length > 0) throw new ConfigError(file, errors);
-  return config;
-}
-
-/** A loaded config and where it came from. */
-export interface LoadedConfig {
+/** A cluster config file, parsed into the props of its cluster. */
+export interface ClusterConfigFile {
   /** Path of the file, relative to the working directory. */
   readonly file: string;
-  /** The validated config, defaults applied. */
+  /** The config as written (renamed keys moved to their new names). */
   readonly config: ClusterConfig;
+  /** The TalosCluster props the file describes; the constructs check and default them. */
+  readonly props: TalosClusterProps;
+  /** Renamed keys the file still uses (see lib/app/config/renamed-keys.ts). */
+  readonly renamed: readonly RenamedKey[];
+  /** Warnings about the file itself (renamed keys). */
+  readonly warnings: readonly Diagnostic[];
 }
 
 /**
- * Loads every `*.yaml`/`*.yml` file of a directory, in name order.
+ * Parses one cluster config file: YAML, renamed keys, structure. The values are checked by the
+ * constructs when the cluster is built (lib/app/clusters.ts).
  *
- * @throws UserError listing every problem of every file, so one run shows them all
+ * @throws ValidationError with every structural problem of the file
  */
-export function loadClusterConfigs(dir: string): LoadedConfig[] {
-  if (!fs.existsSync(dir)) throw new UserError(`config directory ${dir} does not exist; create it with one <cluster>.yaml per cluster`);
-  const files = fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
-  if (files.length === 0) throw new UserError(`no cluster configs (*.yaml) in ${dir}`);
-  const loaded: LoadedConfig[] = [];
-  const errors: ConfigError[] = [];
-  for (const f of files) {
-    const file = path.relative(process.cwd(), path.join(dir, f)) || f;
-    try {
-      loaded.push({ file, config: parseClusterConfig(fs.readFileSync(path.join(dir, f), 'utf8'), file) });
-    } catch (e) {
-      if (e instanceof ConfigError) errors.push(e); else throw e;
-    }
-  }
-  const seen = new Map<string, string>();
-  for (const { file, config } of loaded) {
-    const other = seen.get(config.name);
-    if (other) errors.push(new ConfigError(file, [{ field: 'name', message: `${JSON.stringify(config.name)} is already used by ${other}; cluster names must be unique` }]));
-    seen.set(config.name, file);
-  }
-  if (errors.length > 0) throw new UserError(errors.map((e) => e.message).join('\n'));
-  return loaded;
+export function parseClusterConfig(text: string, file: string): ClusterConfigFile {
+  const data = parseYaml(text, file);
+  const { applied, conflicts } = applyRenamedKeys(data);
+  const result = clusterConfigSchema.safeParse(data, { reportInput: true });
+  const errors = [
+    ...conflicts.map((r) => error(dotted(r.from), `is the old name of ${dotted(r.to)}, which is set too; keep ${dotted(r.to)} only`)),
+    ...(result.success ? [] : zodProblems(result.error.issues, CLUSTER_JSON_SCHEMA)),
+  ];
+  if (!result.success || errors.length > 0) throw new ValidationError(inFile(file, errors));
+  return {
+    file,
+    config: result.data,
+    props: clusterProps(result.data),
+    renamed: applied,
+    warnings: inFile(file, applied.map((r) => warning(dotted(r.from),
+      `is renamed to ${dotted(r.to)} (${r.hint}); rename it in this file: the old key is refused from version ${r.removeIn} on`))),
+  };
+}
+
+/**
+ * {@link parseClusterConfig} of a file on disk.
+ *
+ * @param file where to read it
+ * @param displayFile how messages name it (relative to the working directory)
+ */
+export function loadClusterConfig(file: string, displayFile: string = file): ClusterConfigFile {
+  return parseClusterConfig(fs.readFileSync(file, 'utf8'), displayFile);
 }

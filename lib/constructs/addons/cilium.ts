@@ -4,10 +4,8 @@ import { ITalosCluster } from '../cluster-ref';
 import { KUBEPRISM_PORT } from '../../talos/machine-config';
 import { CILIUM_CHART } from '../../core/stack';
 
-/** Props of a {@link CiliumCRS}. */
-export interface CiliumCRSProps {
-  /** The workload cluster Cilium is installed into. */
-  readonly cluster: ITalosCluster;
+/** Options of Cilium on a cluster (`cilium` in the cluster props and config file). */
+export interface CiliumOptions {
   /**
    * Deploy Hubble with its relay and UI. Hubble's TLS certificates are generated in the cluster
    * by a CronJob, never by helm, so no key material reaches dist/.
@@ -25,6 +23,15 @@ export interface CiliumCRSProps {
    */
   readonly strategy?: ResourceSetStrategy;
 }
+
+/** Props of a {@link CiliumCRS}. */
+export interface CiliumCRSProps extends CiliumOptions {
+  /** The workload cluster Cilium is installed into. */
+  readonly cluster: ITalosCluster;
+}
+
+/** Whether Hubble is deployed unless the options say otherwise. */
+export const DEFAULT_HUBBLE = true;
 
 /**
  * Cilium values Talos requires (STACK.md §4.1): Kubernetes IPAM, kube-proxy replacement through
@@ -70,22 +77,19 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 /**
  * Cilium as the workload cluster's CNI, from the pinned chart with the Talos values, delivered by
- * a ClusterResourceSet (`strategy: Reconcile`). The Talos machine configs set `cni: none` and
- * disable kube-proxy, so nodes stay NotReady until this arrives.
+ * a ClusterResourceSet (`strategy: Reconcile`; the `Resource` child, `node.defaultChild`). The
+ * Talos machine configs set `cni: none` and disable kube-proxy, so nodes stay NotReady until this
+ * arrives.
  */
-export class CiliumCRS extends Construct {
-  /** The rendered chart and its resource set. */
-  public readonly resourceSet: ChartResourceSet;
-
+export class CiliumCRS extends ChartResourceSet {
   constructor(scope: Construct, id: string, props: CiliumCRSProps) {
-    super(scope, id);
-    this.resourceSet = new ChartResourceSet(this, 'Default', {
+    super(scope, id, {
       cluster: props.cluster,
       addonName: 'cilium',
       chart: CILIUM_CHART,
       releaseName: 'cilium',
       releaseNamespace: 'kube-system',
-      values: mergeValues(talosCiliumValues(props.hubble ?? true), props.values ?? {}),
+      values: mergeValues(talosCiliumValues(props.hubble ?? DEFAULT_HUBBLE), props.values ?? {}),
       strategy: props.strategy,
     });
   }

@@ -24,15 +24,12 @@ export interface TalosCcmCRSProps {
  *
  * It sets each Node's providerID from Talos platform metadata (`proxmox://<uuid>`, injected by
  * CAPMOX); without it no Machine ever gets a nodeRef (STACK.md §2). Its node-csr-approval
- * controller approves the kubelet serving certificates the machine configs ask for.
+ * controller approves the kubelet serving certificates the machine configs ask for. The
+ * ClusterResourceSet is the `Resource` child (`node.defaultChild`).
  */
-export class TalosCcmCRS extends Construct {
-  /** The rendered chart and its resource set. */
-  public readonly resourceSet: ChartResourceSet;
-
+export class TalosCcmCRS extends ChartResourceSet {
   constructor(scope: Construct, id: string, props: TalosCcmCRSProps) {
-    super(scope, id);
-    this.resourceSet = new ChartResourceSet(this, 'Default', {
+    super(scope, id, {
       cluster: props.cluster,
       addonName: 'talos-ccm',
       chart: TALOS_CCM_CHART,

@@ -2,18 +2,20 @@ import { Testing } from 'cdk8s';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { buildCluster, clusterChart } from '../../../lib/app/config/build';
+import { buildConfigCluster } from '../../../lib/app/clusters';
 import { parseClusterConfig } from '../../../lib/app/config/load';
 import { OutputGate } from '../../../lib/gate/gate';
-import { all, one, Obj } from '../../util';
+import * as semver from 'semver';
+import { RENAMED_KEYS } from '../../../lib/app/config/renamed-keys';
+import { formatDiagnostic } from '../../../lib/core/errors';
+import { all, one, Obj, ROOT } from '../../util';
 
-const HOMELAB = YAML.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'clusters', 'homelab.yaml'), 'utf8'));
+const HOMELAB = YAML.parse(fs.readFileSync(path.join(ROOT, 'clusters', 'homelab.yaml'), 'utf8'));
 
 function build(edit: (d: any) => void = () => {}): Obj[] {
   const doc = structuredClone(HOMELAB);
   edit(doc);
-  const chart = Testing.chart();
-  buildCluster(chart, parseClusterConfig(YAML.stringify(doc), 'test.yaml'));
+  const { chart } = buildConfigCluster(Testing.app(), parseClusterConfig(YAML.stringify(doc), 'test.yaml'), 'Cluster');
   return Testing.synth(chart) as Obj[];
 }
 
@@ -69,16 +71,37 @@ describe('config → constructs', () => {
     expect(one(build((d) => { delete d.proxmox.credentialsSecret; }), 'ProxmoxCluster').spec.credentialsRef).toBeUndefined();
   });
 
-  test('fails with file, field, value and expectation before any construct is built', () => {
+  test('fails with file, field, value and expectation: the constructs\' rule, named by the config path', () => {
     const doc = structuredClone(HOMELAB);
     doc.network.endpoint = '192.168.0.25';
-    expect(() => parseClusterConfig(YAML.stringify(doc), 'clusters/homelab.yaml'))
+    expect(() => buildConfigCluster(Testing.app(), parseClusterConfig(YAML.stringify(doc), 'clusters/homelab.yaml'), 'Cluster'))
       .toThrow('clusters/homelab.yaml: network.endpoint 192.168.0.25 lies inside network.addresses 192.168.0.20-192.168.0.29; the VIP must be outside the node range (CAPMOX rejects it)');
   });
 
-  test('errors raised by constructs are prefixed with the file', () => {
-    const config = parseClusterConfig(YAML.stringify(HOMELAB), 'clusters/homelab.yaml');
-    const broken = { ...config, kubernetesVersion: 'v1.35' };
-    expect(() => clusterChart(Testing.app(), 'clusters/homelab.yaml', broken)).toThrow(/^clusters\/homelab\.yaml: kubernetesVersion /);
+  test('a renamed key keeps working, with a warning naming the new key; its errors name the key the file uses', () => {
+    const doc = structuredClone(HOMELAB);
+    delete doc.network.podCidrs;
+    doc.network.podCidr = '10.244.0.0/16';
+    const config = parseClusterConfig(YAML.stringify(doc), 'clusters/homelab.yaml');
+    const { chart, warnings } = buildConfigCluster(Testing.app(), config, 'Cluster');
+    expect(one(Testing.synth(chart) as Obj[], 'Cluster').spec.clusterNetwork.pods.cidrBlocks).toEqual(['10.244.0.0/16']);
+    expect(warnings.map(formatDiagnostic)).toEqual([
+      'clusters/homelab.yaml: network.podCidr is renamed to network.podCidrs (a list of CIDRs); rename it in this file: the old key is refused from version 0.2.0 on',
+    ]);
+    doc.network.podCidr = '192.168.0.0/16';
+    expect(() => buildConfigCluster(Testing.app(), parseClusterConfig(YAML.stringify(doc), 'clusters/homelab.yaml'), 'Cluster'))
+      .toThrow('clusters/homelab.yaml: network.podCidr 192.168.0.0/16 overlaps network.gateway/network.prefix 192.168.0.0/24; pod, service and node networks must be disjoint');
+  });
+
+  test('the old and the new key together are refused', () => {
+    const doc = structuredClone(HOMELAB);
+    doc.network.podCidr = '10.244.0.0/16';
+    expect(() => parseClusterConfig(YAML.stringify(doc), 'clusters/homelab.yaml'))
+      .toThrow('clusters/homelab.yaml: network.podCidr is the old name of network.podCidrs, which is set too; keep network.podCidrs only');
+  });
+
+  test('renamed keys are refused from the version their entry names: drop the entry when the version is bumped', () => {
+    const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
+    for (const r of RENAMED_KEYS) expect(semver.lt(version, r.removeIn)).toBe(true);
   });
 });

@@ -3,13 +3,13 @@ import * as os from 'os';
 import * as path from 'path';
 import { gitopsConfigSchema, loadGitopsConfig } from '../../../lib/app/config/gitops';
 import { parseYamlConfig } from '../../../lib/app/config/load';
-import { configErrorLines } from '../../util';
+import { validationErrorLines } from '../../util';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const parse = (text: string) => parseYamlConfig(text, 'gitops.yaml', gitopsConfigSchema, 'schemas/gitops-config.schema.json');
 
 function problems(text: string): string[] {
-  return configErrorLines(() => parse(text));
+  return validationErrorLines(() => parse(text));
 }
 
 describe('gitops.yaml', () => {

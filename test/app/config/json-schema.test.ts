@@ -16,9 +16,8 @@ describe('published config JSON Schema', () => {
   test('accepts the default configs and flags a typo, as an editor would', () => {
     const ajv = new Ajv2020({ strict: false });
     addFormats(ajv);
-    ajv.addFormat('cidrv4', true); // zod emits a pattern beside this non-standard format
     const validate = ajv.compile(published);
-    for (const f of fs.readdirSync(path.join(ROOT, 'clusters'))) {
+    for (const f of fs.readdirSync(path.join(ROOT, 'clusters')).filter((n) => /\.ya?ml$/.test(n))) {
       const text = fs.readFileSync(path.join(ROOT, 'clusters', f), 'utf8');
       expect(text.split('\n')[0]).toBe('# yaml-language-server: $schema=../schemas/cluster-config.schema.json');
       expect(validate(YAML.parse(text))).toBe(true);

@@ -2,10 +2,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { loadClusterConfigs, parseClusterConfig } from '../../../lib/app/config/load';
-import { configErrorLines } from '../../util';
+import { App } from 'cdk8s';
+import { buildClusters, findClusterSources } from '../../../lib/app/clusters';
+import { parseClusterConfig } from '../../../lib/app/config/load';
+import { configProblems, ROOT, validationErrorLines } from '../../util';
 
-const HOMELAB = fs.readFileSync(path.join(__dirname, '..', '..', '..', 'clusters', 'homelab.yaml'), 'utf8');
+const HOMELAB = fs.readFileSync(path.join(ROOT, 'clusters', 'homelab.yaml'), 'utf8');
 const FILE = 'clusters/homelab.yaml';
 
 function withEdit(edit: (doc: any) => void): string {
@@ -14,39 +16,33 @@ function withEdit(edit: (doc: any) => void): string {
   return YAML.stringify(doc);
 }
 
+/** Structure only: what the config layer itself refuses. */
+function structureProblems(text: string): string[] {
+  return validationErrorLines(() => parseClusterConfig(text, FILE));
+}
+
+/** What synth refuses: structure, then the constructs' rules. */
 function problems(text: string): string[] {
-  return configErrorLines(() => parseClusterConfig(text, FILE));
+  return configProblems(text, FILE);
 }
 
 describe('cluster config', () => {
-  test('the homelab config parses with the seeds\' values', () => {
-    const c = parseClusterConfig(HOMELAB, FILE);
-    expect(c.name).toBe('homelab');
-    expect(c.talos).toEqual({ version: 'v1.13.9', extensions: ['siderolabs/qemu-guest-agent'], extraKernelArgs: [] });
-    expect(c.network.endpoint).toBe('192.168.0.30');
-    expect(c.network.endpointPort).toBe(6443);
-    expect(c.controlPlane).toEqual({ replicas: 3, cores: 2, memoryMiB: 4096, diskGiB: 20, healthCheck: false });
-    expect(c.workers).toEqual([{ name: 'default', replicas: 2, cores: 2, memoryMiB: 8192, diskGiB: 40, healthCheck: true }]);
-    expect(c.proxmox.credentialsSecret).toBe('homelab-proxmox');
+  test('the homelab config parses into the props of its cluster, as written (the constructs apply defaults)', () => {
+    const { props, warnings } = parseClusterConfig(HOMELAB, FILE);
+    expect(props.name).toBe('homelab');
+    expect(props.talos).toEqual({ version: 'v1.13.9', extensions: ['siderolabs/qemu-guest-agent'] });
+    expect(props.network.endpoint).toBe('192.168.0.30');
+    expect(props.network.endpointPort).toBeUndefined();
+    expect(props.network.podCidrs).toEqual(['10.244.0.0/16']);
+    expect(props.controlPlane).toEqual({ replicas: 3, cores: 2, memoryMiB: 4096, diskGiB: 20 });
+    expect(props.workers).toEqual([{ name: 'default', replicas: 2, cores: 2, memoryMiB: 8192, diskGiB: 40 }]);
+    expect(props.proxmox.credentialsSecret).toBe('homelab-proxmox');
+    expect(warnings).toEqual([]);
   });
 
-  test('fails on the reserved cluster name "management" (dist/management/ holds the GitOps objects)', () => {
-    expect(problems(withEdit((d) => { d.name = 'management'; }))).toEqual([
-      'clusters/homelab.yaml: name "management" is reserved: dist/management/ holds the GitOps objects of the management cluster; choose another cluster name',
-    ]);
-  });
-
-  test('defaults: namespace, versions, bridge, networks, cilium', () => {
-    const c = parseClusterConfig(withEdit((d) => {
-      delete d.namespace; delete d.kubernetesVersion; delete d.talos; delete d.cilium;
-      delete d.network.bridge; delete d.network.podCidr; delete d.network.serviceCidr;
-    }), FILE);
-    expect(c.namespace).toBe('default');
-    expect(c.kubernetesVersion).toBe('v1.35.4');
-    expect(c.talos.version).toBe('v1.13.9');
-    expect(c.talos.extensions).toEqual(['siderolabs/qemu-guest-agent']);
-    expect(c.network).toMatchObject({ bridge: 'vmbr0', podCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12' });
-    expect(c.cilium).toEqual({ hubble: true });
+  test('the config file\'s keys are the props: a config parses into props unchanged', () => {
+    const { config, props } = parseClusterConfig(HOMELAB, FILE);
+    expect(props).toBe(config);
   });
 
   describe('fails', () => {
@@ -57,13 +53,19 @@ describe('cluster config', () => {
     });
 
     test('fails on YAML syntax errors with line and column', () => {
-      const [msg] = problems('name: homelab\nnetwork: [1, 2\n');
+      const [msg] = structureProblems('name: homelab\nnetwork: [1, 2\n');
       expect(msg).toMatch(/^clusters\/homelab\.yaml: YAML syntax error at line \d+, column \d+: /);
     });
 
     test('fails on a name that is not DNS-1123, with the value', () => {
       expect(problems(withEdit((d) => { d.name = 'Home_Lab'; }))).toEqual([
-        'clusters/homelab.yaml: name "Home_Lab" must be a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit',
+        'clusters/homelab.yaml: name "Home_Lab" must be a DNS-1123 label: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit',
+      ]);
+    });
+
+    test('fails on a wrong type before any rule runs', () => {
+      expect(structureProblems(withEdit((d) => { d.controlPlane.cores = 'two'; }))).toEqual([
+        'clusters/homelab.yaml: controlPlane.cores "two" expected number, received string',
       ]);
     });
 
@@ -80,13 +82,12 @@ describe('cluster config', () => {
         d.workers[0].cores = 0;
         d.kubernetesVersion = '1.35';
       }));
-      expect(msgs).toEqual(expect.arrayContaining([
-        'clusters/homelab.yaml: network.endpoint "not-an-ip" must be an IPv4 address like 192.168.0.1',
+      expect(msgs).toEqual([
+        'clusters/homelab.yaml: kubernetesVersion "1.35" must be a release version like v1.35.4',
+        'clusters/homelab.yaml: network.endpoint "not-an-ip" must be an IPv4 address (the control-plane VIP)',
         'clusters/homelab.yaml: controlPlane.memoryMiB 4097 must be a multiple of 8 (CAPMOX)',
-        'clusters/homelab.yaml: workers[0].cores 0 must be at least 1 (vCPU cores per socket)',
-        'clusters/homelab.yaml: kubernetesVersion "1.35" must be a release version like v1.2.3',
-      ]));
-      expect(msgs).toHaveLength(4);
+        'clusters/homelab.yaml: workers[0].cores 0 gives 0 vCPU(s); Talos needs at least 2',
+      ]);
     });
   });
 
@@ -94,23 +95,27 @@ describe('cluster config', () => {
     let dir: string;
     beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'clusters-')); });
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const names = () => buildClusters(new App(), findClusterSources(dir)).map((b) => b.cluster.clusterName);
 
-    test('loads every *.yaml in name order', () => {
+    test('loads every *.yaml, *.yml and *.ts in name order, nothing else', () => {
       fs.writeFileSync(path.join(dir, 'b.yaml'), withEdit((d) => { d.name = 'b'; }));
       fs.writeFileSync(path.join(dir, 'a.yml'), withEdit((d) => { d.name = 'a'; }));
       fs.writeFileSync(path.join(dir, 'notes.txt'), 'ignored');
-      expect(loadClusterConfigs(dir).map((l) => l.config.name)).toEqual(['a', 'b']);
+      fs.writeFileSync(path.join(dir, 'types.d.ts'), 'export {};');
+      expect(findClusterSources(dir).map((s) => [path.basename(s.path), s.kind])).toEqual([['a.yml', 'yaml'], ['b.yaml', 'yaml']]);
+      expect(names()).toEqual(['a', 'b']);
     });
 
-    test('fails on duplicate cluster names across files, and reports all files\' problems at once', () => {
+    test('fails on duplicate cluster names across files and the reserved name, reporting all files\' problems at once', () => {
       fs.writeFileSync(path.join(dir, 'a.yaml'), HOMELAB);
       fs.writeFileSync(path.join(dir, 'b.yaml'), HOMELAB);
       fs.writeFileSync(path.join(dir, 'c.yaml'), withEdit((d) => { d.bogus = 1; }));
-      expect(() => loadClusterConfigs(dir)).toThrow(/c\.yaml: bogus is not a known field[\s\S]*b\.yaml: name "homelab" is already used by .*a\.yaml/);
+      fs.writeFileSync(path.join(dir, 'd.yaml'), withEdit((d) => { d.name = 'management'; }));
+      expect(names).toThrow(/b\.yaml: name "homelab" is already used by .*a\.yaml[\s\S]*c\.yaml: bogus is not a known field[\s\S]*d\.yaml: name "management" is reserved: dist\/management\/ holds the GitOps objects/);
     });
 
     test('fails on an empty directory', () => {
-      expect(() => loadClusterConfigs(dir)).toThrow(`no cluster configs (*.yaml) in ${dir}`);
+      expect(() => findClusterSources(dir)).toThrow(`no cluster files (*.yaml or *.ts) in ${dir}`);
     });
   });
 });

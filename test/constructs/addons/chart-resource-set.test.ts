@@ -50,7 +50,7 @@ describe('CiliumCRS', () => {
 
   test('hubble can be turned off', () => {
     const chart = newChart();
-    new TalosCluster(chart, 'C', homelabProps()).addCilium({ hubble: false });
+    new TalosCluster(chart, 'C', homelabProps({ cilium: { hubble: false } }));
     const text = one(synth(chart), 'ConfigMap', 'homelab-cilium').data['cilium.yaml'];
     expect(text).not.toContain('hubble-relay');
   });

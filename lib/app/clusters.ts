@@ -1,0 +1,167 @@
+/**
+ * The clusters of a project: one chart per cluster file in `clusters/`, whether the cluster is
+ * described by a config file (`<name>.yaml`) or by TypeScript (`<name>.ts`). Both end in a
+ * TalosCluster built by the same constructs, so they get the same rules, defaults and output.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import { ClusterConfigFile, loadClusterConfig } from './config/load';
+import { configPath } from './config/renamed-keys';
+import { ClusterDefinition, TalosCluster, WARNING_METADATA } from '../constructs/talos-cluster';
+import { Diagnostic, error, formatDiagnostic, quote, UserError, ValidationError } from '../core/errors';
+import { MANAGEMENT_OUTPUT } from '../core/naming';
+import { PROJECT_ROOT } from '../core/paths';
+
+/** A cluster file: a config file or a TypeScript module. */
+export interface ClusterSource {
+  /** Path for messages and headers, relative to the working directory, with `/` separators. */
+  readonly file: string;
+  /** Absolute path. */
+  readonly path: string;
+  /** How the file describes its cluster. */
+  readonly kind: 'yaml' | 'typescript';
+}
+
+/** A cluster built from its file, in its own chart. */
+export interface BuiltCluster {
+  /** The file it came from. */
+  readonly source: ClusterSource;
+  /** The chart holding the cluster (its id is the cluster name). */
+  readonly chart: Chart;
+  /** The cluster. */
+  readonly cluster: TalosCluster;
+  /** Warnings of the file and of the constructs, with the file as their source. */
+  readonly warnings: readonly Diagnostic[];
+}
+
+const YAML_FILE = /\.ya?ml$/;
+const TYPESCRIPT_FILE = /(?<!\.d)\.ts$/;
+
+/**
+ * The cluster files of a directory, in name order: `*.yaml`, `*.yml` and `*.ts` (not `*.d.ts`).
+ * Subfolders are not cluster files; TypeScript helpers that clusters share go there.
+ *
+ * @throws UserError when the directory does not exist or holds no cluster file
+ */
+export function findClusterSources(dir: string): ClusterSource[] {
+  if (!fs.existsSync(dir)) throw new UserError(`config directory ${dir} does not exist; create it with one <cluster>.yaml or <cluster>.ts per cluster`);
+  const sources = fs.readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isFile() && (YAML_FILE.test(e.name) || TYPESCRIPT_FILE.test(e.name)))
+    .map((e) => e.name)
+    .sort()
+    .map((name): ClusterSource => {
+      const abs = path.join(dir, name);
+      return { file: displayPath(abs), path: abs, kind: YAML_FILE.test(name) ? 'yaml' : 'typescript' };
+    });
+  if (sources.length === 0) throw new UserError(`no cluster files (*.yaml or *.ts) in ${dir}`);
+  return sources;
+}
+
+/** A path relative to the working directory, with `/` separators, for messages and headers. */
+export function displayPath(abs: string): string {
+  return (path.relative(process.cwd(), abs) || abs).split(path.sep).join('/');
+}
+
+/**
+ * TypeScript cluster modules compiled into the synth bundle (scripts/app.js), by path relative to
+ * the project; elsewhere (tsx, jest) the files are required directly.
+ */
+const bundledModules = new Map<string, () => unknown>();
+
+/** Registers a TypeScript cluster module of the synth bundle (called by the bundle's entry). */
+export function registerClusterModule(relativePath: string, load: () => unknown): void {
+  bundledModules.set(relativePath.split(path.sep).join('/'), load);
+}
+
+function loadModule(abs: string): unknown {
+  const bundled = bundledModules.get(path.relative(PROJECT_ROOT, abs).split(path.sep).join('/'));
+  // A TypeScript file is loaded by the runtime that runs us (tsx, ts-jest) when not bundled.
+  return bundled ? bundled() : require(abs);
+}
+
+/** The diagnostics of a ValidationError, with the file as their source (config paths for config files). */
+function fileDiagnostics(diagnostics: readonly Diagnostic[], file: string, config?: ClusterConfigFile): Diagnostic[] {
+  return diagnostics.map((d) => ({
+    ...d,
+    path: config ? configPath(d.path, config.renamed) : d.path,
+    source: d.source ?? { file },
+  }));
+}
+
+function constructWarnings(chart: Chart, file: string, config?: ClusterConfigFile): Diagnostic[] {
+  const warnings = chart.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === WARNING_METADATA).map((m) => m.data as Diagnostic));
+  return fileDiagnostics(warnings, file, config);
+}
+
+/** Runs `build`; a ValidationError it throws is thrown again with the file (and config paths). */
+function inFile<T>(file: string, config: ClusterConfigFile | undefined, build: () => T): T {
+  try {
+    return build();
+  } catch (e) {
+    if (e instanceof ValidationError) throw new ValidationError(fileDiagnostics(e.diagnostics, file, config));
+    throw e;
+  }
+}
+
+/**
+ * Builds the cluster a config file describes into a new chart `chartId` of `scope`: the constructs check
+ * and default the props, and their diagnostics name the config file and its fields.
+ *
+ * @throws ValidationError naming the file and the config paths
+ */
+export function buildConfigCluster(scope: Construct, config: ClusterConfigFile, chartId: string): Omit<BuiltCluster, 'source'> {
+  const chart = new Chart(scope, chartId, { disableResourceNameHashes: true });
+  const cluster = inFile(config.file, config, () => new TalosCluster(chart, 'Cluster', config.props));
+  return { chart, cluster, warnings: [...config.warnings, ...constructWarnings(chart, config.file, config)] };
+}
+
+/** Builds the cluster of one file into a new chart of `scope`; errors are thrown, not collected. */
+function buildOne(scope: Construct, source: ClusterSource, chartId: string): BuiltCluster {
+  if (source.kind === 'yaml') return { source, ...buildConfigCluster(scope, loadClusterConfig(source.path, source.file), chartId) };
+  const definition = (loadModule(source.path) as { default?: unknown }).default;
+  const fail = (message: string) => new ValidationError([{ ...error('', message), source: { file: source.file } }]);
+  if (typeof definition !== 'function') throw fail('must export a default function (scope) => TalosCluster (see README, "From TypeScript")');
+  const chart = new Chart(scope, chartId, { disableResourceNameHashes: true });
+  const cluster = inFile(source.file, undefined, () => (definition as ClusterDefinition)(chart));
+  if (!(cluster instanceof TalosCluster) || cluster.node.scope !== chart) {
+    throw fail(`its default export must create a TalosCluster in the scope it is given and return it; it returned ${cluster instanceof TalosCluster ? 'one created elsewhere' : quote(typeof cluster)}`);
+  }
+  return { source, chart, cluster, warnings: constructWarnings(chart, source.file) };
+}
+
+/**
+ * Builds every cluster file into its own chart of `app` (chart id: the cluster name). Every file
+ * is tried, and every problem of every file is thrown together, so one run shows them all; cluster
+ * names must be unique across files and may not be `management` (dist/management/ holds the
+ * GitOps objects).
+ *
+ * @throws UserError (ValidationError for invalid props or configs) listing every problem found
+ */
+export function buildClusters(app: Construct, sources: readonly ClusterSource[]): BuiltCluster[] {
+  const built: BuiltCluster[] = [];
+  const problems: string[] = [];
+  const names = new Map<string, ClusterSource>();
+  sources.forEach((source, i) => {
+    try {
+      // Chart ids are positional: a TypeScript file's cluster name is known only once it is
+      // built, and two files of one name must reach the check below rather than collide.
+      const b = buildOne(app, source, `cluster-file-${i}`);
+      const name = b.cluster.clusterName;
+      const other = names.get(name);
+      if (name === MANAGEMENT_OUTPUT) {
+        problems.push(formatDiagnostic({ ...error('name', `${quote(name)} is reserved: dist/${MANAGEMENT_OUTPUT}/ holds the GitOps objects of the management cluster; choose another cluster name`), source: { file: source.file } }));
+      } else if (other) {
+        problems.push(formatDiagnostic({ ...error('name', `${quote(name)} is already used by ${other.file}; cluster names must be unique`), source: { file: source.file } }));
+      } else {
+        names.set(name, source);
+        built.push(b);
+      }
+    } catch (e) {
+      if (e instanceof UserError) problems.push(e.message); else throw e;
+    }
+  });
+  if (problems.length > 0) throw new UserError(problems.join('\n'));
+  return built;
+}
