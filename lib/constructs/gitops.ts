@@ -179,7 +179,8 @@ export class FleetDelivery extends Construct {
       },
     });
     for (const c of props.clusters) repo(c.clusterName, this, c.clusterName, c.manifestsPath);
-    repo(`${props.name}-management`, this, 'Management', props.managementPath);
+    // The GitRepo of the management folder is the primary child (`node.defaultChild`).
+    repo(`${props.name}-management`, this, 'Resource', props.managementPath);
   }
 }
 

@@ -5,6 +5,8 @@
  */
 import { X509Certificate } from 'crypto';
 import { bech32 } from 'bech32';
+import { App, Chart } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
 import * as YAML from 'yaml';
 import { UserError } from '../core/errors';
 import { KubeObject } from '../core/kube-object';
@@ -221,15 +223,17 @@ function normalizePem(text: string): string {
  */
 export function proxmoxCredentialsSecret(props: ProxmoxCredentialsSecretProps): KubeObject {
   const errors = proxmoxCredentialsProblems(props).filter((p) => p.severity === 'error').map((p) => p.message);
-  const secret: KubeObject = {
-    apiVersion: 'v1',
-    kind: 'Secret',
+  // cdk8s-plus writes what the API server would otherwise default (type, immutable), so a GitOps
+  // agent sees no drift between the file and the live object.
+  const chart = new Chart(new App(), 'credentials');
+  new kplus.Secret(chart, 'Secret', {
     metadata: {
       name: props.name,
       namespace: props.namespace,
       labels: { [PROXMOX_CREDENTIALS_LABEL]: PROXMOX_CREDENTIALS_LABEL_VALUE },
     },
     type: 'Opaque',
+    immutable: false,
     stringData: {
       url: props.url,
       token: props.token,
@@ -237,7 +241,8 @@ export function proxmoxCredentialsSecret(props: ProxmoxCredentialsSecretProps): 
       insecure: props.rootCa === undefined ? 'true' : 'false',
       ...(props.rootCa !== undefined ? { root_ca: normalizePem(props.rootCa) } : {}),
     },
-  };
+  });
+  const [secret] = chart.toJson() as KubeObject[];
   errors.push(...builtinViolations(secret).map((v) => `Secret ${v.field} ${v.message}`));
   if (errors.length > 0) throw new UserError(errors.join('\n'));
   return secret;

@@ -78,6 +78,7 @@ describe('credentials Secret', () => {
         labels: { 'platform.ionos.com/secret-type': 'proxmox-credentials' },
       },
       type: 'Opaque',
+      immutable: false,
       stringData: { url: URL, token: TOKEN, secret: SECRET, insecure: 'true' },
     });
     expect(PROXMOX_CREDENTIALS_LABEL).toBe('platform.ionos.com/secret-type');
@@ -85,7 +86,7 @@ describe('credentials Secret', () => {
 
   test('with a CA: root_ca holds the certificate and insecure is "false"', () => {
     const s = proxmoxCredentialsSecret({ ...PROPS, rootCa: CA_PEM });
-    expect(Object.keys(s.stringData as object)).toEqual(['url', 'token', 'secret', 'insecure', 'root_ca']);
+    expect(Object.keys(s.stringData as object)).toEqual(['insecure', 'root_ca', 'secret', 'token', 'url']);
     expect(s.stringData).toMatchObject({ insecure: 'false', root_ca: CA_PEM });
   });
 
@@ -106,16 +107,17 @@ describe('credentials Secret', () => {
       'apiVersion: v1',
       'kind: Secret',
       'metadata:',
-      '  name: homelab-proxmox',
-      '  namespace: default',
       '  labels:',
       '    platform.ionos.com/secret-type: proxmox-credentials',
-      'type: Opaque',
+      '  name: homelab-proxmox',
+      '  namespace: default',
+      'immutable: false',
       'stringData:',
-      '  url: https://pve.example.com:8006',
-      '  token: capmox@pve!capi',
-      '  secret: 00000000-0000-4000-8000-000000000000',
       '  insecure: "true"',
+      '  secret: 00000000-0000-4000-8000-000000000000',
+      '  token: capmox@pve!capi',
+      '  url: https://pve.example.com:8006',
+      'type: Opaque',
       '',
     ].join('\n'));
     expect(proxmoxCredentialsSecretYaml(PROPS)).toBe(text);

@@ -1,4 +1,4 @@
-import { ApiObject } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ITalosCluster } from '../cluster-ref';
 import { UserError } from '../../core/errors';
@@ -93,9 +93,9 @@ export class ChartResourceSet extends Construct {
     const labels = { [CLUSTER_NAME_LABEL]: cluster.clusterName };
     this.configMapNames = chunks.map((_, i) => chunks.length === 1 ? this.name : `${this.name}-${i + 1}`);
     chunks.forEach((docs, i) => {
-      new ApiObject(this, chunks.length === 1 ? 'ConfigMap' : `ConfigMap${i + 1}`, {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
+      // cdk8s-plus writes `immutable: false` explicitly: nothing is left for the API server to fill.
+      new kplus.ConfigMap(this, chunks.length === 1 ? 'ConfigMap' : `ConfigMap${i + 1}`, {
+        immutable: false,
         metadata: {
           name: this.configMapNames[i],
           namespace: cluster.namespace,
