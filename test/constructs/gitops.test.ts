@@ -45,6 +45,10 @@ describe('FluxDelivery', () => {
     });
   });
 
+  test('snapshot', () => {
+    expect(objects).toMatchSnapshot();
+  });
+
   test('passes the output gate (Flux CRD schemas and CEL rules)', () => {
     expect(new OutputGate().violations(objects)).toEqual([]);
   });
@@ -54,6 +58,10 @@ describe('FleetDelivery', () => {
   const objects = synthWith((chart) => new FleetDelivery(chart, 'Fleet', {
     name: 'fleet-of-clusters', repository, managementPath: 'dist/management/fleet', clusters,
   }));
+
+  test('snapshot', () => {
+    expect(objects).toMatchSnapshot();
+  });
 
   test('a GitRepo per cluster in fleet-local, deleting what leaves git', () => {
     const alpha = one(objects, 'GitRepo', 'alpha');

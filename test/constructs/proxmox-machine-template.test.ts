@@ -3,6 +3,10 @@ import { all, homelabObjects } from '../util';
 describe('ProxmoxMachineTemplate', () => {
   const templates = all(homelabObjects(), 'ProxmoxMachineTemplate');
 
+  test('snapshot', () => {
+    expect(templates).toMatchSnapshot();
+  });
+
   test('one for the control plane, one per pool', () => {
     expect(templates.map((t) => t.metadata.name.replace(/-[0-9a-f]{8}$/, ''))).toEqual(['homelab-control-plane', 'homelab-default']);
   });

@@ -7,6 +7,11 @@ import { all, DEFAULT_POOL, homelabObjects, homelabProps, newChart, one, synth }
 describe('TalosCluster', () => {
   const objects = homelabObjects();
 
+  test('snapshot of the cluster\'s own objects (small: Cluster, ProxmoxCluster, control plane)', () => {
+    const own = objects.filter((o) => ['Cluster', 'ProxmoxCluster', 'TalosControlPlane'].includes(o.kind));
+    expect(own).toMatchSnapshot();
+  });
+
   test('emits the pinned apiVersions', () => {
     expect(one(objects, 'Cluster').apiVersion).toBe('cluster.x-k8s.io/v1beta2');
     expect(one(objects, 'ProxmoxCluster').apiVersion).toBe('infrastructure.cluster.x-k8s.io/v1alpha2');

@@ -17,6 +17,11 @@ describe('ProxmoxWorkerPool', () => {
   const objects = clusterWithPools([DEFAULT]);
   const md = one(objects, 'MachineDeployment');
 
+  test('snapshot of a pool\'s objects', () => {
+    expect(objects.filter((o) => ['MachineDeployment', 'MachineHealthCheck', 'TalosConfigTemplate'].includes(o.kind)
+      || (o.kind === 'ProxmoxMachineTemplate' && o.metadata.name.startsWith('homelab-default-')))).toMatchSnapshot();
+  });
+
   test('MachineDeployment named <cluster>-<pool> with explicit replicas, rollout and deletion order', () => {
     expect(md.apiVersion).toBe('cluster.x-k8s.io/v1beta2');
     expect(md.metadata.name).toBe('homelab-default');

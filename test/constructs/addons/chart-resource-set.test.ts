@@ -9,6 +9,10 @@ describe('CiliumCRS', () => {
   const crs = one(objects, 'ClusterResourceSet', 'homelab-cilium');
   const manifests = YAML.parseAllDocuments(cm.data['cilium.yaml']).map((d) => d.toJS());
 
+  test('snapshot of the resource set and its ConfigMap\'s envelope (the render itself is the pinned chart\'s)', () => {
+    expect([crs, { ...cm, data: Object.keys(cm.data) }]).toMatchSnapshot();
+  });
+
   test('ClusterResourceSet: Reconcile, selects the Cluster by its cluster-name label, lists the ConfigMap', () => {
     expect(crs.apiVersion).toBe('addons.cluster.x-k8s.io/v1beta2');
     expect(crs.spec.strategy).toBe('Reconcile');
