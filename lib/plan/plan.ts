@@ -6,6 +6,7 @@
  * which objects are created, changed and deleted; which control plane and pools roll and why; and
  * what the controllers would refuse or what would destroy machines (STACK.md §3.4, §4.2, §5.1).
  */
+import { isDeepStrictEqual } from 'util';
 import * as semver from 'semver';
 import * as YAML from 'yaml';
 import { describeObject, KubeObject } from '../core/kube-object';
@@ -115,23 +116,18 @@ export function indexObjects(files: readonly OutputFile[]): Map<string, Entry> {
   return out;
 }
 
-const equal = (a: unknown, b: unknown) => JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
-
-function canonical(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canonical);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, canonical(x)]));
-  return v;
-}
-
 function show(v: unknown): string {
   if (v === undefined) return '(none)';
   const s = typeof v === 'string' ? v : JSON.stringify(v);
   return s.length > 60 || s.includes('\n') ? '(changed)' : s;
 }
 
-/** The leaf fields that differ between two values, as `path: old → new`. */
+/**
+ * The leaf fields that differ between two values, as `path: old → new`. Key order does not count
+ * (YAML maps are unordered, and `isDeepStrictEqual` ignores it); array order does.
+ */
 export function changedFields(before: unknown, after: unknown, at = ''): string[] {
-  if (equal(before, after)) return [];
+  if (isDeepStrictEqual(before, after)) return [];
   const isMap = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
   if (isMap(before) && isMap(after)) {
     const keys = [...new Set([...Object.keys(before as object), ...Object.keys(after as object)])].sort();
@@ -186,7 +182,7 @@ export function computePlan(before: readonly OutputFile[], after: readonly Outpu
       folder(f).created.push(describeObject(object));
       continue;
     }
-    if (equal(prev.object, object)) continue;
+    if (isDeepStrictEqual(prev.object, object)) continue;
     const fields = changedFields(prev.object, object).filter((x) => !x.startsWith('apiVersion'));
     const plan = folder(f);
     plan.changed.push({ object: describeObject(object), fields });
@@ -232,7 +228,7 @@ function updateFindings(prev: Obj, object: Obj, cel: CelValidator): Finding[] {
   const out: Finding[] = [];
   const id = describeObject(object);
   const immutable = IMMUTABLE_TEMPLATES[object.kind];
-  if (immutable && !equal(prev.spec, object.spec)) {
+  if (immutable && !isDeepStrictEqual(prev.spec, object.spec)) {
     out.push({
       kind: FindingKind.REJECTED, object: id,
       message: `spec changes under the same name: ${immutable}. Give the changed template a new name and point its users at it (synth names templates by their content; a hand edit of dist/ or a JSON patch does not)`,
@@ -240,7 +236,7 @@ function updateFindings(prev: Obj, object: Obj, cel: CelValidator): Finding[] {
   }
   if (object.kind === 'ClusterResourceSet') {
     for (const field of ['strategy', 'clusterSelector'] as const) {
-      if (!equal(prev.spec?.[field], object.spec?.[field])) {
+      if (!isDeepStrictEqual(prev.spec?.[field], object.spec?.[field])) {
         out.push({
           kind: FindingKind.REJECTED, object: id,
           message: `spec.${field} is immutable (STACK.md §4.2): delete the ClusterResourceSet and create it anew (resources it applied stay in the workload cluster)`,
@@ -335,7 +331,7 @@ function controlPlaneRollout(prev: Obj, tcp: Obj, old: Map<string, Entry>, next:
   const [t0, t1] = [prev.spec?.infrastructureTemplate?.name, tcp.spec?.infrastructureTemplate?.name];
   if (t0 !== t1) reasons.push(`machine template: ${templateDiff([old, next], [prev, tcp], 'ProxmoxMachineTemplate', [t0, t1])}`);
   const [c0, c1] = [prev.spec?.controlPlaneConfig?.controlplane, tcp.spec?.controlPlaneConfig?.controlplane];
-  if (!equal(c0, c1)) {
+  if (!isDeepStrictEqual(c0, c1)) {
     const talos = talosVersionOf(c0) !== talosVersionOf(c1) ? `Talos ${talosVersionOf(c0)} → ${talosVersionOf(c1)}` : 'machine config patches changed';
     reasons.push(`Talos config: ${talos} (a control-plane config edit replaces every control-plane machine)`);
   }
@@ -363,7 +359,7 @@ function poolChanges(prev: Obj, md: Obj, old: Map<string, Entry>, next: Map<stri
     const talos = talosVersionOf(c0) !== talosVersionOf(c1) ? `Talos ${talosVersionOf(c0)} → ${talosVersionOf(c1)}` : 'machine config patches changed';
     reasons.push(`Talos config: ${talos} (TalosConfigTemplate ${b0} → ${b1})`);
   }
-  const otherTemplateChange = !equal(prev.spec?.template?.metadata, md.spec?.template?.metadata);
+  const otherTemplateChange = !isDeepStrictEqual(prev.spec?.template?.metadata, md.spec?.template?.metadata);
   if (otherTemplateChange) reasons.push('machine labels or annotations changed');
   if (reasons.length > 0) plan.rollouts.push({ what: `pool ${name} (one new machine at a time, maxSurge 1)`, reasons });
 

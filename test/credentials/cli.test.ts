@@ -4,10 +4,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
 import * as YAML from 'yaml';
+import { main } from '../../scripts/credentials';
 
 const REPO = path.join(__dirname, '..', '..');
-// tsx as a loader in this node process (what `npm run credentials` runs, minus tsx's extra child
-// process), by path, since the runs happen in temp dirs where `tsx` would not resolve.
+// For the runs as a program: tsx as a loader in this node process (what `npm run credentials`
+// runs, minus tsx's extra child process), by path, since the runs happen in temp dirs where `tsx`
+// would not resolve.
 const TSX_LOADER = pathToFileURL(path.join(REPO, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const SCRIPT = path.join(REPO, 'scripts', 'credentials.ts');
 const CLUSTERS = path.join(REPO, 'clusters');
@@ -30,8 +32,25 @@ interface Run {
 
 let root: string;
 
-/** Runs the CLI in the temp project root, with only the given PROXMOX_ and SOPS_ variables. */
+/**
+ * Runs the CLI in-process in the temp project root (its working directory too), with only the
+ * given environment besides CLUSTERS_DIR.
+ */
 function run(args: string[], env: Record<string, string> = GOOD_ENV): Run {
+  let stdout = '';
+  let stderr = '';
+  const status = main(args, {
+    env: { CLUSTERS_DIR: CLUSTERS, ...env },
+    cwd: root,
+    projectRoot: root,
+    stdout: { write: (t: string) => { stdout += t; } },
+    stderr: { write: (t: string) => { stderr += t; } },
+  });
+  return { status, stdout, stderr };
+}
+
+/** Runs the CLI as a program, the same way: what only a process shows (exit code, streams, no stack trace). */
+function spawn(args: string[], env: Record<string, string> = GOOD_ENV): Run {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(PROXMOX_|SOPS_|DIST_DIR$|CLUSTERS_DIR$|CDK8S_TALOS_)/.test(k)));
   const r = spawnSync(process.execPath, ['--import', TSX_LOADER, SCRIPT, ...args], {
     cwd: root,
@@ -65,6 +84,7 @@ describe('npm run credentials', () => {
       kind: 'Secret',
       metadata: { name: 'homelab-proxmox', namespace: 'default', labels: { 'platform.ionos.com/secret-type': 'proxmox-credentials' } },
       type: 'Opaque',
+      immutable: false,
       stringData: { ...{ url: GOOD_ENV.PROXMOX_URL, token: GOOD_ENV.PROXMOX_TOKEN, secret: GOOD_ENV.PROXMOX_SECRET }, insecure: 'true' },
     });
     expect(r.stderr).toBe('warning: PROXMOX_ROOT_CA_FILE is not set, so the Secret says insecure: "true" and CAPMOX will not verify the TLS certificate of the Proxmox API; to verify it, set PROXMOX_ROOT_CA_FILE to a PEM CA certificate such as /etc/pve/pve-root-ca.pem from a Proxmox node\n');
@@ -249,5 +269,31 @@ describe('npm run credentials', () => {
     const r = run(['--help']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^usage: npm run credentials -- <cluster>/);
+  });
+
+  // The cases above call main(); these two prove that the program passes it the real process
+  // (arguments, environment, working directory, CDK8S_TALOS_PROJECT_ROOT, streams) and turns its
+  // result into the exit code, printing what the in-process run prints.
+  describe('as a program', () => {
+    test('writes the Secret with mode 0600, exit 0, as in-process', () => {
+      const r = spawn(['homelab']);
+      expect(r.status).toBe(0);
+      const file = path.join(root, OUT);
+      expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+      expect(YAML.parse(fs.readFileSync(file, 'utf8')).stringData.secret).toBe(GOOD_ENV.PROXMOX_SECRET);
+      expect(r.stdout).toContain(`wrote ${OUT}: Secret default/homelab-proxmox in plain text (mode 0600)\n`);
+      expect(`${r.stdout}${r.stderr}`).not.toContain(GOOD_ENV.PROXMOX_SECRET);
+      fs.rmSync(path.join(root, 'secrets'), { recursive: true });
+      expect(run(['homelab'])).toEqual(r);
+    });
+
+    test('a bad command line: error and usage on stderr, exit 1, no stack trace', () => {
+      const r = spawn(['homelab', '--bogus']);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^error: unknown option --bogus\nusage: npm run credentials -- <cluster>/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(run(['homelab', '--bogus'])).toEqual(r);
+    });
   });
 });

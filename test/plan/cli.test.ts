@@ -1,76 +1,184 @@
-import { execFileSync, spawnSync } from 'child_process';
+import { execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { pathToFileURL } from 'url';
+import { synthesize } from '../../lib/app/synth';
+import { main } from '../../scripts/plan';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+// tsx as a loader in this node process (what `npm run plan` runs, minus tsx's extra child process).
+const TSX_LOADER = pathToFileURL(path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+const SCRIPT = path.join(ROOT, 'scripts', 'plan.ts');
 
-/** `npm run plan` against a scratch git repository holding a copy of the committed dist/. */
+interface Run {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * `npm run plan` against a scratch git repository holding a copy of the committed dist/, and the
+ * dist/ of the homelab cluster alone, which edits of clusters/homelab.yaml are compared with (so
+ * that other clusters of the project do not show up as deleted).
+ */
 describe('npm run plan (scripts/plan.ts)', () => {
   let work: string;
   const repoDist = () => path.join(work, 'repo', 'dist');
-  const plan = (args: string[], env: Record<string, string> = {}) => spawnSync(TSX, [path.join(ROOT, 'scripts', 'plan.ts'), '--committed', repoDist(), ...args], {
-    cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env },
+  const homelabDist = () => path.join(work, 'repo', 'homelab-dist');
+  /**
+   * In-process, with only the given environment; synthesis runs in jest's working directory, the
+   * project. `--committed` given in `args` wins (the last one counts).
+   */
+  const plan = (args: string[], env: Record<string, string> = {}): Run => {
+    let stdout = '';
+    let stderr = '';
+    const status = main(['--committed', repoDist(), ...args], {
+      env,
+      stdout: { write: (t: string) => { stdout += t; } },
+      stderr: { write: (t: string) => { stderr += t; } },
+    });
+    return { status, stdout, stderr };
+  };
+  /**
+   * As a program, for what only a process shows: its exit code, its streams, no stack trace.
+   * Asynchronous, so that the runs overlap with the in-process tests (about a second each).
+   */
+  const spawnPlan = (args: string[]): Promise<Run> => new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', TSX_LOADER, SCRIPT, '--committed', repoDist(), ...args], { cwd: ROOT, env: process.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    // Resolves even when node cannot start, so that no rejection goes unhandled before a test awaits it.
+    child.on('error', (e) => resolve({ status: null, stdout, stderr: `${stderr}${e.message}` }));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
-  const clustersWith = (edit: (text: string) => string) => {
+  let programRuns: { blocked: Promise<Run>; failed: Promise<Run> };
+  const homelabYaml = () => fs.readFileSync(path.join(ROOT, 'clusters', 'homelab.yaml'), 'utf8');
+  /** A clusters/ folder holding only homelab.yaml with this text. */
+  const clustersWith = (text: string) => {
     const dir = path.join(work, 'clusters');
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'homelab.yaml'), edit(fs.readFileSync(path.join(ROOT, 'clusters', 'homelab.yaml'), 'utf8')));
+    fs.writeFileSync(path.join(dir, 'homelab.yaml'), text);
     return dir;
+  };
+  /** Plans an edit of clusters/homelab.yaml against the homelab cluster alone. */
+  const planHomelab = (edit: (text: string) => string, args: string[] = []) => {
+    const edited = edit(homelabYaml());
+    // An edit that misses (clusters/homelab.yaml was changed) would plan nothing and prove nothing.
+    expect(edited).not.toBe(homelabYaml());
+    return plan(['--committed', homelabDist(), ...args], { CLUSTERS_DIR: clustersWith(edited) });
+  };
+  /** A new copy of the committed dist/ with a template's memory edited by hand. */
+  const handEditedDist = () => {
+    const edited = fs.mkdtempSync(path.join(work, 'edited-'));
+    fs.cpSync(repoDist(), edited, { recursive: true });
+    const file = path.join(edited, 'homelab', 'homelab.k8s.yaml');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('memoryMiB: 4096', 'memoryMiB: 6144'));
+    return edited;
   };
 
   beforeAll(() => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'plan-cli-'));
     const repo = path.join(work, 'repo');
     fs.cpSync(path.join(ROOT, 'dist'), path.join(repo, 'dist'), { recursive: true });
+    const gitopsFile = path.relative(process.cwd(), path.join(ROOT, 'gitops.yaml'));
+    for (const f of synthesize({ configDir: clustersWith(homelabYaml()), gitopsFile }).files) {
+      fs.mkdirSync(path.dirname(path.join(homelabDist(), f.path)), { recursive: true });
+      fs.writeFileSync(path.join(homelabDist(), f.path), f.content);
+    }
     const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, stdio: 'ignore' });
     git('init', '-q');
+    const commit = (...args: string[]) => git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', ...args);
+    // HEAD~1 has no dist/ yet, like a project before its first synth.
+    commit('--allow-empty', '-m', 'empty');
     git('add', '.');
-    git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', 'dist');
+    commit('-m', 'dist');
+    programRuns = { blocked: spawnPlan(['--dist', handEditedDist()]), failed: spawnPlan(['--ref', 'no-such-ref']) };
   });
-  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+  afterAll(async () => {
+    // Let the programs finish before their files go.
+    await Promise.all([programRuns?.blocked, programRuns?.failed]);
+    fs.rmSync(work, { recursive: true, force: true });
+  });
 
   test('an unchanged tree: "No changes", exit 0', () => {
-    const r = plan([]);
-    expect(r.stdout).toBe('No changes: a fresh synth equals dist/ at HEAD.\n');
-    expect(r.status).toBe(0);
+    expect(plan([])).toEqual({ status: 0, stdout: 'No changes: a fresh synth equals dist/ at HEAD.\n', stderr: '' });
   });
 
   test('a renamed cluster: destructive, exit 1; allowed with --allow-destructive', () => {
-    const env = { CLUSTERS_DIR: clustersWith((t) => t.replace('name: homelab', 'name: lab')) };
-    const r = plan([], env);
+    const rename = (t: string) => t.replace('name: homelab', 'name: lab');
+    const r = planHomelab(rename);
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('DESTRUCTIVE: Cluster default/homelab is deleted');
     expect(r.stdout).toContain('+ Cluster default/lab');
     expect(r.stdout).toContain('- Kustomization flux-system/homelab');
-    expect(plan(['--allow-destructive'], env).status).toBe(0);
+    expect(r.stdout).toMatch(/\nNot safe to apply: \d+ destructive \(--allow-destructive to proceed anyway\)\.\n$/);
+    const allowed = planHomelab(rename, ['--allow-destructive']);
+    expect(allowed.status).toBe(0);
+    expect(allowed.stdout).toContain('DESTRUCTIVE (allowed by --allow-destructive): Cluster default/homelab is deleted');
   });
 
-  test('a template edited in place by hand in dist/: rejected, exit 1', () => {
-    const edited = path.join(work, 'edited');
-    fs.cpSync(repoDist(), edited, { recursive: true });
-    const file = path.join(edited, 'homelab', 'homelab.k8s.yaml');
-    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('memoryMiB: 4096', 'memoryMiB: 6144'));
+  test('a template edited in place by hand in dist/: rejected, exit 1; allowed with --allow-rejected', () => {
+    const edited = handEditedDist();
     const r = plan(['--dist', edited]);
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/REJECTED: ProxmoxMachineTemplate default\/homelab-control-plane-\w+ spec changes under the same name/);
     expect(r.stdout).toContain('Not safe to apply: 1 rejected (--allow-rejected to proceed anyway).');
+    expect(plan(['--dist', edited, '--allow-rejected']).status).toBe(0);
+    // The other flags allow other kinds only.
+    expect(plan(['--dist', edited, '--allow-destructive', '--allow-unsafe']).status).toBe(1);
   });
 
   test('--json: the same plan for CI tools', () => {
-    const r = plan(['--json'], { CLUSTERS_DIR: clustersWith((t) => t.replace('replicas: 2,', 'replicas: 4,')) });
+    const r = planHomelab((t) => t.replace('replicas: 2,', 'replicas: 4,'), ['--json']);
     expect(r.status).toBe(0);
     const json = JSON.parse(r.stdout);
+    expect(json.against).toBe('dist/ at HEAD');
     expect(json.folders[0].scaling).toEqual(['pool homelab-default scales 2 → 4 machine(s)']);
     expect(json.blocking).toEqual([]);
   });
 
-  test('errors: message, exit 2, no stack trace', () => {
-    const r = plan(['--ref', 'no-such-ref']);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain('error: git ref "no-such-ref" does not name a commit');
-    expect(r.stderr).not.toMatch(/\n\s+at /);
-    expect(plan(['--bogus']).stderr).toContain('error: unknown argument "--bogus"');
+  test('--ref: the dist/ of another commit; an unknown ref is an error, exit 2', () => {
+    // Before dist/ existed: everything is created, nothing blocks.
+    const r = plan(['--ref', 'HEAD~1', '--dist', repoDist()]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^Plan against dist\/ at HEAD~1:\n/);
+    expect(r.stdout).toMatch(/\ndist\/homelab\/: \d+ to create, 0 to change, 0 to delete\n/);
+    expect(r.stdout).toContain('  + Cluster default/homelab\n');
+    expect(r.stdout).toMatch(/\nSafe to apply: nothing destructive, rejected or unsafe\.\n$/);
+    expect(plan(['--ref', 'no-such-ref'])).toEqual({
+      status: 2, stdout: '',
+      stderr: 'error: git ref "no-such-ref" does not name a commit (try HEAD, a branch such as origin/main, or a commit id)\n',
+    });
+  });
+
+  test('a bad command line: the problem and the usage, exit 2', () => {
+    const usage = 'error: usage: npm run plan -- [--ref <git revision>] [--committed <dir>] [--dist <dir>] [--allow-destructive] [--allow-rejected] [--allow-unsafe] [--json]\n';
+    const bad = (args: string[], problem: string) => expect(plan(args)).toEqual({ status: 2, stdout: '', stderr: `error: ${problem}\n${usage}` });
+    bad(['--bogus'], 'unknown argument "--bogus"');
+    bad(['--bogus=1'], 'unknown argument "--bogus"');
+    bad(['-x'], 'unknown argument "-x"');
+    bad(['stray'], 'unknown argument "stray"');
+    bad(['--ref'], '--ref needs a value');
+    bad(['--dist', '--json'], '--dist needs a value');
+    bad(['--json=yes'], '--json does not take a value');
+  });
+
+  describe('as a program', () => {
+    test('prints the plan on stdout and exits 1 when it is blocked', async () => {
+      const r = await programRuns.blocked;
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toContain('Not safe to apply: 1 rejected (--allow-rejected to proceed anyway).\n');
+      expect(r.status).toBe(1);
+    });
+
+    test('errors: message on stderr, exit 2, no stack trace', async () => {
+      const r = await programRuns.failed;
+      expect(r.stderr).toBe('error: git ref "no-such-ref" does not name a commit (try HEAD, a branch such as origin/main, or a commit id)\n');
+      expect(r.stdout).toBe('');
+      expect(r.status).toBe(2);
+    });
   });
 });

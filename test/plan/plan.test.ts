@@ -198,4 +198,18 @@ describe('plan', () => {
     expect(changedFields({ a: { b: 1, c: 'x' } }, { a: { b: 2, c: 'x', d: true } })).toEqual(['a.b: 1 → 2', 'a.d: (none) → true']);
     expect(changedFields({ data: 'x'.repeat(100) }, { data: 'y'.repeat(100) })).toEqual(['data changed']);
   });
+
+  test('key order is no change; array order is', () => {
+    expect(changedFields({ a: 1, b: { c: 2, d: [{ e: 1, f: 2 }] } }, { b: { d: [{ f: 2, e: 1 }], c: 2 }, a: 1 })).toEqual([]);
+    expect(changedFields({ a: [1, 2] }, { a: [2, 1] })).toEqual(['a: [1,2] → [2,1]']);
+    // The whole dist/ written back with every map's keys reversed: nothing to apply.
+    const reversed = (v: unknown): unknown => Array.isArray(v) ? v.map(reversed)
+      : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reversed(x)])) : v;
+    const reordered = base.map((f) => !f.path.endsWith('.yaml') ? f : {
+      path: f.path,
+      content: YAML.parseAllDocuments(f.content).map((d) => YAML.stringify(reversed(d.toJS()), { lineWidth: 0 })).join('---\n'),
+    });
+    expect(reordered).not.toEqual(base);
+    expect(computePlan(base, reordered).folders).toEqual([]);
+  });
 });
