@@ -16,7 +16,7 @@ import {
   MachineHealthCheckSpec,
   MachineHealthCheckSpecRemediationTriggerIfUnhealthyLessThanOrEqualTo as TriggerIf,
 } from '../../imports/cluster.x-k8s.io';
-import { Diagnostic, throwErrors } from '../core/errors';
+import { Diagnostic, error, quote, throwErrors } from '../core/errors';
 import { CLUSTER_NAME_LABEL, contentAddressedName, DEPLOYMENT_NAME_LABEL } from '../core/naming';
 import { API } from '../core/stack';
 import { workerStrategicPatches } from '../talos/machine-config';
@@ -41,11 +41,17 @@ export interface AutoscalingBounds {
   readonly max: number;
 }
 
+/** Which machines a pool removes first when it scales down (CAPI `spec.deletion.order`). */
+export const DELETION_ORDERS = ['Random', 'Newest', 'Oldest'] as const;
+/** See {@link DELETION_ORDERS}. */
+export type DeletionOrder = typeof DELETION_ORDERS[number];
+
 /** Defaults of a worker pool: the one place they are written (config files and constructs alike). */
 export const WORKER_POOL_DEFAULTS = {
   replicas: 1,
   healthCheck: true,
   longhorn: false,
+  deletionOrder: 'Random' as DeletionOrder,
 } as const;
 
 /** A pool of identical worker machines; config files spell each field alike (`workers[]`). */
@@ -73,6 +79,11 @@ export interface WorkerPoolOptions extends MachineSize {
    * @default true
    */
   readonly healthCheck?: boolean;
+  /**
+   * Which machines go first when the pool scales down: `Random`, `Newest` or `Oldest`.
+   * @default 'Random'
+   */
+  readonly deletionOrder?: DeletionOrder;
   /**
    * Kubernetes release of the pool's machines. Hold a pool at the current release while the
    * control plane upgrades first, then remove the hold (README, "Upgrades"); never newer than the
@@ -150,6 +161,8 @@ export function workerPoolProblems(cluster: ITalosCluster, options: WorkerPoolOp
     ...nodeLabelProblems(options.labels ?? {}, 'labels'),
     ...nodeTaintProblems(options.taints ?? [], 'taints'),
     ...schematicProblems(options.extensions ?? [], [], { extensions: 'extensions', kernelArgs: '' }),
+    ...(options.deletionOrder === undefined || DELETION_ORDERS.includes(options.deletionOrder) ? []
+      : [error('deletionOrder', `${quote(options.deletionOrder)} must be one of ${DELETION_ORDERS.join(', ')}`)]),
   ];
 }
 
@@ -274,7 +287,7 @@ export class ProxmoxWorkerPool extends Construct {
             rollingUpdate: { maxSurge: MaxSurge.fromNumber(1), maxUnavailable: MaxUnavailable.fromNumber(0) },
           },
         },
-        deletion: { order: MachineDeploymentSpecDeletionOrder.RANDOM },
+        deletion: { order: (props.deletionOrder ?? WORKER_POOL_DEFAULTS.deletionOrder) as MachineDeploymentSpecDeletionOrder },
         template: {
           metadata: { labels: { ...routed.machine, ...machineLabels } },
           spec: {

@@ -72,6 +72,13 @@ describe('ProxmoxWorkerPool', () => {
     expect(all(clusterWithPools([{ ...DEFAULT, healthCheck: false }]), 'MachineHealthCheck')).toHaveLength(0);
   });
 
+  test('deletion order: Random unless the pool says which machines go first', () => {
+    expect(md.spec.deletion).toEqual({ order: 'Random' });
+    expect(one(clusterWithPools([{ ...DEFAULT, deletionOrder: 'Oldest' }]), 'MachineDeployment').spec.deletion).toEqual({ order: 'Oldest' });
+    expect(() => clusterWithPools([{ ...DEFAULT, deletionOrder: 'First' as 'Oldest' }]))
+      .toThrow('workers[0].deletionOrder "First" must be one of Random, Newest, Oldest');
+  });
+
   test('autoscaled pool: min/max annotations, replicas omitted so GitOps does not fight the autoscaler', () => {
     const auto = one(clusterWithPools([{ ...DEFAULT, replicas: undefined, autoscaling: { min: 1, max: 5 } }]), 'MachineDeployment');
     expect(auto.metadata.annotations).toEqual({

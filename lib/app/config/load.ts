@@ -23,7 +23,7 @@ function zodProblems(issues: readonly z.core.$ZodIssue[], jsonSchema: string): D
     if (issue.code === 'invalid_type' && issue.input === undefined) {
       return [error(field, `is required (expected ${issue.expected})`)];
     }
-    return [error(field, `${quote(issue.input)} ${issue.message.replace(/^Invalid input: /, '')}`)];
+    return [error(field, `${quote(issue.input)} ${issue.message.replace(/^Invalid (input|option): /, '')}`)];
   });
 }
 

@@ -11,7 +11,7 @@ import {
   MAX_VM_ID, MEMORY_MIB_MULTIPLE, MIN_VM_ID, TALOS_MIN_DISK_GIB, TALOS_MIN_MEMORY_MIB,
 } from '../../constructs/rules';
 import { TALOS_CLUSTER_DEFAULTS as CLUSTER, TalosClusterProps } from '../../constructs/talos-cluster';
-import { WORKER_POOL_DEFAULTS as POOL } from '../../constructs/worker-pool';
+import { DELETION_ORDERS, WORKER_POOL_DEFAULTS as POOL } from '../../constructs/worker-pool';
 import { DNS1123_LABEL, DNS1123_LABEL_MAX } from '../../core/naming';
 import { RELEASE_VERSION } from '../../core/versions';
 import { TaintEffect } from '../../talos/node-metadata';
@@ -43,6 +43,7 @@ export const workerPoolSchema = z.strictObject({
   ...machine,
   template: template.optional().describe('template VM of this pool (default: proxmox.template)'),
   healthCheck: z.boolean().meta({ default: POOL.healthCheck }).optional().describe('replace machines whose node never becomes Ready (MachineHealthCheck)'),
+  deletionOrder: z.enum(DELETION_ORDERS).meta({ default: POOL.deletionOrder }).optional().describe('which machines go first when the pool scales down'),
   kubernetesVersion: version.optional().describe('hold this pool at an older Kubernetes release while the control plane upgrades first (default: the cluster\'s kubernetesVersion)'),
   extensions: z.array(z.string()).optional().describe('official system extensions on top of talos.extensions; the pool then needs its own template VM (template)'),
   longhorn: z.boolean().meta({ default: POOL.longhorn }).optional().describe('prepare the nodes for Longhorn: iscsi-tools and util-linux-tools extensions (own template VM), /var/lib/longhorn bind-mounted into the kubelet'),

@@ -67,6 +67,14 @@ describe('config → constructs', () => {
       .toContain('nocloud-installer/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba:v1.13.9');
   });
 
+  test('a pool\'s deletionOrder reaches its MachineDeployment, and a wrong one is refused with the config path', () => {
+    expect(one(build((d) => { d.workers[0].deletionOrder = 'Newest'; }), 'MachineDeployment').spec.deletion).toEqual({ order: 'Newest' });
+    const doc = structuredClone(HOMELAB);
+    doc.workers[0].deletionOrder = 'newest';
+    expect(() => parseClusterConfig(YAML.stringify(doc), 'clusters/homelab.yaml'))
+      .toThrow('clusters/homelab.yaml: workers[0].deletionOrder "newest" expected one of "Random"|"Newest"|"Oldest"');
+  });
+
   test('no credentialsSecret: no credentialsRef', () => {
     expect(one(build((d) => { delete d.proxmox.credentialsSecret; }), 'ProxmoxCluster').spec.credentialsRef).toBeUndefined();
   });
