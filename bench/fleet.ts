@@ -18,8 +18,8 @@ export function fleetClusterConfig(i: number): string {
       gateway: net(1),
       dnsServers: ['10.0.0.53'],
       // the node subnets live in 10.1-10.x.0.0/16; keep pods and services clear of them
-      podCidr: '172.16.0.0/16',
-      serviceCidr: '172.20.0.0/16',
+      podCidrs: ['172.16.0.0/16'],
+      serviceCidrs: ['172.20.0.0/16'],
     },
     proxmox: { allowedNodes: ['pve1', 'pve2', 'pve3'], template: { sourceNode: 'pve1', templateId: 9000 }, credentialsSecret: `fleet-${i}-proxmox` },
     controlPlane: { replicas: 3, cores: 2, memoryMiB: 4096, diskGiB: 20 },
