@@ -1,0 +1,23 @@
+/**
+ * A small cdk8s app of another project: it knows cdk8s-talos-proxmox only as an installed package.
+ * .ci/check-package installs the packed tarball here, type-checks this file and runs it offline.
+ */
+import { App, Chart, JsonPatch } from 'cdk8s';
+import { TalosCluster, capi } from 'cdk8s-talos-proxmox';
+
+const app = new App({ outdir: 'out' });
+const chart = new Chart(app, 'edge', { disableResourceNameHashes: true });
+
+const cluster = new TalosCluster(chart, 'Cluster', {
+  name: 'edge',
+  network: { endpoint: '10.0.0.30', addresses: ['10.0.0.20-10.0.0.29'], prefix: 24, gateway: '10.0.0.1', dnsServers: ['10.0.0.1'] },
+  proxmox: { allowedNodes: ['pve1'], template: { sourceNode: 'pve1', templateId: 8700 } },
+  controlPlane: { cores: 2, memoryMiB: 4096, diskGiB: 20 },
+  workers: [{ name: 'default', replicas: 2, cores: 2, memoryMiB: 8192, diskGiB: 40 }],
+});
+
+// Escape hatch: the primary child is the CAPI Cluster L1 object.
+const l1 = cluster.node.defaultChild as capi.Cluster;
+l1.addJsonPatch(JsonPatch.add('/metadata/annotations', { 'consumer.example.com/escape-hatch': 'json-patch' }));
+
+app.synth();
