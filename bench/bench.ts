@@ -5,7 +5,9 @@
  * runs `cdk8s synth` on each several times after one warm-up run (which fills the helm render,
  * validator and bundle caches, as any earlier synth on a workstation would), and the floor: the
  * same CLI running an app that synthesizes one empty chart with plain node. Prints median, min,
- * max wall time and peak memory (max RSS of any process, via GNU time when installed).
+ * max wall time and peak memory (max RSS of any process, via GNU time when installed). Last, the
+ * load cost of cdk8s-plus-28: a bundled app that makes one ConfigMap with it against the same app
+ * with a plain ApiObject, each run with plain node.
  * Nothing is committed; nothing here is a test.
  */
 import { spawnSync } from 'child_process';
@@ -47,6 +49,40 @@ function stats(samples: Sample[]) {
   };
 }
 
+/** Wall time of `node <file>`, median of RUNS runs after a warm-up run. */
+function nodeMedian(file: string): number {
+  const once = () => {
+    const start = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, [file], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${file} failed:\n${r.stderr}`);
+    return Number(process.hrtime.bigint() - start) / 1e9;
+  };
+  once();
+  const s = Array.from({ length: RUNS }, once).sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/**
+ * What loading cdk8s-plus-28 adds to a synth: two apps bundled as scripts/app.js bundles main.ts,
+ * one making a ConfigMap with cdk8s-plus-28, one with a plain ApiObject.
+ */
+function kplusCost(dir: string): { plain: number; kplus: number } {
+  // esbuild is a devDependency, needed only here and by scripts/app.js.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const esbuild = require('esbuild') as typeof import('esbuild');
+  const bundle = (name: string, body: string) => {
+    const out = path.join(dir, `${name}.js`);
+    esbuild.buildSync({
+      stdin: { contents: `const { App, Chart, ApiObject } = require('cdk8s');\nconst app = new App({ outdir: ${JSON.stringify(path.join(dir, name))} });\nconst chart = new Chart(app, 'c');\n${body}\napp.synth();\n`, resolveDir: ROOT, loader: 'js' },
+      outfile: out, bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'error',
+    });
+    return out;
+  };
+  const plain = bundle('plain', `new ApiObject(chart, 'cm', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: { a: 'b' } });`);
+  const kplus = bundle('kplus', `const kplus = require('cdk8s-plus-28');\nnew kplus.ConfigMap(chart, 'cm', { metadata: { name: 'x' }, data: { a: 'b' } });`);
+  return { plain: nodeMedian(plain), kplus: nodeMedian(kplus) };
+}
+
 function main(): void {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-bench-'));
   try {
@@ -77,6 +113,9 @@ function main(): void {
     const per10 = (t(10) - t(1)) / 9;
     const per100 = (t(100) - t(10)) / 90;
     console.log(`\nmarginal cost per cluster: ${(per10 * 1000).toFixed(1)} ms from 1 to 10 clusters, ${(per100 * 1000).toFixed(1)} ms from 10 to 100 (linear or better when the second is not larger)`);
+    const k = kplusCost(fs.mkdtempSync(path.join(tmp, 'kplus-')));
+    const defaults = rows.find(([name]) => name.startsWith('default clusters'))![1].median;
+    console.log(`cdk8s-plus-28 load cost: ${((k.kplus - k.plain) * 1000).toFixed(0)} ms (bundled app with a kplus.ConfigMap ${k.kplus.toFixed(3)} s, with a plain ApiObject ${k.plain.toFixed(3)} s), ${(100 * (k.kplus - k.plain) / defaults).toFixed(1)} % of the default clusters' synth`);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
