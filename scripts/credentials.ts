@@ -15,11 +15,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import * as YAML from 'yaml';
 import { App } from 'cdk8s';
+import * as YAML from 'yaml';
 import { buildClusters } from '../lib/app/clusters';
-import { TALOS_CLUSTER_DEFAULTS } from '../lib/constructs/talos-cluster';
 import { parseClusterConfig } from '../lib/app/config/load';
+import { TALOS_CLUSTER_DEFAULTS } from '../lib/constructs/talos-cluster';
+import { UserError } from '../lib/core/errors';
+import { SECRETS_FOLDER } from '../lib/core/naming';
+import { PROJECT_ROOT } from '../lib/core/paths';
 import {
   ageRecipientProblems,
   CREDENTIALS_ENV,
@@ -31,9 +34,6 @@ import {
   sopsConfigRecipients,
   updateSopsConfig,
 } from '../lib/credentials/secret';
-import { UserError } from '../lib/core/errors';
-import { SECRETS_FOLDER } from '../lib/core/naming';
-import { PROJECT_ROOT } from '../lib/core/paths';
 
 const USAGE = `usage: npm run credentials -- <cluster> [--out <path>] [--age <age1…>]... [--force]
 
@@ -386,5 +386,7 @@ if (require.main === module) {
   // As with console.log and console.error, which wrote before: output to a closed pipe (`| head`)
   // is dropped instead of crashing with EPIPE.
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
-  process.exitCode = main(process.argv.slice(2), { env: process.env, cwd: process.cwd(), projectRoot: PROJECT_ROOT, stdout: process.stdout, stderr: process.stderr });
+  process.exitCode = main(process.argv.slice(2), {
+    env: process.env, cwd: process.cwd(), projectRoot: PROJECT_ROOT, stdout: process.stdout, stderr: process.stderr,
+  });
 }

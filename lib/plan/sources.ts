@@ -55,12 +55,9 @@ export function filesAtRef(projectRoot: string, ref: string, folder: string): Ou
 /** Every file below a directory, relative to it with `/` separators; none when it does not exist. */
 export function filesInDir(dir: string): OutputFile[] {
   if (!fs.existsSync(dir)) return [];
-  // Dirent types are not followed: a symlinked directory is not descended into.
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => !e.isDirectory())
-    .map((e) => {
-      const file = path.join(e.parentPath, e.name);
-      return { path: path.relative(dir, file).split(path.sep).join('/'), content: fs.readFileSync(file, 'utf8') };
-    })
-    .sort((a, b) => a.path.localeCompare(b.path));
+  const walk = (rel: string): OutputFile[] => fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).flatMap((e) => {
+    const p = rel ? `${rel}/${e.name}` : e.name;
+    return e.isDirectory() ? walk(p) : [{ path: p, content: fs.readFileSync(path.join(dir, p), 'utf8') }];
+  });
+  return walk('').sort((a, b) => a.path.localeCompare(b.path));
 }
