@@ -6,9 +6,9 @@
  * step and only after every cluster synthesized. Errors a user can cause print as messages.
  */
 import * as path from 'path';
+import { publish } from './lib/app/output';
 import { synthesize } from './lib/app/synth';
 import { UserError } from './lib/core/errors';
-import { publish } from './lib/app/output';
 import { PROJECT_ROOT } from './lib/core/paths';
 
 function main(): void {

@@ -198,7 +198,12 @@ function findCluster(dir: string, cluster: string, cwd: string): ClusterTarget {
   const file = display(abs, cwd);
   if (!matches[0].endsWith('.ts')) {
     const { props } = parseClusterConfig(fs.readFileSync(abs, 'utf8'), file);
-    return { file, clusterName: props.name, namespace: props.namespace ?? TALOS_CLUSTER_DEFAULTS.namespace, credentialsSecret: props.proxmox.credentialsSecret };
+    return {
+      file,
+      clusterName: props.name,
+      namespace: props.namespace ?? TALOS_CLUSTER_DEFAULTS.namespace,
+      credentialsSecret: props.proxmox.credentialsSecret,
+    };
   }
   const [{ cluster: built }] = buildClusters(new App(), [{ file, path: abs, kind: 'typescript' }]);
   if (built.clusterName !== cluster) throw new UserError(`${file} defines cluster ${JSON.stringify(built.clusterName)}, not ${JSON.stringify(cluster)}`);

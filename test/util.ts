@@ -1,14 +1,19 @@
 import * as path from 'path';
 import { App, Chart, Testing } from 'cdk8s';
+import { TalosCluster, TalosClusterProps, ValidationError, WorkerPoolOptions } from '../lib';
 import { buildConfigCluster } from '../lib/app/clusters';
 import { parseClusterConfig } from '../lib/app/config/load';
-import { TalosCluster, TalosClusterProps, ValidationError, WorkerPoolOptions } from '../lib';
 
 /** The project root. */
 export const ROOT = path.resolve(__dirname, '..');
 
 /** A Kubernetes object of synthesized output. */
-export type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [k: string]: any };
+export type Obj = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [k: string]: any;
+};
 
 /** The seeds' default pool. */
 export const DEFAULT_POOL: WorkerPoolOptions = { name: 'default', replicas: 2, cores: 2, memoryMiB: 8192, diskGiB: 40 };

@@ -7,12 +7,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { ClusterConfigFile, loadClusterConfig } from './config/load';
-import { configPath } from './config/renamed-keys';
 import { ClusterDefinition, TalosCluster, WARNING_METADATA } from '../constructs/talos-cluster';
 import { Diagnostic, error, formatDiagnostic, quote, UserError, ValidationError } from '../core/errors';
 import { MANAGEMENT_OUTPUT } from '../core/naming';
 import { PROJECT_ROOT } from '../core/paths';
+import { ClusterConfigFile, loadClusterConfig } from './config/load';
+import { configPath } from './config/renamed-keys';
 
 /** A cluster file: a config file or a TypeScript module. */
 export interface ClusterSource {
@@ -78,6 +78,7 @@ export function registerClusterModule(relativePath: string, load: () => unknown)
 function loadModule(abs: string): unknown {
   const bundled = bundledModules.get(path.relative(PROJECT_ROOT, abs).split(path.sep).join('/'));
   // A TypeScript file is loaded by the runtime that runs us (tsx, ts-jest) when not bundled.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a module path known only at run time, loaded synchronously
   return bundled ? bundled() : require(abs);
 }
 

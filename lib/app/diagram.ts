@@ -1,6 +1,6 @@
+import { AUTOSCALER_MAX_ANNOTATION, AUTOSCALER_MIN_ANNOTATION } from '../constructs/worker-pool';
 import { KubeObject } from '../core/kube-object';
 import { describeTarget, ObjectReference, objectReferences, ReferenceTarget } from '../core/object-graph';
-import { AUTOSCALER_MAX_ANNOTATION, AUTOSCALER_MIN_ANNOTATION } from '../constructs/worker-pool';
 
 /** What {@link clusterDiagram} needs besides the objects. */
 export interface ClusterDiagramOptions {
@@ -17,7 +17,16 @@ interface Group {
   readonly members: KubeObject[];
 }
 
-type Obj = KubeObject & { spec?: any };
+/** The spec fields {@link keyFact} reads, any of which may be missing or odd. */
+interface FactSpec {
+  readonly controlPlaneEndpoint?: { readonly host?: unknown; readonly port?: unknown };
+  readonly replicas?: unknown;
+  readonly template?: {
+    readonly spec?: { readonly numCores?: unknown; readonly memoryMiB?: unknown; readonly numSockets?: unknown; readonly talosVersion?: unknown };
+  };
+}
+
+type Obj = KubeObject & { spec?: FactSpec };
 
 /**
  * Text for inside a double-quoted Mermaid label.

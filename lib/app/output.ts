@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { clusterDiagram } from './diagram';
 import { KubeObject } from '../core/kube-object';
+import { clusterDiagram } from './diagram';
 
 /** A file of the synthesized output, relative to the output directory. */
 export interface OutputFile {

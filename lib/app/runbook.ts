@@ -1,9 +1,9 @@
-import { LONGHORN_DATA_PATH } from '../talos/machine-config';
-import { CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL } from '../core/naming';
-import { LONGHORN_EXTENSIONS, QEMU_GUEST_AGENT_EXTENSION, Schematic } from '../talos/schematic';
-import { API, STACK_VERSIONS } from '../core/stack';
-import { TalosCluster } from '../constructs/talos-cluster';
 import { TemplateVm } from '../constructs/proxmox-machine-template';
+import { TalosCluster } from '../constructs/talos-cluster';
+import { CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL } from '../core/naming';
+import { API, STACK_VERSIONS } from '../core/stack';
+import { LONGHORN_DATA_PATH } from '../talos/machine-config';
+import { LONGHORN_EXTENSIONS, QEMU_GUEST_AGENT_EXTENSION, Schematic } from '../talos/schematic';
 
 /** What {@link clusterRunbook} needs besides the cluster. */
 export interface ClusterRunbookOptions {
@@ -190,7 +190,7 @@ function proxmoxSection(cluster: TalosCluster, vms: readonly TemplateVmUsers[]):
     '',
     ...block('sh', commands),
     '',
-    `- \`/vms\`, not a pool: the machine templates name no Proxmox pool, so clones join none [7].`,
+    '- `/vms`, not a pool: the machine templates name no Proxmox pool, so clones join none [7].',
     `- ${code('$ISO_STORAGE')}: CAPMOX uploads each machine's NoCloud ISO (its machine config, cluster PKI included`,
     '  on control planes) to the first ISO-capable storage of the node and attaches it on `ide0` [1.2].',
     `- ${code('$DISK_STORAGE')}: Datastore.AllocateSpace for the full clones, which stay on the template's storage.`,
@@ -340,7 +340,7 @@ function applySection(cluster: TalosCluster, options: ClusterRunbookOptions, kub
       `kubectl wait -n ${ns} ${clusterRes} --for=condition=Available --timeout=30m`,
     ]),
     '',
-    `\`Available\` on the Cluster needs the infrastructure, the control plane, every pool and the API through the VIP;`,
+    '`Available` on the Cluster needs the infrastructure, the control plane, every pool and the API through the VIP;',
     '`Ready` on the TalosControlPlane needs every control-plane machine ready.',
     '',
     'Every node must carry `proxmox://<uuid>`; `talos://nocloud/<ip>` or an empty column means the Talos CCM',

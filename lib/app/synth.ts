@@ -1,13 +1,13 @@
 import { App, Chart } from 'cdk8s';
-import { BuiltCluster, buildClusters, findClusterSources } from './clusters';
-import { GitopsConfig, loadGitopsConfig } from './config/gitops';
-import { clusterFiles, manifestFile, OutputFile } from './output';
-import { clusterRunbook } from './runbook';
 import { DeliveredCluster, FleetDelivery, FluxDelivery, repositoryPath } from '../constructs/gitops';
 import { formatDiagnostic } from '../core/errors';
 import { KubeObject } from '../core/kube-object';
 import { MANAGEMENT_OUTPUT, SECRETS_FOLDER } from '../core/naming';
 import { OutputGate } from '../gate/gate';
+import { BuiltCluster, buildClusters, findClusterSources } from './clusters';
+import { GitopsConfig, loadGitopsConfig } from './config/gitops';
+import { clusterFiles, manifestFile, OutputFile } from './output';
+import { clusterRunbook } from './runbook';
 
 /** The result of a synth: the files to publish and the warnings to print. */
 export interface SynthResult {

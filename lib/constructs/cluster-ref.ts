@@ -1,6 +1,6 @@
 import { IConstruct } from 'constructs';
-import { TemplateVm } from './proxmox-machine-template';
 import { Schematic } from '../talos/schematic';
+import { TemplateVm } from './proxmox-machine-template';
 
 /**
  * What constructs attached to a Talos cluster need to know about it.

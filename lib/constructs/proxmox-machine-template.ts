@@ -1,6 +1,4 @@
 import { Construct } from 'constructs';
-import { ITalosCluster } from './cluster-ref';
-import { machineSizeProblems, templateVmRefProblems } from './rules';
 import {
   ProxmoxMachineTemplate as ProxmoxMachineTemplateL1,
   ProxmoxMachineTemplateSpecTemplateSpec,
@@ -10,6 +8,8 @@ import { throwErrors } from '../core/errors';
 import { CLUSTER_NAME_LABEL, contentAddressedName } from '../core/naming';
 import { API } from '../core/stack';
 import { QEMU_GUEST_AGENT_EXTENSION, Schematic } from '../talos/schematic';
+import { ITalosCluster } from './cluster-ref';
+import { machineSizeProblems, templateVmRefProblems } from './rules';
 
 /** A Proxmox template VM: the VM that machines are cloned from. */
 export interface TemplateVm {

@@ -194,7 +194,9 @@ export interface TemplateVmUser {
 }
 
 /** A machine set as the user of a template VM whose machines boot `schematic` at `talosVersion`. */
-export function templateVmUser(what: string, field: string, vm: { sourceNode: string; templateId: number }, schematic: Schematic, talosVersion: string): TemplateVmUser {
+export function templateVmUser(
+  what: string, field: string, vm: { sourceNode: string; templateId: number }, schematic: Schematic, talosVersion: string,
+): TemplateVmUser {
   return {
     what, field, sourceNode: vm.sourceNode, templateId: vm.templateId,
     schematicId: schematic.id, extensions: schematic.officialExtensions, diskImageUrl: schematic.diskImageUrl(talosVersion),
@@ -229,7 +231,9 @@ export const KUBELET_MAX_MINOR_SKEW = 3;
  * never newer than the control plane (a kubelet must not be newer than the API server), at most
  * {@link KUBELET_MAX_MINOR_SKEW} minors older, and supported by the cluster's Talos minor.
  */
-export function poolVersionProblems(talosVersion: string, controlPlaneVersion: string, poolVersion: string, fields: { talos: string; kubernetes: string; pool: string }): Problem[] {
+export function poolVersionProblems(
+  talosVersion: string, controlPlaneVersion: string, poolVersion: string, fields: { talos: string; kubernetes: string; pool: string },
+): Problem[] {
   const problems = versionProblems(talosVersion, poolVersion, { talos: fields.talos, kubernetes: fields.pool })
     .filter((p) => p.path === fields.pool);
   const pool = releaseVersion(poolVersion);
@@ -276,7 +280,9 @@ export function machineSizeProblems(m: { cores: number; sockets?: number; memory
 export const EXTENSION_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/;
 
 /** Schematic contents: well-formed, duplicate-free extension names and kernel arguments. */
-export function schematicProblems(extensions: readonly string[], kernelArgs: readonly string[], fields: { extensions: string; kernelArgs: string }): Problem[] {
+export function schematicProblems(
+  extensions: readonly string[], kernelArgs: readonly string[], fields: { extensions: string; kernelArgs: string },
+): Problem[] {
   const problems: Problem[] = [];
   extensions.forEach((e, i) => {
     if (!EXTENSION_NAME.test(e)) problems.push(error(`${fields.extensions}[${i}]`, `${quote(e)} is not an official extension name like siderolabs/qemu-guest-agent`));
@@ -312,7 +318,9 @@ export function nameLengthProblems(clusterName: string, poolNames: readonly { na
 }
 
 /** Autoscaler bounds: both or neither, min <= max, and no fixed replicas beside them (their ranges: {@link wholeNumberProblems}). */
-export function autoscalingProblems(p: { replicas?: number; min?: number; max?: number }, fields: { replicas: string; min: string; max: string }): Problem[] {
+export function autoscalingProblems(
+  p: { replicas?: number; min?: number; max?: number }, fields: { replicas: string; min: string; max: string },
+): Problem[] {
   const problems: Problem[] = [];
   if ((p.min === undefined) !== (p.max === undefined)) {
     problems.push(error(p.min === undefined ? fields.min : fields.max, 'is required: set both autoscaler bounds, or neither'));

@@ -1,4 +1,12 @@
 import { Construct } from 'constructs';
+import { Cluster, MachineHealthCheck, MachineHealthCheckSpecRemediationTriggerIfUnhealthyLessThanOrEqualTo as TriggerIf } from '../../imports/cluster.x-k8s.io';
+import { TalosControlPlane, TalosControlPlaneSpecRolloutStrategyRollingUpdateMaxSurge as MaxSurge } from '../../imports/controlplane.cluster.x-k8s.io';
+import { ProxmoxCluster } from '../../imports/infrastructure.cluster.x-k8s.io';
+import { Diagnostic, throwErrors, underPath } from '../core/errors';
+import { CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL } from '../core/naming';
+import { API, apiVersionOf, STACK_VERSIONS } from '../core/stack';
+import { controlPlaneStrategicPatches } from '../talos/machine-config';
+import { QEMU_GUEST_AGENT_EXTENSION, Schematic } from '../talos/schematic';
 import { CiliumCRS, CiliumOptions } from './addons/cilium';
 import { TalosCcmCRS } from './addons/talos-ccm';
 import { ITalosCluster } from './cluster-ref';
@@ -11,14 +19,6 @@ import {
 import {
   poolMaxReplicas, poolSchematic, ProxmoxWorkerPool, workerHealthCheck, WorkerPoolOptions, workerPoolProblems,
 } from './worker-pool';
-import { Cluster, MachineHealthCheck, MachineHealthCheckSpecRemediationTriggerIfUnhealthyLessThanOrEqualTo as TriggerIf } from '../../imports/cluster.x-k8s.io';
-import { TalosControlPlane, TalosControlPlaneSpecRolloutStrategyRollingUpdateMaxSurge as MaxSurge } from '../../imports/controlplane.cluster.x-k8s.io';
-import { ProxmoxCluster } from '../../imports/infrastructure.cluster.x-k8s.io';
-import { Diagnostic, throwErrors, underPath } from '../core/errors';
-import { CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL } from '../core/naming';
-import { API, apiVersionOf, STACK_VERSIONS } from '../core/stack';
-import { controlPlaneStrategicPatches } from '../talos/machine-config';
-import { QEMU_GUEST_AGENT_EXTENSION, Schematic } from '../talos/schematic';
 
 /** Talos Linux of every node: release and Image Factory schematic. */
 export interface TalosOptions {

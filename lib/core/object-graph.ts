@@ -76,7 +76,34 @@ export interface ObjectReference {
   readonly resolved: readonly KubeObject[];
 }
 
-type Spec = { spec?: any };
+/** A typed reference as a spec holds it: any part may be missing. */
+interface RefField {
+  readonly apiGroup?: string;
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly name?: string;
+  readonly namespace?: string;
+}
+
+/**
+ * The spec fields that reference other objects, across the kinds that have them (Cluster,
+ * TalosControlPlane, MachineDeployment, MachineHealthCheck, ClusterResourceSet); any may be missing.
+ */
+export interface ReferencingSpec {
+  readonly infrastructureRef?: RefField;
+  readonly controlPlaneRef?: RefField;
+  readonly infrastructureTemplate?: RefField;
+  readonly clusterName?: string;
+  readonly selector?: LabelSelector;
+  readonly clusterSelector?: LabelSelector;
+  readonly resources?: readonly { readonly kind: string; readonly name: string }[];
+  readonly template?: {
+    readonly metadata?: { readonly labels?: Readonly<Record<string, string>> };
+    readonly spec?: { readonly infrastructureRef?: RefField; readonly bootstrap?: { readonly configRef?: RefField } };
+  };
+}
+
+type Spec = { spec?: ReferencingSpec };
 
 /** `group` of `group/version`; the core group is the empty string. */
 function groupOf(apiVersion: string): string {
@@ -96,7 +123,7 @@ export function referencesFrom(from: KubeObject, objects: readonly KubeObject[])
   const inNamespace = (namespace: string | undefined, pred: (x: KubeObject & Spec) => boolean) =>
     (objects as readonly (KubeObject & Spec)[]).filter((x) => x.metadata.namespace === namespace && pred(x));
 
-  const typed = (field: string, ref: { apiGroup?: string; apiVersion?: string; kind?: string; name?: string; namespace?: string } | undefined): ObjectReference => {
+  const typed = (field: string, ref: RefField | undefined): ObjectReference => {
     if (!ref) return { from, field, target: { by: 'unset' }, resolved: [] };
     const target: TypedTarget = { by: 'ref', apiGroup: ref.apiGroup, apiVersion: ref.apiVersion, kind: ref.kind, name: ref.name, namespace: ref.namespace ?? ns };
     // v1beta2 references carry apiGroup (any version resolves); older ones a full apiVersion.

@@ -1,6 +1,6 @@
-import { Violation } from './crd-schema';
 import { describeObject, KubeObject } from '../core/kube-object';
 import { DNS1123_LABEL, DNS1123_LABEL_MAX, DNS1123_SUBDOMAIN, DNS1123_SUBDOMAIN_MAX } from '../core/naming';
+import { Violation } from './crd-schema';
 
 /** Kubernetes rejects objects larger than this (etcd's request limit). */
 export const MAX_OBJECT_BYTES = 1024 * 1024;

@@ -2,8 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { celEnv, isCelError, parse, plan } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
-import { CRD_SCHEMA_DIR, Violation } from './crd-schema';
 import { describeObject, KubeObject } from '../core/kube-object';
+import { CRD_SCHEMA_DIR, Violation } from './crd-schema';
 
 /** One `x-kubernetes-validations` entry of a CRD schema. */
 interface CelRule {
@@ -11,6 +11,22 @@ interface CelRule {
   readonly message?: string;
   readonly messageExpression?: string;
   readonly fieldPath?: string;
+}
+
+/**
+ * A node of a CRD's structural schema (OpenAPI v3), with the keywords CEL evaluation reads; the
+ * others pass through untouched.
+ */
+export interface SchemaNode {
+  readonly type?: string;
+  readonly properties?: Readonly<Record<string, SchemaNode>>;
+  readonly additionalProperties?: SchemaNode | boolean;
+  readonly items?: SchemaNode;
+  readonly 'x-kubernetes-int-or-string'?: boolean;
+  readonly 'x-kubernetes-validations'?: readonly CelRule[];
+  readonly 'x-kubernetes-list-type'?: string;
+  readonly 'x-kubernetes-list-map-keys'?: readonly string[];
+  readonly [keyword: string]: unknown;
 }
 
 type Evaluator = (ctx: { self: unknown; oldSelf?: unknown }) => unknown;
@@ -24,7 +40,7 @@ export function isTransitionRule(rule: string): boolean {
  * Converts a JSON value to a CEL input the way the API server types it from the structural
  * schema: objects become maps, `integer` fields become CEL ints (bigint), int-or-string numbers too.
  */
-export function toCel(value: unknown, schema: any): unknown {
+export function toCel(value: unknown, schema: SchemaNode | undefined): unknown {
   if (value === null || value === undefined) return null;
   if (Array.isArray(value)) return value.map((v) => toCel(v, schema?.items));
   if (typeof value === 'object') {
@@ -54,13 +70,13 @@ function violation(r: CelRule, result: unknown, field: string, object: string): 
  */
 export class CelValidator {
   private readonly env = celEnv({ funcs: strings });
-  private readonly schemas = new Map<string, any>();
+  private readonly schemas = new Map<string, SchemaNode | undefined>();
   private readonly plans = new Map<string, Evaluator>();
 
   /** @param schemaDir directory of `<group>_<Kind>_<version>.json` files */
   constructor(private readonly schemaDir: string = CRD_SCHEMA_DIR) {}
 
-  private schemaFor(o: KubeObject): any {
+  private schemaFor(o: KubeObject): SchemaNode | undefined {
     const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion];
     const key = `${group}_${o.kind}_${version}`;
     if (!this.schemas.has(key)) {
@@ -101,7 +117,7 @@ export class CelValidator {
     return out;
   }
 
-  private walkUpdate(schema: any, value: unknown, old: unknown, field: string, object: string, out: Violation[]): void {
+  private walkUpdate(schema: SchemaNode | undefined, value: unknown, old: unknown, field: string, object: string, out: Violation[]): void {
     if (!schema || value === undefined || value === null || old === undefined || old === null) return;
     for (const r of (schema['x-kubernetes-validations'] ?? []) as CelRule[]) {
       if (!isTransitionRule(r.rule)) continue;
@@ -109,9 +125,9 @@ export class CelValidator {
       if (result !== true) out.push(violation(r, result, field, object));
     }
     if (Array.isArray(value)) {
-      const keys: string[] | undefined = schema['x-kubernetes-list-type'] === 'map' ? schema['x-kubernetes-list-map-keys'] : undefined;
+      const keys: readonly string[] | undefined = schema['x-kubernetes-list-type'] === 'map' ? schema['x-kubernetes-list-map-keys'] : undefined;
       if (!keys || !Array.isArray(old)) return;
-      const keyOf = (item: any) => JSON.stringify(keys.map((k) => item?.[k]));
+      const keyOf = (item: unknown) => JSON.stringify(keys.map((k) => (item as Record<string, unknown> | null | undefined)?.[k]));
       value.forEach((v, i) => this.walkUpdate(schema.items, v, old.find((o) => keyOf(o) === keyOf(v)), `${field}[${i}]`, object, out));
     } else if (typeof value === 'object' && typeof old === 'object' && !Array.isArray(old)) {
       for (const [k, v] of Object.entries(value as object)) {
@@ -121,7 +137,7 @@ export class CelValidator {
     }
   }
 
-  private walk(schema: any, value: unknown, field: string, object: string, out: Violation[]): void {
+  private walk(schema: SchemaNode | undefined, value: unknown, field: string, object: string, out: Violation[]): void {
     if (!schema || value === undefined || value === null) return;
     for (const r of (schema['x-kubernetes-validations'] ?? []) as CelRule[]) {
       if (isTransitionRule(r.rule)) continue;

@@ -4,11 +4,11 @@ import { createRequire } from 'module';
 import * as path from 'path';
 import Ajv, { AnySchema, ValidateFunction } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone';
+import { version as ajvVersion } from 'ajv/package.json';
 import { cacheDir, PROJECT_ROOT } from '../core/paths';
 
 /** Bumped whenever the schema transforms change, so cached validators are rebuilt. */
 const TRANSFORM_VERSION = '1';
-const ajvVersion: string = require('ajv/package.json').version;
 const projectRequire = createRequire(path.join(PROJECT_ROOT, 'package.json'));
 
 /**
@@ -42,8 +42,7 @@ export function compileCached(ajv: () => Ajv, schema: AnySchema, identity: strin
 
 /** Evaluates standalone validator code; its `require`s resolve from the project. */
 function load(code: string): ValidateFunction {
-  const module = { exports: {} as any };
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const module: { exports: Record<string, unknown> } = { exports: {} };
   new Function('module', 'exports', 'require', code)(module, module.exports, projectRequire);
   return (module.exports.default ?? module.exports) as ValidateFunction;
 }

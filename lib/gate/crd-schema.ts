@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import Ajv, { ValidateFunction } from 'ajv';
+import Ajv, { AnySchema, ValidateFunction } from 'ajv';
 import { describeObject, KubeObject } from '../core/kube-object';
 import { SCHEMAS_DIR } from '../core/paths';
 import { compileCached, goPatternToJs } from './compiled';
@@ -24,11 +24,12 @@ export interface Violation {
  * properties gets `additionalProperties: false` unless it preserves unknown fields; `nullable`
  * becomes a `null` type; Go patterns become JavaScript ones.
  */
-export function strictSchema(node: any): any {
+export function strictSchema(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(strictSchema);
   if (node === null || typeof node !== 'object') return node;
-  const out: any = {};
-  for (const [k, v] of Object.entries(node)) {
+  const keywords = node as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(keywords)) {
     // CEL rules are evaluated separately; x-kubernetes-* keywords are unknown to JSON Schema.
     if (k.startsWith('x-kubernetes-') || k === 'nullable') continue;
     if (k === 'pattern' && typeof v === 'string') {
@@ -39,8 +40,8 @@ export function strictSchema(node: any): any {
       ? Object.fromEntries(Object.entries(v as object).map(([pk, pv]) => [pk, strictSchema(pv)]))
       : strictSchema(v);
   }
-  if (node.nullable === true && typeof out.type === 'string') out.type = [out.type, 'null'];
-  const preserves = node['x-kubernetes-preserve-unknown-fields'] === true;
+  if (keywords.nullable === true && typeof out.type === 'string') out.type = [out.type, 'null'];
+  const preserves = keywords['x-kubernetes-preserve-unknown-fields'] === true;
   if (out.properties && out.additionalProperties === undefined && !preserves) out.additionalProperties = false;
   return out;
 }
@@ -65,7 +66,7 @@ export class CrdSchemaValidator {
       // Formats are not checked: the API server validates only a few, none of which we emit.
       const fn = fs.existsSync(file)
         ? compileCached(() => new Ajv({ allErrors: true, strict: false, validateFormats: false, code: { source: true } }),
-          strictSchema(JSON.parse(fs.readFileSync(file, 'utf8'))))
+          strictSchema(JSON.parse(fs.readFileSync(file, 'utf8'))) as AnySchema)
         : undefined;
       this.compiled.set(key, fn);
     }
@@ -85,7 +86,7 @@ export class CrdSchemaValidator {
         const extra = (e.params as { additionalProperty: string }).additionalProperty;
         return { object, field: base ? `${base}.${extra}` : extra, message: 'unknown field (not in the CRD schema)' };
       }
-      return { object, field: base, message: `${e.message ?? 'is invalid'}${e.keyword === 'enum' ? ` ${JSON.stringify((e.params as any).allowedValues)}` : ''}` };
+      return { object, field: base, message: `${e.message ?? 'is invalid'}${e.keyword === 'enum' ? ` ${JSON.stringify((e.params as { allowedValues: unknown[] }).allowedValues)}` : ''}` };
     });
   }
 }

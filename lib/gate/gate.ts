@@ -1,10 +1,10 @@
+import { UserError } from '../core/errors';
+import { KubeObject } from '../core/kube-object';
 import { builtinViolations } from './builtin';
 import { CelValidator } from './cel';
 import { CrdSchemaValidator, Violation } from './crd-schema';
 import { referenceViolations } from './references';
 import { TalosPatchValidator } from './talos-patches';
-import { UserError } from '../core/errors';
-import { KubeObject } from '../core/kube-object';
 
 /** Output that the API server or the providers would reject; lists every violation. */
 export class OutputGateError extends UserError {

@@ -1,9 +1,9 @@
-import { Violation } from './crd-schema';
-import { selectorMatches } from '../core/selectors';
 import { describeObject, KubeObject } from '../core/kube-object';
-import { describeTarget, ObjectReference, referencesFrom } from '../core/object-graph';
+import { describeTarget, ObjectReference, ReferencingSpec, referencesFrom } from '../core/object-graph';
+import { selectorMatches } from '../core/selectors';
+import { Violation } from './crd-schema';
 
-type Obj = KubeObject & { spec?: any };
+type Obj = KubeObject & { spec?: ReferencingSpec };
 
 /** The gate's finding for a reference that resolves to nothing, worded per kind of target. */
 function unresolvedMessage(ref: ObjectReference): string {

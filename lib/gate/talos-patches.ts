@@ -3,11 +3,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import Ajv2020, { ValidateFunction } from 'ajv/dist/2020';
 import * as YAML from 'yaml';
-import { compileCached } from './compiled';
-import { Violation } from './crd-schema';
 import { describeObject, KubeObject } from '../core/kube-object';
 import { SCHEMAS_DIR } from '../core/paths';
 import { isMultiDocTalos, releaseVersion } from '../core/versions';
+import { compileCached } from './compiled';
+import { Violation } from './crd-schema';
 
 /** Where `npm run import` writes the Talos machine-config JSON Schema per Talos minor. */
 export const TALOS_SCHEMA_DIR = path.join(SCHEMAS_DIR, 'talos');
@@ -19,6 +19,17 @@ interface TalosConfigSpec {
   readonly configPatches?: unknown[];
 }
 
+/** Where TalosControlPlanes and TalosConfigTemplates hold their Talos config specs. */
+interface TalosConfigHolderSpec {
+  readonly controlPlaneConfig?: { readonly controlplane?: TalosConfigSpec; readonly init?: TalosConfigSpec };
+  readonly template?: { readonly spec?: TalosConfigSpec };
+}
+
+/** A `$defs` entry of the machine-config schema; a separate document's `kind` is an enum of its one kind. */
+interface DocumentDef {
+  readonly properties?: { readonly kind?: { readonly enum?: readonly unknown[] } };
+}
+
 /**
  * Validates the Talos machine-config patches of TalosControlPlanes and TalosConfigTemplates
  * against the machine-config JSON Schema of their `talosVersion` minor (STACK.md §3.2).
@@ -28,17 +39,17 @@ interface TalosConfigSpec {
  * are not, because CABPT merges the patch onto a generated config.
  */
 export class TalosPatchValidator {
-  private readonly schemas = new Map<string, { text: string; defs: Record<string, any> }>();
+  private readonly schemas = new Map<string, { text: string; defs: Record<string, DocumentDef> }>();
   private readonly compiled = new Map<string, ValidateFunction>();
 
   /** @param schemaDir directory of `v<major>.<minor>.json` schemas */
   constructor(private readonly schemaDir: string = TALOS_SCHEMA_DIR) {}
 
   /** Every problem of the Talos config specs in one object (none for other kinds). */
-  public validate(o: KubeObject & { spec?: any }): Violation[] {
+  public validate(o: KubeObject & { spec?: TalosConfigHolderSpec }): Violation[] {
     const specs: { field: string; spec: TalosConfigSpec }[] = [];
     if (o.kind === 'TalosControlPlane') {
-      for (const k of ['controlplane', 'init']) {
+      for (const k of ['controlplane', 'init'] as const) {
         const spec = o.spec?.controlPlaneConfig?.[k];
         if (spec) specs.push({ field: `spec.controlPlaneConfig.${k}`, spec });
       }
@@ -56,7 +67,7 @@ export class TalosPatchValidator {
     }
     const out: Violation[] = [];
     if ((spec.configPatches?.length ?? 0) > 0 && releaseVersion(version) && isMultiDocTalos(version)) {
-      out.push({ object, field: `${field}.configPatches`, message: `JSON6902 patches are not supported for multi-document machine configuration (Talos >= 1.12); use strategicPatches` });
+      out.push({ object, field: `${field}.configPatches`, message: 'JSON6902 patches are not supported for multi-document machine configuration (Talos >= 1.12); use strategicPatches' });
     }
     const schemaKey = `v${minor[1]}.${minor[2]}`;
     if (!fs.existsSync(path.join(this.schemaDir, `${schemaKey}.json`))) {

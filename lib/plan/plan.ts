@@ -9,12 +9,12 @@
 import { isDeepStrictEqual } from 'util';
 import * as semver from 'semver';
 import * as YAML from 'yaml';
-import { describeObject, KubeObject } from '../core/kube-object';
 import { OutputFile } from '../app/output';
-import { IMAGE_FACTORY, nocloudDiskImageUrl } from '../talos/schematic';
+import { AUTOSCALER_MAX_ANNOTATION, AUTOSCALER_MIN_ANNOTATION } from '../constructs/worker-pool';
+import { describeObject, KubeObject } from '../core/kube-object';
 import { API, CustomKind } from '../core/stack';
 import { CelValidator } from '../gate/cel';
-import { AUTOSCALER_MAX_ANNOTATION, AUTOSCALER_MIN_ANNOTATION } from '../constructs/worker-pool';
+import { IMAGE_FACTORY, nocloudDiskImageUrl } from '../talos/schematic';
 
 /** How bad a finding is; everything but `warning` fails the plan unless allowed. */
 export enum FindingKind {
@@ -86,12 +86,47 @@ export function blockingFindings(plan: Plan, allowed: AllowedKinds = new Set()):
   return plan.folders.flatMap((f) => f.findings).filter((f) => f.kind !== FindingKind.WARNING && !allowed.has(f.kind));
 }
 
-interface Entry {
-  readonly folder: string;
-  readonly object: KubeObject & { spec?: any };
+/** A reference by name. */
+interface NameRef {
+  readonly name?: unknown;
 }
 
-type Obj = KubeObject & { spec?: any; data?: Record<string, string> };
+/** A Talos config spec: TalosControlPlane's `spec.controlPlaneConfig.controlplane`, TalosConfigTemplate's `spec.template.spec`. */
+interface ConfigSpec {
+  readonly talosVersion?: unknown;
+  readonly strategicPatches?: readonly unknown[];
+}
+
+/** `spec.template.spec` of a MachineDeployment, TalosConfigTemplate or ProxmoxMachineTemplate. */
+interface TemplateSpec extends ConfigSpec {
+  readonly version?: unknown;
+  readonly infrastructureRef?: NameRef;
+  readonly bootstrap?: { readonly configRef?: NameRef };
+  readonly sourceNode?: unknown;
+  readonly templateID?: unknown;
+}
+
+/**
+ * The spec fields the plan reads, across kinds. The objects are read back from YAML that may have
+ * been edited by hand, so any field may be missing, and values are only compared, shown or checked.
+ */
+interface PlanSpec {
+  readonly version?: unknown;
+  readonly replicas?: unknown;
+  readonly strategy?: unknown;
+  readonly clusterSelector?: unknown;
+  readonly infrastructureTemplate?: NameRef;
+  readonly rolloutStrategy?: { readonly type?: unknown };
+  readonly controlPlaneConfig?: { readonly controlplane?: ConfigSpec };
+  readonly template?: { readonly metadata?: unknown; readonly spec?: TemplateSpec };
+}
+
+type Obj = KubeObject & { spec?: PlanSpec; data?: Record<string, string> };
+
+interface Entry {
+  readonly folder: string;
+  readonly object: Obj;
+}
 
 function groupOf(apiVersion: string): string {
   return apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
@@ -131,7 +166,7 @@ export function changedFields(before: unknown, after: unknown, at = ''): string[
   const isMap = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
   if (isMap(before) && isMap(after)) {
     const keys = [...new Set([...Object.keys(before as object), ...Object.keys(after as object)])].sort();
-    return keys.flatMap((k) => changedFields((before as any)[k], (after as any)[k], at ? `${at}.${k}` : k));
+    return keys.flatMap((k) => changedFields((before as Record<string, unknown>)[k], (after as Record<string, unknown>)[k], at ? `${at}.${k}` : k));
   }
   const long = (v: unknown) => show(v) === '(changed)';
   return [long(before) || long(after) ? `${at} changed` : `${at}: ${show(before)} → ${show(after)}`];
@@ -169,7 +204,9 @@ const IMMUTABLE_TEMPLATES: Record<string, string> = {
 export function computePlan(before: readonly OutputFile[], after: readonly OutputFile[], cel: CelValidator = new CelValidator()): Plan {
   const old = indexObjects(before);
   const next = indexObjects(after);
-  const folders = new Map<string, { created: string[]; changed: ObjectChange[]; deleted: string[]; rollouts: Rollout[]; scaling: string[]; findings: Finding[] }>();
+  const folders = new Map<string, {
+    created: string[]; changed: ObjectChange[]; deleted: string[]; rollouts: Rollout[]; scaling: string[]; findings: Finding[];
+  }>();
   const folder = (name: string) => {
     if (!folders.has(name)) folders.set(name, { created: [], changed: [], deleted: [], rollouts: [], scaling: [], findings: [] });
     return folders.get(name)!;
@@ -195,7 +232,7 @@ export function computePlan(before: readonly OutputFile[], after: readonly Outpu
     const why = DESTRUCTIVE_KINDS[object.kind];
     if (why) {
       const rename = createdKinds.has(object.kind)
-        ? `; if this is a rename, a new name is a new object: the old one and its machines are deleted, not moved`
+        ? '; if this is a rename, a new name is a new object: the old one and its machines are deleted, not moved'
         : '';
       plan.findings.push({ kind: FindingKind.DESTRUCTIVE, object: describeObject(object), message: `is deleted: ${why}${rename}` });
     }
@@ -265,13 +302,13 @@ function templateDiff(index: [Map<string, Entry>, Map<string, Entry>], from: [Ob
 }
 
 /** Talos release a machine config is generated for. */
-function talosVersionOf(configSpec: any): string | undefined {
+function talosVersionOf(configSpec: ConfigSpec | undefined): string | undefined {
   return typeof configSpec?.talosVersion === 'string' ? configSpec.talosVersion : undefined;
 }
 
 /** The Image Factory schematic of the installer image in a config's strategic patches. */
-function schematicOf(configSpec: any): string | undefined {
-  const patches: unknown[] = configSpec?.strategicPatches ?? [];
+function schematicOf(configSpec: ConfigSpec | undefined): string | undefined {
+  const patches: readonly unknown[] = configSpec?.strategicPatches ?? [];
   for (const p of patches) {
     const m = typeof p === 'string' ? new RegExp(`${IMAGE_FACTORY.replace(/\./g, '\\.')}/nocloud-installer/([0-9a-f]{64}):`).exec(p) : null;
     if (m) return m[1];
@@ -310,7 +347,9 @@ function versionFindings(id: string, what: string, kube: [unknown, unknown], tal
  * New machines boot the template VM's disk, not `machine.install.image`: a new Talos release or
  * schematic without a new template VM leaves new machines on the old image (STACK.md §1.4).
  */
-function templateVmWarning(id: string, what: string, configs: [any, any], vms: [Obj | undefined, Obj | undefined]): Finding[] {
+function templateVmWarning(
+  id: string, what: string, configs: [ConfigSpec | undefined, ConfigSpec | undefined], vms: [Obj | undefined, Obj | undefined],
+): Finding[] {
   const [c0, c1] = configs;
   const imageChanged = talosVersionOf(c0) !== talosVersionOf(c1) || schematicOf(c0) !== schematicOf(c1);
   const vm = (o: Obj | undefined) => o ? `${o.spec?.template?.spec?.sourceNode}/${o.spec?.template?.spec?.templateID}` : undefined;
@@ -323,7 +362,9 @@ function templateVmWarning(id: string, what: string, configs: [any, any], vms: [
   }];
 }
 
-function controlPlaneRollout(prev: Obj, tcp: Obj, old: Map<string, Entry>, next: Map<string, Entry>, plan: { rollouts: Rollout[]; scaling: string[]; findings: Finding[] }): void {
+function controlPlaneRollout(
+  prev: Obj, tcp: Obj, old: Map<string, Entry>, next: Map<string, Entry>, plan: { rollouts: Rollout[]; scaling: string[]; findings: Finding[] },
+): void {
   const id = describeObject(tcp);
   const reasons: string[] = [];
   const [v0, v1] = [prev.spec?.version, tcp.spec?.version];
@@ -344,7 +385,10 @@ function controlPlaneRollout(prev: Obj, tcp: Obj, old: Map<string, Entry>, next:
     [findObject(old, prev, 'ProxmoxMachineTemplate', t0), findObject(next, tcp, 'ProxmoxMachineTemplate', t1)]));
 }
 
-function poolChanges(prev: Obj, md: Obj, old: Map<string, Entry>, next: Map<string, Entry>, control: readonly Obj[], plan: { rollouts: Rollout[]; scaling: string[]; findings: Finding[] }): void {
+function poolChanges(
+  prev: Obj, md: Obj, old: Map<string, Entry>, next: Map<string, Entry>, control: readonly Obj[],
+  plan: { rollouts: Rollout[]; scaling: string[]; findings: Finding[] },
+): void {
   const id = describeObject(md);
   const name = md.metadata.name;
   const [s0, s1] = [prev.spec?.template?.spec ?? {}, md.spec?.template?.spec ?? {}];

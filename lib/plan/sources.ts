@@ -1,15 +1,16 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { UserError } from '../core/errors';
 import { OutputFile } from '../app/output';
+import { UserError } from '../core/errors';
 
 function git(cwd: string, args: string[], input?: string): Buffer {
   try {
     return execFileSync('git', args, { cwd, input, maxBuffer: 1 << 30, stdio: ['pipe', 'pipe', 'pipe'] });
-  } catch (e: any) {
-    const stderr = String(e.stderr ?? '').trim().split('\n')[0];
-    throw new UserError(`git ${args[0]} failed in ${cwd}: ${stderr || e.message}`);
+  } catch (e) {
+    const err = e as Error & { stderr?: Buffer };
+    const stderr = String(err.stderr ?? '').trim().split('\n')[0];
+    throw new UserError(`git ${args[0]} failed in ${cwd}: ${stderr || err.message}`);
   }
 }
 

@@ -45,6 +45,27 @@ export interface ControlPlaneConfigOptions extends MachineConfigOptions {
   readonly vip: string;
 }
 
+/** The fields of a `v1alpha1` machine config that the patches below set. */
+interface MachineConfigPatch {
+  machine: {
+    install: { image: string };
+    kubelet: {
+      extraArgs: Record<string, string>;
+      extraMounts?: { destination: string; type: string; source: string; options: string[] }[];
+    };
+    nodeLabels?: Record<string, string>;
+    features?: {
+      kubernetesTalosAPIAccess: { enabled: boolean; allowedRoles: string[]; allowedKubernetesNamespaces: string[] };
+    };
+    network?: { interfaces: { interface: string; vip: { ip: string } }[] };
+  };
+  cluster: {
+    network: { cni: { name: string } };
+    proxy: { disabled: boolean };
+    externalCloudProvider: { enabled: boolean };
+  };
+}
+
 /**
  * The `v1alpha1` machine-config patch shared by all nodes.
  *
@@ -58,7 +79,7 @@ export interface ControlPlaneConfigOptions extends MachineConfigOptions {
  * Node addresses never appear here: they come from CAPMOX's nocloud network-config, and a patch
  * would override them for every machine (STACK.md §1.2, §1.3).
  */
-function commonPatch(opts: MachineConfigOptions): Record<string, any> {
+function commonPatch(opts: MachineConfigOptions): MachineConfigPatch {
   return {
     machine: {
       install: { image: opts.installImage },

@@ -105,7 +105,7 @@ export function nodeLabelProblems(labels: Readonly<Record<string, string>>, fiel
     } else if (restricted(k) && !CAPI_SYNCED_LABELS.some((re) => re.test(k))) {
       out.push(error(
         at,
-        `cannot be set: NodeRestriction forbids a node to set labels under kubernetes.io or k8s.io, and Cluster API copies only node-role.kubernetes.io/*, node-restriction.kubernetes.io/* and *.node.cluster.x-k8s.io/* labels to nodes; use one of those or a label outside kubernetes.io/k8s.io`,
+        'cannot be set: NodeRestriction forbids a node to set labels under kubernetes.io or k8s.io, and Cluster API copies only node-role.kubernetes.io/*, node-restriction.kubernetes.io/* and *.node.cluster.x-k8s.io/* labels to nodes; use one of those or a label outside kubernetes.io/k8s.io',
       ));
     }
   }

@@ -96,7 +96,8 @@ describe('the default clusters (clusters/*.yaml → dist/)', () => {
     for (const o of clusterObjects) expect(o.metadata.namespace).toBe('default');
     const edgeObjects = parse(files.find((f) => f.path === 'edge/edge.k8s.yaml')!.content);
     for (const o of edgeObjects) expect(o.metadata.namespace).toBe('default');
-    const management = objects.filter((o) => ![...clusterObjects, ...edgeObjects].some((c: any) => c.kind === o.kind && c.metadata.name === o.metadata.name));
+    const management = objects.filter((o) => ![...clusterObjects, ...edgeObjects]
+      .some((c: any) => c.kind === o.kind && c.metadata.name === o.metadata.name));
     expect(management.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
       'GitRepository flux-system/clusters',
       'Kustomization flux-system/edge-secrets',

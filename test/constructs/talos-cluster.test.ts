@@ -1,6 +1,6 @@
-import * as YAML from 'yaml';
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
+import * as YAML from 'yaml';
 import { capi, capiAddons, capmox, TalosCluster, UserError, ValidationError, WARNING_METADATA } from '../../lib';
 import { all, DEFAULT_POOL, homelabObjects, homelabProps, newChart, one, synth } from '../util';
 

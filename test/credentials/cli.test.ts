@@ -144,7 +144,7 @@ describe('npm run credentials', () => {
     fs.writeFileSync(path.join(root, '.sops.yaml'), `creation_rules:\n  - age: ${AGE_A}\n`);
     const r = run(['homelab']);
     expect(r.status).toBe(0);
-    expect(r.stderr).toContain(`warning: the .sops.yaml rule for secrets/homelab/proxmox-credentials.yaml has no encrypted_regex`);
+    expect(r.stderr).toContain('warning: the .sops.yaml rule for secrets/homelab/proxmox-credentials.yaml has no encrypted_regex');
   });
 
   describe('fails', () => {

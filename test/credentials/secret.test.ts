@@ -1,4 +1,5 @@
 import * as YAML from 'yaml';
+import { UserError } from '../../lib/core/errors';
 import {
   ageRecipientProblems,
   isSopsEncrypted,
@@ -12,7 +13,6 @@ import {
   sopsConfigYaml,
   updateSopsConfig,
 } from '../../lib/credentials/secret';
-import { UserError } from '../../lib/core/errors';
 
 // Obviously fake values: a token ID from the CAPMOX docs' pattern and an all-zero UUID.
 const URL = 'https://pve.example.com:8006';

@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { plaintextSecretProblems } from '../../lib/credentials/secret';
 import { PROJECT_ROOT } from '../../lib/core/paths';
+import { plaintextSecretProblems } from '../../lib/credentials/secret';
 
 const FILE = 'secrets/homelab/proxmox-credentials.yaml';
 

@@ -102,7 +102,6 @@ describe('property: generated configs', () => {
     // the generator must exercise both sides
     expect(accepted).toBeGreaterThan(RUNS * 0.1);
     expect(rejected).toBeGreaterThan(RUNS * 0.1);
-    // eslint-disable-next-line no-console
     console.log(`property: ${RUNS} generated configs, ${accepted} accepted (all passed the gate), ${rejected} rejected with a validation error`);
   });
 });

@@ -1,5 +1,5 @@
-import { referenceViolations } from '../../lib/gate/references';
 import { selectorMatches } from '../../lib/core/selectors';
+import { referenceViolations } from '../../lib/gate/references';
 import { all, homelabObjects, one, Obj } from '../util';
 
 const objects = homelabObjects();

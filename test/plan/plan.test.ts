@@ -2,8 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { synthesize } from '../../lib/app/synth';
 import { OutputFile } from '../../lib/app/output';
+import { synthesize } from '../../lib/app/synth';
 import { blockingFindings, changedFields, computePlan, FindingKind, Plan } from '../../lib/plan/plan';
 import { formatPlan } from '../../lib/plan/report';
 

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import { z } from 'zod';
-import { parseYamlConfig } from './load';
 import { DNS1123_LABEL } from '../../core/naming';
+import { parseYamlConfig } from './load';
 
 /** Where the GitOps config's JSON Schema is published (`npm run import`). */
 export const GITOPS_JSON_SCHEMA = 'schemas/gitops-config.schema.json';

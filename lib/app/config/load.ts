@@ -1,10 +1,10 @@
 import * as fs from 'fs';
 import * as YAML from 'yaml';
 import { z } from 'zod';
-import { applyRenamedKeys, dotted, RenamedKey } from './renamed-keys';
-import { ClusterConfig, clusterConfigSchema, clusterProps } from './schema';
 import { TalosClusterProps } from '../../constructs/talos-cluster';
 import { Diagnostic, error, quote, ValidationError, warning } from '../../core/errors';
+import { applyRenamedKeys, dotted, RenamedKey } from './renamed-keys';
+import { ClusterConfig, clusterConfigSchema, clusterProps } from './schema';
 
 /** Where the cluster config's JSON Schema is published (`npm run import`). */
 export const CLUSTER_JSON_SCHEMA = 'schemas/cluster-config.schema.json';

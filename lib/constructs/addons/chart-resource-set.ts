@@ -1,16 +1,16 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { ITalosCluster } from '../cluster-ref';
-import { UserError } from '../../core/errors';
-import { renderChart } from '../../core/helm';
-import { KubeObject } from '../../core/kube-object';
-import { CLUSTER_NAME_LABEL } from '../../core/naming';
-import { PinnedChart } from '../../core/stack';
 import {
   ClusterResourceSet,
   ClusterResourceSetSpecResourcesKind,
   ClusterResourceSetSpecStrategy,
 } from '../../../imports/addons.cluster.x-k8s.io';
+import { UserError } from '../../core/errors';
+import { renderChart } from '../../core/helm';
+import { KubeObject } from '../../core/kube-object';
+import { CLUSTER_NAME_LABEL } from '../../core/naming';
+import { PinnedChart } from '../../core/stack';
+import { ITalosCluster } from '../cluster-ref';
 
 /** How a ClusterResourceSet applies its resources (immutable once created, STACK.md §4.2). */
 export enum ResourceSetStrategy {

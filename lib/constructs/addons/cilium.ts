@@ -1,8 +1,8 @@
 import { Construct } from 'constructs';
-import { ChartResourceSet, ResourceSetStrategy } from './chart-resource-set';
-import { ITalosCluster } from '../cluster-ref';
-import { KUBEPRISM_PORT } from '../../talos/machine-config';
 import { CILIUM_CHART } from '../../core/stack';
+import { KUBEPRISM_PORT } from '../../talos/machine-config';
+import { ITalosCluster } from '../cluster-ref';
+import { ChartResourceSet, ResourceSetStrategy } from './chart-resource-set';
 
 /** Options of Cilium on a cluster (`cilium` in the cluster props and config file). */
 export interface CiliumOptions {

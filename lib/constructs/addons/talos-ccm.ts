@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
-import { ChartResourceSet, ResourceSetStrategy } from './chart-resource-set';
-import { ITalosCluster } from '../cluster-ref';
 import { TALOS_CCM_CHART } from '../../core/stack';
+import { ITalosCluster } from '../cluster-ref';
+import { ChartResourceSet, ResourceSetStrategy } from './chart-resource-set';
 
 /** Props of a {@link TalosCcmCRS}. */
 export interface TalosCcmCRSProps {

@@ -1,13 +1,13 @@
-import { Testing } from 'cdk8s';
 import * as fs from 'fs';
 import * as path from 'path';
+import { Testing } from 'cdk8s';
+import * as semver from 'semver';
 import * as YAML from 'yaml';
 import { buildConfigCluster } from '../../../lib/app/clusters';
 import { parseClusterConfig } from '../../../lib/app/config/load';
-import { OutputGate } from '../../../lib/gate/gate';
-import * as semver from 'semver';
 import { RENAMED_KEYS } from '../../../lib/app/config/renamed-keys';
 import { formatDiagnostic } from '../../../lib/core/errors';
+import { OutputGate } from '../../../lib/gate/gate';
 import { all, one, Obj, ROOT } from '../../util';
 
 const HOMELAB = YAML.parse(fs.readFileSync(path.join(ROOT, 'clusters', 'homelab.yaml'), 'utf8'));

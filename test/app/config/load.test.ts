@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import * as YAML from 'yaml';
 import { App } from 'cdk8s';
+import * as YAML from 'yaml';
 import { buildClusters, findClusterSources } from '../../../lib/app/clusters';
 import { parseClusterConfig } from '../../../lib/app/config/load';
 import { configProblems, ROOT, validationErrorLines } from '../../util';
