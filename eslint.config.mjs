@@ -4,29 +4,12 @@
 // set, import order (builtin, then external, then the project's own modules, alphabetized
 // case-insensitively) and its stylistic rules, here from @stylistic since ESLint dropped its
 // formatting rules.
+import js from '@eslint/js';
 import stylistic from '@stylistic/eslint-plugin';
 import { defineConfig } from 'eslint/config';
-import { builtinRules } from 'eslint/use-at-your-own-risk';
 import importX from 'eslint-plugin-import-x';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
-
-// ESLint's own recommended rules (what @eslint/js exports as `configs.recommended`), derived
-// from the rules' metadata because @eslint/js is not a dependency of ESLint 10 nor of this project.
-const jsRecommended = {
-  name: 'eslint/recommended',
-  rules: Object.fromEntries([...builtinRules]
-    .filter(([, rule]) => rule.meta?.docs?.recommended && !rule.meta.deprecated)
-    .map(([name]) => [name, 'error'])),
-};
-
-// The Node.js globals the CommonJS scripts use (the `globals` package is not a dependency either):
-// the module wrapper's variables and Node's additions to the global object.
-const nodeGlobals = Object.fromEntries([
-  '__dirname', '__filename', 'exports', 'module', 'require',
-  'Buffer', 'clearImmediate', 'clearInterval', 'clearTimeout', 'console', 'global', 'process',
-  'queueMicrotask', 'setImmediate', 'setInterval', 'setTimeout', 'structuredClone',
-  'AbortController', 'AbortSignal', 'TextDecoder', 'TextEncoder', 'URL', 'URLSearchParams',
-].map((name) => [name, 'readonly']));
 
 export default defineConfig(
   {
@@ -41,11 +24,11 @@ export default defineConfig(
       'coverage/**',
     ],
   },
-  jsRecommended,
+  js.configs.recommended,
   {
     name: 'project/node-scripts',
     files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
-    languageOptions: { globals: nodeGlobals },
+    languageOptions: { globals: globals.node },
   },
   {
     name: 'project/commonjs',

@@ -17,7 +17,8 @@ const fs = require('fs');
 const path = require('path');
 
 const root = path.resolve(__dirname, '..');
-const cache = path.resolve(root, process.env.CDK8S_TALOS_CACHE_DIR || '.cache');
+// As lib/core/paths.ts: the variable is relative to the working directory.
+const cache = process.env.CDK8S_TALOS_CACHE_DIR ? path.resolve(process.env.CDK8S_TALOS_CACHE_DIR) : path.join(root, '.cache');
 const outDir = path.join(cache, 'app');
 const clustersDir = path.resolve(root, process.env.CLUSTERS_DIR || 'clusters');
 

