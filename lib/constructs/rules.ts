@@ -365,7 +365,12 @@ export function wholeNumberProblems(value: number, path: string, what: string, m
 /** A list that must name at least one entry, each a non-empty string. */
 export function nonEmptyListProblems(values: readonly string[], path: string, what: string): Diagnostic[] {
   if (values.length === 0) return [error(path, `must list at least one ${what}`)];
-  return values.flatMap((v, i) => typeof v === 'string' && v.trim().length > 0 ? [] : [error(`${path}[${i}]`, `${quote(v)} must be a ${what}`)]);
+  return values.flatMap((v, i) => nonEmptyStringProblems(v, `${path}[${i}]`, what));
+}
+
+/** A string with something in it (a name of a Proxmox node, bridge, …). */
+export function nonEmptyStringProblems(value: string, path: string, what: string): Diagnostic[] {
+  return typeof value === 'string' && value.trim().length > 0 ? [] : [error(path, `${quote(value)} must be a ${what}`)];
 }
 
 /** A dotted-quad IPv4 address. */
@@ -376,7 +381,7 @@ export function ipv4Problems(value: string, path: string, what: string): Diagnos
 /** The Proxmox template VM a machine set is cloned from. */
 export function templateVmRefProblems(vm: { sourceNode: string; templateId: number }, path: string): Diagnostic[] {
   return [
-    ...(typeof vm.sourceNode === 'string' && vm.sourceNode.length > 0 ? [] : [error(`${path}.sourceNode`, `${quote(vm.sourceNode)} must name the Proxmox node that holds the template VM`)]),
+    ...nonEmptyStringProblems(vm.sourceNode, `${path}.sourceNode`, 'Proxmox node (the one that holds the template VM)'),
     ...wholeNumberProblems(vm.templateId, `${path}.templateId`, 'a Proxmox VM ID', MIN_VM_ID, MAX_VM_ID),
   ];
 }

@@ -13,7 +13,7 @@ import { ITalosCluster } from './cluster-ref';
 import { MachineSize, ProxmoxMachineTemplate, TemplateVm } from './proxmox-machine-template';
 import {
   capacityProblems, controlPlaneReplicaProblems, dnsLabelProblems, ipv4Problems, MachineDemand, machineSizeProblems,
-  nameLengthProblems, NETWORK_FIELDS, networkProblems, nonEmptyListProblems, schematicProblems, templateVmProblems,
+  nameLengthProblems, NETWORK_FIELDS, networkProblems, nonEmptyListProblems, nonEmptyStringProblems, schematicProblems, templateVmProblems,
   templateVmRefProblems, templateVmUser, uniquePoolProblems, versionProblems, wholeNumberProblems,
 } from './rules';
 import {
@@ -255,7 +255,7 @@ export class TalosCluster extends Construct implements ITalosCluster {
       ...wholeNumberProblems(network.prefix, 'network.prefix', 'prefix length', 1, 32),
       ...nonEmptyListProblems(network.dnsServers, 'network.dnsServers', 'DNS server'),
       ...network.dnsServers.flatMap((s, i) => ipv4Problems(s, `network.dnsServers[${i}]`, 'DNS server')),
-      ...nonEmptyListProblems([this.bridge], 'network.bridge', 'Proxmox bridge').map((p) => ({ ...p, path: 'network.bridge' })),
+      ...nonEmptyStringProblems(this.bridge, 'network.bridge', 'Proxmox bridge'),
       ...nonEmptyListProblems(this.allowedNodes, 'proxmox.allowedNodes', 'Proxmox node'),
       ...templateVmRefProblems(this.template, 'proxmox.template'),
       ...(this.credentialsSecret === undefined ? [] : dnsLabelProblems(this.credentialsSecret, 'proxmox.credentialsSecret')),

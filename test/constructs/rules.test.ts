@@ -108,6 +108,23 @@ describe('cluster rules (config files)', () => {
     });
   });
 
+  describe('Proxmox and names', () => {
+    test('fails on an empty bridge, template node or node list, a low VM ID, and a bad Secret name', () => {
+      expect(problems((d) => {
+        d.network.bridge = ' ';
+        d.proxmox.template = { sourceNode: '', templateId: 99 };
+        d.proxmox.allowedNodes = [];
+        d.proxmox.credentialsSecret = 'Homelab_Proxmox';
+      })).toEqual([
+        'clusters/homelab.yaml: network.bridge " " must be a Proxmox bridge',
+        'clusters/homelab.yaml: proxmox.allowedNodes must list at least one Proxmox node',
+        'clusters/homelab.yaml: proxmox.template.sourceNode "" must be a Proxmox node (the one that holds the template VM)',
+        'clusters/homelab.yaml: proxmox.template.templateId 99 must be at least 100 (a Proxmox VM ID)',
+        'clusters/homelab.yaml: proxmox.credentialsSecret "Homelab_Proxmox" must be a DNS-1123 label: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit',
+      ]);
+    });
+  });
+
   describe('capacity', () => {
     test('fails when the pool cannot hold every machine plus the rolling-update surge', () => {
       expect(problems((d) => { d.workers[0].replicas = 6; })).toEqual([
