@@ -54,7 +54,7 @@ describe('cluster config', () => {
 
     test('fails on YAML syntax errors with line and column', () => {
       const [msg] = structureProblems('name: homelab\nnetwork: [1, 2\n');
-      expect(msg).toMatch(/^clusters\/homelab\.yaml: YAML syntax error at line \d+, column \d+: /);
+      expect(msg).toBe('clusters/homelab.yaml: YAML syntax error at line 3, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]');
     });
 
     test('fails on a name that is not DNS-1123, with the value', () => {
