@@ -69,3 +69,120 @@ describe('helm', () => {
     expect(b).toEqual(a);
   });
 });
+
+describe('helm render cache and helm output', () => {
+  const saved = { ...process.env };
+  let cache: string;
+  let stderr: jest.SpyInstance;
+  const notices = () => stderr.mock.calls.map((c) => String(c[0]));
+  const opts = { chart: TALOS_CCM_CHART, releaseName: 'r', namespace: 'kube-system', values: { replicaCount: 2 }, kubeVersion: 'v1.35.4' };
+  const helmDir = () => path.join(cache, 'helm');
+  const cachedFiles = () => (fs.existsSync(helmDir()) ? fs.readdirSync(helmDir()) : []);
+  /** renderChart of a fresh module, as a new synth run sees it (no renders kept in memory). */
+  const freshRender = (o: typeof opts = opts) => {
+    let render: typeof import('../../lib/core/helm');
+    jest.isolateModules(() => { render = jest.requireActual('../../lib/core/helm'); });
+    return render!.renderChart(o);
+  };
+  /** A helm that runs `script` (POSIX shell). */
+  const fakeHelm = (script: string) => {
+    const bin = path.join(cache, 'fake-helm');
+    fs.writeFileSync(bin, `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+    process.env.HELM_BIN = bin;
+  };
+  beforeEach(() => {
+    cache = fs.mkdtempSync(path.join(os.tmpdir(), 'helm-cache-test-'));
+    process.env.CDK8S_TALOS_CACHE_DIR = cache;
+    process.env.CHARTS_DIR = SHARED_CHARTS;
+    delete process.env.HELM_BIN;
+    delete process.env.CDK8S_TALOS_HELM_TIMEOUT_SECONDS;
+    stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  });
+  afterEach(() => {
+    stderr.mockRestore();
+    process.env = { ...saved };
+    fs.rmSync(cache, { recursive: true, force: true });
+  });
+
+  test.each([
+    ['truncated', (text: string) => text.slice(0, Math.floor(text.length / 2))],
+    ['replaced with garbage', () => '\u0000 not a render at all {{{'],
+    // still valid JSON with the same shape: only the digest tells
+    ['edited', (text: string) => text.replace('"replicas":2', '"replicas":7')],
+  ])('a cached render %s is rendered again with one notice, never published; the next run is clean', (_name, corrupt) => {
+    const good = freshRender();
+    const deployment = (r: typeof good) => ({ spec: r.objects.find((o) => o.kind === 'Deployment')!.spec as { replicas: number } });
+    expect(deployment(good).spec.replicas).toBe(2);
+    const [file] = cachedFiles();
+    const entry = path.join(helmDir(), file);
+    const text = fs.readFileSync(entry, 'utf8');
+    const edited = corrupt(text);
+    expect(edited).not.toBe(text);
+    fs.writeFileSync(entry, edited);
+
+    const again = freshRender();
+    expect(again).toEqual(good);
+    expect(deployment(again).spec.replicas).toBe(2);
+    expect(notices()).toEqual([expect.stringMatching(new RegExp(`^cdk8s-talos-proxmox: rebuilt corrupt cache entry \\S*${file} \\((digest mismatch|no digest header)\\)\\n$`))]);
+    expect(fs.readFileSync(entry, 'utf8')).toBe(text);
+
+    stderr.mockClear();
+    // helm is not needed for an intact entry
+    process.env.HELM_BIN = path.join(cache, 'no-such-helm');
+    expect(freshRender()).toEqual(good);
+    expect(notices()).toEqual([]);
+  });
+
+  test('a helm that never returns is stopped after the timeout: one-line error naming helm, the timeout and the setting', () => {
+    // without a timeout, this sleep outlasts the test's own limit check below
+    fakeHelm('exec sleep 30');
+    process.env.CDK8S_TALOS_HELM_TIMEOUT_SECONDS = '2';
+    const start = Date.now();
+    let error: Error | undefined;
+    try {
+      freshRender();
+    } catch (e) {
+      error = e as Error;
+    }
+    expect(Date.now() - start).toBeLessThan(10_000);
+    expect(error?.name).toBe('UserError');
+    expect(error?.message).toBe(`helm template (${process.env.HELM_BIN}) did not finish within 2 s and was stopped; check that \`${process.env.HELM_BIN} version\` returns, or set CDK8S_TALOS_HELM_TIMEOUT_SECONDS to allow longer`);
+    expect(cachedFiles()).toEqual([]);
+  });
+
+  test('the timeout setting must be a positive number', () => {
+    process.env.CDK8S_TALOS_HELM_TIMEOUT_SECONDS = 'soon';
+    expect(() => freshRender()).toThrow('CDK8S_TALOS_HELM_TIMEOUT_SECONDS is "soon", expected a positive number of seconds');
+  });
+
+  test.each([
+    // not YAML at all: an excerpt at most, never the whole output
+    ['garbage', `printf 'key: [unclosed\\n'; head -c 20000 /dev/zero | tr '\\\\0' x`,
+      /^helm template of chart talos-cloud-controller-manager 0\.5\.4 is not valid YAML \(document 1\): .{1,200}$/],
+    ['a YAML scalar', 'echo "this is not a manifest"',
+      /^helm template of chart talos-cloud-controller-manager 0\.5\.4 is not a list of Kubernetes objects: document 1 is a string \("this is not a manifest"\)$/],
+    ['a list', 'printf -- "- a\\n- b\\n"',
+      /^helm template of chart talos-cloud-controller-manager 0\.5\.4 is not a list of Kubernetes objects: document 1 is a list \(\["a","b"\]\)$/],
+    ['an object without metadata.name', 'printf "apiVersion: v1\\nkind: ConfigMap\\n---\\napiVersion: v1\\nkind: Secret\\nmetadata: {}\\n"',
+      /^helm template of chart talos-cloud-controller-manager 0\.5\.4 is not a list of Kubernetes objects: document 1 has no metadata\.name \(\{"apiVersion":"v1","kind":"ConfigMap"\}\)$/],
+  ])('a helm that prints %s: a UserError naming the chart, and nothing is cached', (_name, script, message) => {
+    fakeHelm(`cat > /dev/null; ${script}`);
+    let error: Error | undefined;
+    try {
+      freshRender();
+    } catch (e) {
+      error = e as Error;
+    }
+    expect(error?.name).toBe('UserError');
+    expect(error?.message).toMatch(message);
+    expect(error!.message.length).toBeLessThan(400);
+    expect(cachedFiles()).toEqual([]);
+    expect(notices()).toEqual([]);
+  });
+
+  test('a fake helm that prints valid objects is not consulted again once the real render is cached', () => {
+    const good = freshRender();
+    fakeHelm('cat > /dev/null; printf "apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: fake\\n"');
+    expect(freshRender()).toEqual(good);
+  });
+});

@@ -1,0 +1,88 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { readCacheEntry, writeCacheEntry } from '../../lib/core/cache';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+/** What scripts/app.js exports when it is required rather than run. */
+interface AppScript {
+  checkEntry(file: string): { ok: true } | { corrupt: string } | undefined;
+  writeEntry(file: string, payload: Buffer): void;
+  ensureBundle(out: string, build: () => Buffer): string;
+}
+const app = jest.requireActual<AppScript>('../../scripts/app.js');
+
+describe('the app bundle cache (scripts/app.js)', () => {
+  let dir: string;
+  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'app-test-')); });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('its copy of the entry format and lib/core/cache.ts read each other\'s entries', () => {
+    app.writeEntry(path.join(dir, 'a.js'), Buffer.from('module.exports = "ä";'));
+    expect(readCacheEntry(path.join(dir, 'a.js'))).toEqual({ payload: 'module.exports = "ä";' });
+    writeCacheEntry(path.join(dir, 'b.js'), 'module.exports = "ö";');
+    expect(app.checkEntry(path.join(dir, 'b.js'))).toEqual({ ok: true });
+    fs.appendFileSync(path.join(dir, 'b.js'), ' ');
+    expect(app.checkEntry(path.join(dir, 'b.js'))).toEqual({ corrupt: 'digest mismatch' });
+  });
+
+  describe('ensureBundle', () => {
+    let stderr: jest.SpyInstance;
+    const notices = () => stderr.mock.calls.map((c) => String(c[0]));
+    beforeEach(() => { stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true); });
+    afterEach(() => stderr.mockRestore());
+    const load = (file: string): unknown => {
+      jest.resetModules();
+      return jest.requireActual(file);
+    };
+
+    test.each([
+      ['truncated', (code: string) => code.slice(0, Math.floor(code.length / 2))],
+      ['replaced with garbage', () => '\u0000 garbage }{'],
+      ['edited', (code: string) => code.replace('"the real bundle"', '"an edited bundle"')],
+    ])('a bundle %s is rebuilt before it is loaded, with one notice; the next run is clean', (_name, corrupt) => {
+      const out = path.join(dir, 'main-0123.js');
+      const build = jest.fn(() => Buffer.from('module.exports = "the real bundle";\n'));
+      expect(load(app.ensureBundle(out, build))).toBe('the real bundle');
+      expect(build).toHaveBeenCalledTimes(1);
+      fs.writeFileSync(out, corrupt(fs.readFileSync(out, 'utf8')));
+
+      expect(load(app.ensureBundle(out, build))).toBe('the real bundle');
+      expect(build).toHaveBeenCalledTimes(2);
+      expect(notices()).toEqual([expect.stringMatching(/^cdk8s-talos-proxmox: rebuilt corrupt cache entry \S*main-0123\.js \((digest mismatch|no digest header)\)\n$/)]);
+
+      stderr.mockClear();
+      expect(load(app.ensureBundle(out, build))).toBe('the real bundle');
+      expect(build).toHaveBeenCalledTimes(2);
+      expect(notices()).toEqual([]);
+      expect(fs.readdirSync(dir)).toEqual(['main-0123.js']);
+    });
+  });
+
+  test('node scripts/app.js never runs an edited bundle: it rebuilds it with a notice, and the next run is clean', () => {
+    const cache = path.join(dir, 'cache');
+    const clusters = path.join(dir, 'clusters');
+    fs.mkdirSync(clusters);
+    // No cluster files: the bundle runs main.ts, which stops with one message, without helm or dist/.
+    const run = () => spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'app.js')], {
+      cwd: ROOT, encoding: 'utf8',
+      env: { ...process.env, CDK8S_TALOS_CACHE_DIR: cache, CLUSTERS_DIR: clusters, DIST_DIR: path.join(dir, 'dist'), CDK8S_OUTDIR: '' },
+    });
+    const expected = `error: no cluster files (*.yaml or *.ts) in ${clusters}\n`;
+    const first = run();
+    expect(first.stderr).toBe(expected);
+    const [bundle] = fs.readdirSync(path.join(cache, 'app'));
+    const file = path.join(cache, 'app', bundle);
+    const code = fs.readFileSync(file, 'utf8');
+    const edited = code.replace('no cluster files', 'NO CLUSTER FILES');
+    expect(edited).not.toBe(code);
+    fs.writeFileSync(file, edited);
+
+    const second = run();
+    expect(second.stderr).toBe(`cdk8s-talos-proxmox: rebuilt corrupt cache entry ${file} (digest mismatch)\n${expected}`);
+    expect(fs.readFileSync(file, 'utf8')).toBe(code);
+    expect(run().stderr).toBe(expected);
+  });
+});
