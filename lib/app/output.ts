@@ -39,32 +39,171 @@ export function clusterFiles(name: string, objects: readonly KubeObject[], sourc
   ];
 }
 
-function writeTree(dir: string, files: readonly OutputFile[]): void {
+function writeTree(dir: string, files: readonly OutputFile[], onHalf?: () => void): void {
   fs.mkdirSync(dir, { recursive: true });
-  for (const f of files) {
+  files.forEach((f, i) => {
+    if (i === Math.floor(files.length / 2)) onHalf?.();
     const target = path.join(dir, ...f.path.split('/'));
     fs.mkdirSync(path.dirname(target), { recursive: true });
     fs.writeFileSync(target, f.content);
+  });
+}
+
+// The publish protocol. Node has no atomic exchange of two directories, so `dir` (say dist/) is
+// replaced by renames of whole trees through staging folders beside it, in the same parent (one
+// filesystem, so every rename is atomic). Each staging name is `.<base>.<state>-<pid>`, hidden and
+// git-ignored (`.*.next-*/`, `.*.ready-*/`, `.*.prev-*/`, `.*.trash-*/` in .gitignore):
+//
+//   1. write every file into `.dist.next-<pid>/`        (step 'writing' halfway, then 'written')
+//   2. rename it to `.dist.ready-<pid>/`: now complete   ('ready')
+//   3. rename `dist/` to `.dist.prev-<pid>/`              ('aside')
+//   4. rename `.dist.ready-<pid>/` to `dist/`             ('installed')
+//   5. rename `.dist.prev-<pid>/` to `.dist.trash-<pid>/`, then delete it
+//
+// A file is under `dist/` only once its whole tree was written, so no file there is ever
+// half-written. What a kill leaves, and how `recoverPublish` (run by the next publish, and by
+// main.ts before it synthesizes) repairs it:
+//
+//   - during 1 or after it: the old `dist/` and an incomplete `next`: `next` is deleted;
+//   - after 2: the old `dist/` and a complete `ready`: `ready` is deleted (the next synth writes
+//     the new tree again);
+//   - after 3: no `dist/`, a complete `ready` and `prev`: `ready` becomes `dist/`, `prev` is deleted;
+//   - after 4 or during 5: the new `dist/` and a `prev` or a partly deleted `trash`: deleted.
+//
+// Only `ready` and `prev` trees are ever restored, and both are complete: a tree is deleted only
+// after it was renamed to `trash`, so a partly deleted tree never carries a name that is restored.
+// Leftovers of a process that is still running are left alone (another synth may be publishing).
+// `<base>.next-<pid>`/`<base>.prev-<pid>` folders (no dot) of the earlier two-rename publish are
+// recovered the same way. A kill (or a crash of this process) loses nothing; data the kernel has
+// not yet flushed at a power loss is not covered (no fsync).
+
+/** The named points of a publish, in order; see the protocol above. */
+export type PublishStep = 'writing' | 'written' | 'ready' | 'aside' | 'installed';
+
+/** Options of {@link publish}. */
+export interface PublishOptions {
+  /**
+   * Called at each step of the protocol, before the next one starts: a test hook (main.ts kills
+   * its own process there to check recovery).
+   */
+  readonly onStep?: (step: PublishStep) => void;
+}
+
+/** What {@link recoverPublish} found and did. */
+export interface Recovery {
+  /** The staged or previous tree that became `dir` again because `dir` was missing, if any. */
+  readonly restoredFrom?: string;
+  /** Leftover staging folders deleted. */
+  readonly removed: string[];
+}
+
+type StagingState = 'next' | 'ready' | 'prev' | 'trash';
+
+interface Staging {
+  readonly path: string;
+  readonly state: StagingState;
+  readonly pid: number;
+}
+
+function stagingPath(dir: string, state: StagingState, pid: number, suffix = ''): string {
+  return path.join(path.dirname(dir), `.${path.basename(dir)}.${state}-${pid}${suffix}`);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The staging folders of `dir` in its parent, also those of the earlier undotted naming. */
+function stagingFolders(dir: string): Staging[] {
+  const parent = path.dirname(dir);
+  if (!fs.existsSync(parent)) return [];
+  const pattern = new RegExp(`^\\.?${escapeRegExp(path.basename(dir))}\\.(next|ready|prev|trash)-(\\d+)(?:\\.\\d+)?$`);
+  return fs.readdirSync(parent, { withFileTypes: true }).flatMap((e) => {
+    const m = e.isDirectory() ? pattern.exec(e.name) : null;
+    return m ? [{ path: path.join(parent, e.name), state: m[1] as StagingState, pid: Number(m[2]) }] : [];
+  });
+}
+
+function isRunning(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to another user.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
+let trashCount = 0;
+
+/** Deletes a tree by first renaming it to a `trash` name, so that no partly deleted tree keeps a restorable name. */
+function discard(dir: string, tree: string): void {
+  const trash = /\.trash-\d+(\.\d+)?$/.test(tree) ? tree : stagingPath(dir, 'trash', process.pid, `.${trashCount++}`);
+  if (trash !== tree) fs.renameSync(tree, trash);
+  fs.rmSync(trash, { recursive: true, force: true });
+}
+
 /**
- * Replaces `dir` with exactly `files`, as one step: the new tree is written beside it and
- * swapped in by renames, so a failure never leaves a half-written directory behind.
+ * Repairs what an interrupted {@link publish} of `dir` left behind (see the protocol in this file):
+ * when `dir` is missing, the newest complete staged tree (else the previous tree) becomes `dir`
+ * again; every other leftover staging folder of a process no longer running is deleted.
+ * Afterwards `dir` is either as a completed publish left it or missing because it never existed.
  */
-export function publish(dir: string, files: readonly OutputFile[]): void {
+export function recoverPublish(dir: string): Recovery {
   const abs = path.resolve(dir);
-  const next = `${abs}.next-${process.pid}`;
-  const prev = `${abs}.prev-${process.pid}`;
-  fs.rmSync(next, { recursive: true, force: true });
-  writeTree(next, files);
-  const hadPrevious = fs.existsSync(abs);
-  if (hadPrevious) fs.renameSync(abs, prev);
+  const leftovers = stagingFolders(abs).filter((s) => !isRunning(s.pid));
+  let restoredFrom: string | undefined;
+  if (!fs.existsSync(abs)) {
+    const rank = (s: Staging) => (s.state === 'ready' ? 0 : 1);
+    const candidates = leftovers.filter((s) => s.state === 'ready' || s.state === 'prev')
+      .sort((a, b) => rank(a) - rank(b) || fs.statSync(b.path).mtimeMs - fs.statSync(a.path).mtimeMs);
+    if (candidates.length > 0) {
+      fs.renameSync(candidates[0].path, abs);
+      restoredFrom = candidates[0].path;
+    }
+  }
+  const removed: string[] = [];
+  for (const s of leftovers) {
+    if (s.path === restoredFrom) continue;
+    discard(abs, s.path);
+    removed.push(s.path);
+  }
+  return { restoredFrom, removed };
+}
+
+/**
+ * Replaces `dir` with exactly `files`: the new tree is written completely beside it and swapped in
+ * by renames, after repairing what an interrupted earlier publish left (see the protocol above).
+ * A failure or a kill never leaves a half-written file in `dir`, and every staging folder it may
+ * leave is git-ignored and recovered by the next publish.
+ */
+export function publish(dir: string, files: readonly OutputFile[], options: PublishOptions = {}): void {
+  const abs = path.resolve(dir);
+  const step = options.onStep ?? (() => undefined);
+  recoverPublish(abs);
+  const next = stagingPath(abs, 'next', process.pid);
+  const ready = stagingPath(abs, 'ready', process.pid);
+  const prev = stagingPath(abs, 'prev', process.pid);
   try {
-    fs.renameSync(next, abs);
+    writeTree(next, files, () => step('writing'));
   } catch (e) {
-    if (hadPrevious) fs.renameSync(prev, abs);
+    discard(abs, next);
     throw e;
   }
-  fs.rmSync(prev, { recursive: true, force: true });
+  step('written');
+  fs.renameSync(next, ready);
+  step('ready');
+  const hadPrevious = fs.existsSync(abs);
+  if (hadPrevious) fs.renameSync(abs, prev);
+  step('aside');
+  try {
+    fs.renameSync(ready, abs);
+  } catch (e) {
+    if (hadPrevious) fs.renameSync(prev, abs);
+    discard(abs, ready);
+    throw e;
+  }
+  step('installed');
+  if (hadPrevious) discard(abs, prev);
 }

@@ -1,0 +1,173 @@
+import { execFile, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { promisify } from 'util';
+import { OutputFile, publish, PublishStep, recoverPublish } from '../../lib/app/output';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const DIST = path.join(ROOT, 'dist');
+const APP = path.join(ROOT, 'scripts', 'app.js');
+const STEPS: PublishStep[] = ['writing', 'written', 'ready', 'aside', 'installed'];
+
+/** Every file of a tree, `/`-separated path to content; undefined when the tree does not exist. */
+function readTree(dir: string): Record<string, string> | undefined {
+  if (!fs.existsSync(dir)) return undefined;
+  const out: Record<string, string> = {};
+  const walk = (rel: string) => {
+    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const p = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(p);
+      else out[p] = fs.readFileSync(path.join(dir, p), 'utf8');
+    }
+  };
+  walk('');
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+function writeFiles(dir: string, tree: Record<string, string>): void {
+  for (const [p, content] of Object.entries(tree)) {
+    fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
+    fs.writeFileSync(path.join(dir, p), content);
+  }
+}
+
+/** A pid no process has: that of a child that already exited. */
+function deadPid(): number {
+  return spawnSync(process.execPath, ['-e', '']).pid!;
+}
+
+const files = (tree: Record<string, string>): OutputFile[] => Object.entries(tree).map(([p, content]) => ({ path: p, content }));
+
+describe('publish and recoverPublish (lib/app/output.ts)', () => {
+  let work: string;
+  let dist: string;
+  beforeEach(() => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'publish-'));
+    dist = path.join(work, 'dist');
+  });
+  afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
+  const OLD = { 'a/a.yaml': 'old a\n', 'gone/gone.yaml': 'gone\n' };
+  const NEW = { 'a/a.yaml': 'new a\n', 'b/b.yaml': 'new b\n' };
+
+  test('replaces the tree with exactly the files, leaves nothing beside it, and calls every step in order', () => {
+    writeFiles(dist, OLD);
+    const steps: PublishStep[] = [];
+    publish(dist, files(NEW), { onStep: (s) => steps.push(s) });
+    expect(readTree(dist)).toEqual(NEW);
+    expect(fs.readdirSync(work)).toEqual(['dist']);
+    expect(steps).toEqual(STEPS);
+  });
+
+  test('a missing dir is restored from a complete staged tree (killed between the renames), the old one deleted', () => {
+    const pid = deadPid();
+    writeFiles(path.join(work, `.dist.ready-${pid}`), NEW);
+    writeFiles(path.join(work, `.dist.prev-${pid}`), OLD);
+    const r = recoverPublish(dist);
+    expect(r.restoredFrom).toBe(path.join(work, `.dist.ready-${pid}`));
+    expect(readTree(dist)).toEqual(NEW);
+    expect(fs.readdirSync(work)).toEqual(['dist']);
+  });
+
+  test('a missing dir without a staged tree comes back from the previous one, also of the earlier undotted naming', () => {
+    const pid = deadPid();
+    writeFiles(path.join(work, `dist.prev-${pid}`), OLD);
+    writeFiles(path.join(work, `dist.next-${pid}`), { 'a/a.yaml': 'incomplete' });
+    recoverPublish(dist);
+    expect(readTree(dist)).toEqual(OLD);
+    expect(fs.readdirSync(work)).toEqual(['dist']);
+  });
+
+  test('incomplete, superseded and half-deleted trees are deleted and never restored; a running process\'s are left alone', () => {
+    const pid = deadPid();
+    writeFiles(dist, OLD);
+    for (const state of ['next', 'ready', 'prev', 'trash']) writeFiles(path.join(work, `.dist.${state}-${pid}`), NEW);
+    writeFiles(path.join(work, `.dist.trash-${pid}.3`), NEW);
+    // This process is alive: its folders belong to a publish in progress.
+    writeFiles(path.join(work, `.dist.next-${process.pid}`), NEW);
+    writeFiles(path.join(work, 'dist.next-notapid'), NEW);
+    expect(recoverPublish(dist).removed).toHaveLength(5);
+    expect(readTree(dist)).toEqual(OLD);
+    expect(fs.readdirSync(work).sort()).toEqual([`.dist.next-${process.pid}`, 'dist', 'dist.next-notapid']);
+
+    fs.rmSync(dist, { recursive: true });
+    writeFiles(path.join(work, `.dist.trash-${pid}`), NEW);
+    recoverPublish(dist);
+    expect(fs.existsSync(dist)).toBe(false);
+  });
+
+  test('a publish after an interrupted one cleans up and ends with the complete new tree', () => {
+    const pid = deadPid();
+    writeFiles(path.join(work, `.dist.prev-${pid}`), OLD);
+    writeFiles(path.join(work, `.dist.next-${pid}`), { 'a/a.yaml': 'incomplete' });
+    publish(dist, files(NEW));
+    expect(readTree(dist)).toEqual(NEW);
+    expect(fs.readdirSync(work)).toEqual(['dist']);
+  });
+});
+
+describe('the synth app killed at each step of publishing dist/ (CDK8S_TALOS_PUBLISH_STOP_AT)', () => {
+  const run = promisify(execFile);
+  const git = (cwd: string, ...args: string[]) => spawnSync('git', args, { cwd, encoding: 'utf8' });
+  let work: string;
+  beforeAll(() => { work = fs.mkdtempSync(path.join(os.tmpdir(), 'publish-kill-')); });
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  test('every interruption leaves nothing untracked in git, dist/ whole (old, new or missing), and the next synth the complete new tree', async () => {
+    const expected = readTree(DIST)!;
+    // An old tree: the next synth changes a file and deletes a folder.
+    const old = { ...expected, 'homelab/homelab.k8s.yaml': `${expected['homelab/homelab.k8s.yaml']}# old\n`, 'gone/gone.k8s.yaml': 'gone\n' };
+    await Promise.all(STEPS.map(async (step) => {
+      const repo = path.join(work, step);
+      const dist = path.join(repo, 'dist');
+      fs.mkdirSync(repo);
+      fs.copyFileSync(path.join(ROOT, '.gitignore'), path.join(repo, '.gitignore'));
+      writeFiles(dist, old);
+      git(repo, 'init', '-q');
+      git(repo, 'add', '.');
+      expect(git(repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'old').status).toBe(0);
+
+      const env = { ...process.env, DIST_DIR: dist, CDK8S_OUTDIR: '' };
+      const killed = await run(process.execPath, [APP], { cwd: repo, env: { ...env, CDK8S_TALOS_PUBLISH_STOP_AT: step } })
+        .then(() => undefined, (e: { signal?: string }) => e.signal);
+      expect(killed).toBe('SIGKILL');
+      const status = git(repo, 'status', '--porcelain', '--untracked-files=all');
+      expect(status.status).toBe(0);
+      expect(status.stdout.split('\n').filter((l) => l.startsWith('??'))).toEqual([]);
+      // No half-written file: dist/ is one whole tree, or missing for a moment.
+      expect([undefined, old, expected]).toContainEqual(readTree(dist));
+
+      await run(process.execPath, [APP], { cwd: repo, env });
+      expect(readTree(dist)).toEqual(expected);
+      expect(fs.readdirSync(repo).sort()).toEqual(['.git', '.gitignore', 'dist']);
+    }));
+  });
+});
+
+describe('the output does not depend on where and how the app runs', () => {
+  let work: string;
+  beforeAll(() => { work = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-env-')); });
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  test('another working directory, time zone, locale and umask, with a fresh cache: byte for byte the committed dist/', () => {
+    const dist = path.join(work, 'dist');
+    const result = spawnSync('sh', ['-c', 'umask 077; exec "$0" "$@"', process.execPath, APP], {
+      cwd: work,
+      encoding: 'utf8',
+      env: {
+        ...process.env, DIST_DIR: 'dist', CDK8S_OUTDIR: '', CDK8S_TALOS_CACHE_DIR: 'cache',
+        TZ: 'Pacific/Chatham', LANG: 'tr_TR.UTF-8', LC_ALL: 'tr_TR.UTF-8',
+      },
+    });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    // Relative paths of the environment are the caller's, not the project root's.
+    expect(fs.existsSync(path.join(work, 'cache'))).toBe(true);
+    expect(result.stdout).toBe(`wrote ${Object.keys(readTree(DIST)!).length} file(s) to dist/\n`);
+    const written = readTree(dist)!;
+    expect(Object.keys(written)).toEqual(Object.keys(readTree(DIST)!));
+    for (const f of Object.keys(written)) {
+      expect(fs.readFileSync(path.join(dist, f)).equals(fs.readFileSync(path.join(DIST, f)))).toBe(true);
+    }
+  });
+});
