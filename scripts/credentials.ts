@@ -2,14 +2,18 @@
  * `npm run credentials -- <cluster> [--out <path>] [--age <recipient>]... [--force]`
  *
  * Writes the Proxmox credentials Secret a cluster config names (`proxmox.credentialsSecret`) from
- * PROXMOX_URL, PROXMOX_TOKEN, PROXMOX_SECRET and optionally PROXMOX_ROOT_CA_FILE, in plain text
- * with mode 0600, to `secrets/<cluster>/proxmox-credentials.yaml` unless `--out` says otherwise.
- * With `--age` (or SOPS_AGE_RECIPIENTS) it also writes the project's `.sops.yaml`. It never writes
- * into dist/ (committed and applied by the GitOps agent) and never replaces a SOPS-encrypted file
- * without `--force`. Then it prints the next steps: encrypt and commit (Flux), or apply and delete
- * (Fleet).
+ * PROXMOX_URL, PROXMOX_TOKEN, PROXMOX_SECRET and optionally PROXMOX_ROOT_CA_FILE. The plain text
+ * never lands inside the repository (one `git add -A` would publish the token):
+ * - with `sops` on PATH and a `.sops.yaml` rule for it (`--age` writes one), the Secret goes to sops
+ *   on stdin and only the encrypted output is written, to `secrets/<cluster>/proxmox-credentials.sops.yaml`;
+ * - otherwise, or with `--out`, it is written in plain text with mode 0600 (directory 0700) outside
+ *   the repository: `$XDG_CONFIG_HOME/cdk8s-talos-proxmox/<cluster>/proxmox-credentials.yaml`
+ *   (`~/.config/…` without XDG_CONFIG_HOME), or `--out`, which must be outside the repository.
+ * It never replaces a SOPS-encrypted file without `--force`. Then it prints the next steps: commit
+ * (Flux), or apply and delete (Fleet).
  *
- * Environment: CLUSTERS_DIR (default clusters/), DIST_DIR (also refused), CDK8S_TALOS_PROJECT_ROOT.
+ * Environment: CLUSTERS_DIR (default clusters/), DIST_DIR (also refused), CDK8S_TALOS_PROJECT_ROOT,
+ * XDG_CONFIG_HOME, HOME, PATH (sops).
  * Exit codes: 0 written (or --help), 1 an error, explained on stderr.
  */
 import * as fs from 'fs';
@@ -26,7 +30,10 @@ import { PROJECT_ROOT } from '../lib/core/paths';
 import {
   ageRecipientProblems,
   CREDENTIALS_ENV,
+  CREDENTIALS_PLAIN_FILE,
+  CREDENTIALS_SOPS_FILE,
   CredentialsProblem,
+  excerpt,
   isSopsEncrypted,
   proxmoxCredentialsProblems,
   proxmoxCredentialsSecretYaml,
@@ -34,13 +41,17 @@ import {
   sopsConfigRecipients,
   updateSopsConfig,
 } from '../lib/credentials/secret';
+import { findOnPath, sopsEncrypt } from '../lib/credentials/sops';
 
 const USAGE = `usage: npm run credentials -- <cluster> [--out <path>] [--age <age1…>]... [--force]
 
 Writes the Proxmox credentials Secret of <cluster> (its proxmox.credentialsSecret, in its namespace)
-from the environment, in plain text with mode 0600; encrypt it with sops before committing it.
+from the environment. With sops on PATH and a .sops.yaml rule for secrets/, it is encrypted on the
+way and written to secrets/<cluster>/proxmox-credentials.sops.yaml, to commit; otherwise it is
+written in plain text (mode 0600) outside the repository, to $XDG_CONFIG_HOME/cdk8s-talos-proxmox/
+<cluster>/proxmox-credentials.yaml (~/.config/… without XDG_CONFIG_HOME).
 
-  --out <path>      where to write it (default: secrets/<cluster>/proxmox-credentials.yaml)
+  --out <path>      write it in plain text there instead; refused inside the repository
   --age <age1…>     age public key to encrypt secrets/ for, repeatable (or SOPS_AGE_RECIPIENTS,
                     comma-separated); writes the project's .sops.yaml
   --force           replace an existing SOPS-encrypted file (or a file that is not a Secret)
@@ -58,11 +69,14 @@ class UsageError extends UserError {}
 
 /** What the command reads and writes besides its arguments, so that tests can run it in-process. */
 export interface CredentialsIo {
-  /** PROXMOX_*, SOPS_AGE_RECIPIENTS, CLUSTERS_DIR, DIST_DIR. */
+  /** PROXMOX_*, SOPS_AGE_RECIPIENTS, CLUSTERS_DIR, DIST_DIR, XDG_CONFIG_HOME, HOME, PATH (sops); sops gets it too. */
   readonly env: NodeJS.ProcessEnv;
   /** Relative paths (arguments, variables) resolve against it; messages show paths relative to it. */
   readonly cwd: string;
-  /** The project: its dist/ is refused; its secrets/ and .sops.yaml are the defaults. */
+  /**
+   * The project: its dist/ is refused, and so is any plain-text path inside it (or inside the git
+   * repository around it); its secrets/ and .sops.yaml are where encrypted files and the rule go.
+   */
   readonly projectRoot: string;
   /** Results and next steps. */
   readonly stdout: { write(text: string): unknown };
@@ -75,6 +89,11 @@ interface Options {
   readonly out?: string;
   readonly age: readonly string[];
   readonly force: boolean;
+}
+
+/** A stray argument for a message: a token secret put on the command line is not echoed. */
+function shownArgument(arg: string): string {
+  return /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i.test(arg) || arg.includes('=') ? '(a value not shown)' : excerpt(arg);
 }
 
 function parseCommandLine(argv: readonly string[]): Options | undefined {
@@ -99,7 +118,7 @@ function parseCommandLine(argv: readonly string[]): Options | undefined {
   }
   if (parsed.values.help) return undefined;
   if (parsed.positionals.length !== 1) {
-    throw new UsageError(`expected one cluster name, got ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.map((p) => JSON.stringify(p)).join(' ')}`);
+    throw new UsageError(`expected one cluster name, got ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.map(shownArgument).join(' ')}`);
   }
   return {
     cluster: parsed.positionals[0],
@@ -191,9 +210,9 @@ function findCluster(dir: string, cluster: string, cwd: string): ClusterTarget {
   }
   if (matches.length === 0) {
     const known = [...names.keys()].sort();
-    throw new UserError(`no cluster named ${JSON.stringify(cluster)} in ${display(dir, cwd)}; ${known.length > 0 ? `known: ${known.join(', ')}` : 'it has no cluster configs'}`);
+    throw new UserError(`no cluster named ${excerpt(cluster)} in ${display(dir, cwd)}; ${known.length > 0 ? `known: ${known.join(', ')}` : 'it has no cluster configs'}`);
   }
-  if (matches.length > 1) throw new UserError(`cluster name ${JSON.stringify(cluster)} is used by ${matches.join(' and ')} in ${display(dir, cwd)}; cluster names must be unique`);
+  if (matches.length > 1) throw new UserError(`cluster name ${excerpt(cluster)} is used by ${matches.join(' and ')} in ${display(dir, cwd)}; cluster names must be unique`);
   const abs = path.join(dir, matches[0]);
   const file = display(abs, cwd);
   if (!matches[0].endsWith('.ts')) {
@@ -206,7 +225,7 @@ function findCluster(dir: string, cluster: string, cwd: string): ClusterTarget {
     };
   }
   const [{ cluster: built }] = buildClusters(new App(), [{ file, path: abs, kind: 'typescript' }]);
-  if (built.clusterName !== cluster) throw new UserError(`${file} defines cluster ${JSON.stringify(built.clusterName)}, not ${JSON.stringify(cluster)}`);
+  if (built.clusterName !== cluster) throw new UserError(`${file} defines cluster ${excerpt(built.clusterName)}, not ${excerpt(cluster)}`);
   return { file, clusterName: built.clusterName, namespace: built.namespace, credentialsSecret: built.credentialsSecret };
 }
 
@@ -223,12 +242,13 @@ function readRootCa(file: string | undefined, cwd: string): { rootCa?: string; p
 
 /**
  * Writes `text` with mode 0600 through a temporary file in the same directory, so the file never
- * exists with other permissions or half written, even when it replaces an older one.
+ * exists with other permissions or half written, even when it replaces an older one. Directories
+ * it creates get mode 0700.
  */
 function writePrivate(file: string, text: string, cwd: string): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     fs.writeFileSync(tmp, text, { mode: 0o600, flag: 'wx' });
     fs.renameSync(tmp, file);
   } catch (e) {
@@ -237,14 +257,41 @@ function writePrivate(file: string, text: string, cwd: string): void {
   }
 }
 
+/**
+ * The repository the project is in: the nearest directory from the project up that holds `.git`
+ * (a monorepo commits more than the project), else the project itself.
+ */
+function repositoryRoot(projectRoot: string): string {
+  for (let dir = projectRoot; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, '.git'))) return dir;
+    if (path.dirname(dir) === dir) return projectRoot;
+  }
+}
+
+/**
+ * Where the plain text goes by default: the user's config directory (XDG base directory spec),
+ * private to the user and outside every checkout, so it survives a `git clean` and is never staged.
+ */
+function defaultPlainPath(env: NodeJS.ProcessEnv, cluster: string): { file: string; base: string } | undefined {
+  const xdg = env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : undefined;
+  const configHome = xdg ?? (env.HOME && path.isAbsolute(env.HOME) ? path.join(env.HOME, '.config') : undefined);
+  if (configHome === undefined) return undefined;
+  const base = path.join(configHome, 'cdk8s-talos-proxmox');
+  return { file: path.join(base, cluster, CREDENTIALS_PLAIN_FILE), base };
+}
+
 /** Refuses targets that would leak or destroy something, before anything is written. */
-function checkTarget(out: string, force: boolean, io: CredentialsIo): void {
+function checkTarget(out: string, force: boolean, io: CredentialsIo, plain: { repository: string; encryptHint: string } | undefined): void {
   const real = realPath(out);
   const distDirs = [path.resolve(io.cwd, io.projectRoot, 'dist'), ...(io.env.DIST_DIR ? [path.resolve(io.cwd, io.env.DIST_DIR)] : [])];
   for (const dist of distDirs) {
     if (isWithin(real, realPath(dist))) {
-      throw new UserError(`refusing to write ${display(out, io.cwd)}: it is inside ${display(dist, io.cwd)}/, which is committed and applied by the GitOps agent, and the Proxmox token must never be there; use --out outside it (default: secrets/<cluster>/proxmox-credentials.yaml)`);
+      throw new UserError(`refusing to write ${display(out, io.cwd)}: it is inside ${display(dist, io.cwd)}/, which is committed and applied by the GitOps agent, and the Proxmox token must never be there; use --out outside the repository, or let the command encrypt it into secrets/`);
     }
+  }
+  // Plain text anywhere in the repository is one `git add -A` away from being published.
+  if (plain && isWithin(real, realPath(plain.repository))) {
+    throw new UserError(`refusing to write the Proxmox token in plain text to ${display(out, io.cwd)}: it is inside the repository ${display(plain.repository, io.cwd)}, where one git add publishes it; use --out with a path outside the repository (like /tmp/proxmox-credentials.yaml), or ${plain.encryptHint}`);
   }
   let stat: fs.Stats;
   try {
@@ -252,11 +299,11 @@ function checkTarget(out: string, force: boolean, io: CredentialsIo): void {
   } catch {
     return; // nothing there yet
   }
-  if (stat.isDirectory()) throw new UserError(`--out ${display(out, io.cwd)} is a directory; give the path of a file, like ${display(path.join(out, 'proxmox-credentials.yaml'), io.cwd)}`);
+  if (stat.isDirectory()) throw new UserError(`--out ${display(out, io.cwd)} is a directory; give the path of a file, like ${display(path.join(out, CREDENTIALS_PLAIN_FILE), io.cwd)}`);
   if (force) return;
   const text = fs.readFileSync(out, 'utf8');
   if (isSopsEncrypted(text)) {
-    throw new UserError(`${display(out, io.cwd)} is SOPS-encrypted already; to change the token edit it with \`sops ${shellQuote(display(out, io.cwd))}\`, or pass --force to replace it with a new plain-text file (then encrypt that again)`);
+    throw new UserError(`${display(out, io.cwd)} is SOPS-encrypted already; to change the token edit it with \`sops ${shellQuote(display(out, io.cwd))}\`, or pass --force to replace it`);
   }
   let kind: unknown;
   try {
@@ -277,7 +324,7 @@ function recipientsFromEnvironment(options: Options, env: NodeJS.ProcessEnv): { 
  * Runs `npm run credentials` with the arguments after `--`.
  *
  * @returns the exit code: 0 written (or usage printed for --help), 1 a user error (bad command
- *   line, environment, config or target), whose message went to `io.stderr`
+ *   line, environment, config, target, or sops failing), whose message went to `io.stderr`
  * @throws anything that is not a {@link UserError}: a bug, which keeps its stack trace
  */
 export function main(argv: readonly string[], io: CredentialsIo): number {
@@ -319,8 +366,46 @@ function run(argv: readonly string[], io: CredentialsIo): void {
   ];
   if (errors.length > 0) throw new UserError(errors.join('\n'));
 
-  const out = path.resolve(io.cwd, options.out ?? path.join(projectRoot, SECRETS_FOLDER, cluster.clusterName, 'proxmox-credentials.yaml'));
-  checkTarget(out, options.force, io);
+  const name = cluster.clusterName;
+  const sopsFile = path.join(projectRoot, '.sops.yaml');
+  const shownSops = shellQuote(display(sopsFile, io.cwd));
+  const existingSops = fs.existsSync(sopsFile) ? fs.readFileSync(sopsFile, 'utf8') : undefined;
+  const sopsText = recipients.length > 0 ? updateSopsConfig(existingSops, recipients, source) : undefined;
+  const sopsConfig = sopsText ?? existingSops;
+  const encryptedFile = path.join(projectRoot, SECRETS_FOLDER, name, CREDENTIALS_SOPS_FILE);
+  const relEncrypted = path.relative(projectRoot, encryptedFile).split(path.sep).join('/');
+  const shownEncrypted = shellQuote(display(encryptedFile, io.cwd));
+  const sopsRuleProblems = sopsConfig !== undefined ? sopsConfigProblems(sopsConfig, relEncrypted) : [];
+  const sops = findOnPath('sops', env);
+  // Encrypt when everything sops needs is there; an explicit --out asks for plain text elsewhere.
+  const encrypt = options.out === undefined && sops !== undefined && sopsConfig !== undefined && sopsRuleProblems.length === 0;
+  const repository = repositoryRoot(projectRoot);
+  const encryptHint = `let the command encrypt it into ${relEncrypted}: with sops on PATH and a .sops.yaml rule (npm run credentials -- ${name} --age <age1… public key>)`;
+
+  let out: string;
+  let configBase: string | undefined;
+  if (encrypt) {
+    out = encryptedFile;
+    checkTarget(out, options.force, io, undefined);
+  } else {
+    const fallback = defaultPlainPath(env, name);
+    if (options.out === undefined && fallback === undefined) {
+      throw new UserError(`neither XDG_CONFIG_HOME nor HOME is set (as an absolute path), so there is no default place outside the repository for the plain-text Secret; pass --out <path outside the repository>, or ${encryptHint}`);
+    }
+    out = options.out !== undefined ? path.resolve(io.cwd, options.out) : fallback!.file;
+    configBase = options.out === undefined ? fallback!.base : undefined;
+    checkTarget(out, options.force, io, { repository, encryptHint });
+  }
+
+  // A Secret under the name used before *.sops.yaml: Flux would apply it beside the new one.
+  const legacyFile = path.join(projectRoot, SECRETS_FOLDER, name, CREDENTIALS_PLAIN_FILE);
+  const shownLegacy = shellQuote(display(legacyFile, io.cwd));
+  const legacyText = fs.existsSync(legacyFile) ? fs.readFileSync(legacyFile, 'utf8') : undefined;
+  const legacyProblem = legacyText === undefined ? undefined : isSopsEncrypted(legacyText)
+    ? `${shownLegacy} is an encrypted Secret under the old name, which .gitignore no longer admits; rename it (git mv ${shownLegacy} ${shownEncrypted}) and run this again with --force to replace it, or keep it and edit it there with sops`
+    : `${shownLegacy} holds the Proxmox token in plain text inside the repository; delete it (rm ${shownLegacy}; rotate the token if it was ever committed or pushed)`;
+  if (encrypt && legacyProblem !== undefined) throw new UserError(legacyProblem);
+
   const text = proxmoxCredentialsSecretYaml({
     name: secretName,
     namespace: cluster.namespace,
@@ -332,31 +417,43 @@ function run(argv: readonly string[], io: CredentialsIo): void {
     rootCaFile,
   });
 
-  const sopsFile = path.join(projectRoot, '.sops.yaml');
-  const existingSops = fs.existsSync(sopsFile) ? fs.readFileSync(sopsFile, 'utf8') : undefined;
-  const relOut = path.relative(projectRoot, out).split(path.sep).join('/');
-  const inProject = !isOutside(path.relative(projectRoot, out));
-  const inSecrets = isWithin(realPath(out), realPath(path.join(projectRoot, SECRETS_FOLDER)));
   const warnings = problems.filter((p) => p.severity === 'warning').map((p) => p.message);
-  if (inProject && !inSecrets) {
-    warnings.push(`${display(out, io.cwd)} is inside the project but outside secrets/, where neither the .sops.yaml rule nor the plain-text check of npm test applies; never commit it`);
+  if (legacyProblem !== undefined) warnings.push(legacyProblem);
+  if (!encrypt && options.out === undefined) {
+    if (sopsConfig !== undefined) warnings.push(...sopsRuleProblems);
+    if (sops === undefined && sopsConfig !== undefined && sopsRuleProblems.length === 0) {
+      warnings.push(`sops is not on PATH, so the Secret is not encrypted into ${relEncrypted}; it goes in plain text outside the repository instead (install sops 3.9 or later and run this again to encrypt it)`);
+    }
   }
-  if (recipients.length === 0 && existingSops !== undefined && inSecrets) warnings.push(...sopsConfigProblems(existingSops, relOut));
-  const sopsText = recipients.length > 0 ? updateSopsConfig(existingSops, recipients, source) : undefined;
 
-  writePrivate(out, text, io.cwd);
+  // .sops.yaml first: sops reads the rule from it.
+  if (sopsText !== undefined && sopsText !== existingSops) {
+    try {
+      fs.writeFileSync(sopsFile, sopsText);
+    } catch (e) {
+      throw new UserError(`cannot write ${display(sopsFile, io.cwd)}: ${(e as Error).message}`);
+    }
+  }
+  if (encrypt) {
+    const encrypted = sopsEncrypt({
+      sops: sops!, configFile: sopsFile, target: encryptedFile, plaintext: text, secrets: [input.secret!], env, shown: relEncrypted,
+    });
+    writePrivate(out, encrypted, io.cwd);
+  } else {
+    writePrivate(out, text, io.cwd);
+    // The default folders are this tool's alone: keep them private even if they existed before.
+    if (configBase !== undefined) for (const dir of [configBase, path.dirname(out)]) fs.chmodSync(dir, 0o700);
+  }
+
   for (const w of warnings) io.stderr.write(`warning: ${w}\n`);
-  io.stdout.write(`wrote ${display(out, io.cwd)}: Secret ${cluster.namespace}/${secretName} in plain text (mode 0600)\n`);
+  io.stdout.write(encrypt
+    ? `wrote ${display(out, io.cwd)}: Secret ${cluster.namespace}/${secretName}, encrypted by sops (the plain text never touched the disk)\n`
+    : `wrote ${display(out, io.cwd)}: Secret ${cluster.namespace}/${secretName} in plain text (mode 0600), outside the repository\n`);
   if (sopsText !== undefined) {
     const before = existingSops !== undefined ? sopsConfigRecipients(existingSops) : undefined;
     if (sopsText === existingSops) {
       io.stdout.write(`${display(sopsFile, io.cwd)} is up to date\n`);
     } else {
-      try {
-        fs.writeFileSync(sopsFile, sopsText);
-      } catch (e) {
-        throw new UserError(`cannot write ${display(sopsFile, io.cwd)}: ${(e as Error).message}`);
-      }
       const count = new Set(recipients).size;
       io.stdout.write(`${existingSops === undefined ? 'wrote' : 'updated'} ${display(sopsFile, io.cwd)}: files under secrets/ are encrypted for ${count} age recipient${count === 1 ? '' : 's'}\n`);
       if (before !== undefined && before.join(',') !== [...new Set(recipients)].join(',')) {
@@ -366,24 +463,47 @@ function run(argv: readonly string[], io: CredentialsIo): void {
   }
 
   const shown = shellQuote(display(out, io.cwd));
-  const lines = ['', 'next steps, with Flux (SOPS): encrypt it, then commit it'];
-  if (!inSecrets) lines.push(`  (Flux applies secrets/${cluster.clusterName}/ of the repository: move it there first)`);
-  if (existingSops === undefined && sopsText === undefined) {
-    lines.push(
-      `  ${display(sopsFile, io.cwd)} is missing, so sops does not know whom to encrypt for; create it first with your age public key:`,
-      '    age-keygen -o age.agekey    # prints "Public key: age1…"; keep age.agekey out of git',
-      `    npm run credentials -- ${cluster.clusterName} --age <age1… public key>`,
-    );
+  const flux = [
+    `  git add ${shownSops} ${shownEncrypted} && git commit && git push`,
+    `  (Flux's ${name}-secrets Kustomization applies secrets/${name}/ before the cluster and decrypts it with`,
+    '  the age private key in its decryption Secret, flux-system/sops-age by default)',
+  ];
+  let lines: string[];
+  if (encrypt) {
+    lines = [
+      '',
+      'next steps, with Flux (SOPS): commit it',
+      ...flux,
+      `  to change it later: sops ${shownEncrypted}, or run this again with --force`,
+      'or with Fleet (no SOPS): do not commit it; write it in plain text outside the repository, apply it, delete it',
+      `  npm run credentials -- ${name} --out /tmp/${name}-proxmox.yaml`,
+      `  kubectl apply -f /tmp/${name}-proxmox.yaml && rm /tmp/${name}-proxmox.yaml`,
+    ];
+  } else {
+    lines = [
+      '',
+      'next steps, with Fleet (no SOPS): apply it, then delete it',
+      `  kubectl apply -f ${shown}`,
+      `  rm ${shown}`,
+      `or with Flux (SOPS): commit it encrypted as ${relEncrypted}`,
+    ];
+    if (sopsConfig === undefined) {
+      lines.push(
+        `  ${display(sopsFile, io.cwd)} is missing, so sops does not know whom to encrypt for; create it first with your age public key:`,
+        '    age-keygen -o age.agekey    # prints "Public key: age1…"; keep age.agekey out of git',
+        `    npm run credentials -- ${name} --age <age1… public key>`,
+      );
+    }
+    if (sops === undefined) {
+      lines.push('  install sops (3.9 or later), then run this again: it encrypts the Secret into the repository itself', `    npm run credentials -- ${name}`);
+    } else {
+      lines.push(
+        '  run this again without --out (once .sops.yaml has a rule for it), or encrypt this file into the repository:',
+        `    sops --encrypt --filename-override ${shownEncrypted} --output ${shownEncrypted} ${shown}`,
+      );
+    }
+    lines.push(...flux, `  rm ${shown}`);
   }
-  lines.push(
-    `  sops --encrypt --in-place ${shown}`,
-    `  git add ${shellQuote(display(sopsFile, io.cwd))} ${shown} && git commit`,
-    '  (Flux decrypts it with the age private key in its decryption Secret, flux-system/sops-age by',
-    '  default; npm test fails while a file under secrets/ is in plain text)',
-    'or with Fleet (no SOPS): apply it yourself and do not commit it',
-    `  kubectl apply -f ${shown}`,
-    `  rm ${shown}`,
-  );
   io.stdout.write(`${lines.join('\n')}\n`);
 }
 

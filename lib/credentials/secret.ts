@@ -30,6 +30,19 @@ export const CREDENTIALS_ENV = {
 /** Files under secrets/ that `.sops.yaml` encrypts (relative to the repository, or absolute for older sops). */
 export const SOPS_PATH_REGEX = `(^|/)${SECRETS_FOLDER}/.*\\.ya?ml$`;
 
+/**
+ * Name ending of the files under secrets/: the only ones git commits there (.gitignore ignores
+ * the rest, since git cannot tell an encrypted file from a plain one), and the name the command
+ * gives only to what sops encrypted.
+ */
+export const SOPS_FILE_SUFFIX = '.sops.yaml';
+
+/** The encrypted credentials Secret in `secrets/<cluster>/` (applied by Flux's `<cluster>-secrets`). */
+export const CREDENTIALS_SOPS_FILE = `proxmox-credentials${SOPS_FILE_SUFFIX}`;
+
+/** The plain-text credentials Secret: only ever written outside the repository. */
+export const CREDENTIALS_PLAIN_FILE = 'proxmox-credentials.yaml';
+
 /** Only the values of Secrets are encrypted: Flux needs apiVersion, kind and metadata in plain text. */
 export const SOPS_ENCRYPTED_REGEX = '^(data|stringData)$';
 
@@ -91,29 +104,74 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----\r?\n[\s\S]*?-----END CERTIF
 const isUnset = (v: string | undefined): v is undefined => v === undefined || v === '';
 const hasOuterSpace = (v: string): boolean => v !== v.trim();
 
+/** The longest excerpt of a value a message may show, quotes included. */
+export const MAX_EXCERPT = 80;
+
+/**
+ * A value for a message: JSON-quoted (so whitespace and control characters show), and cut to at
+ * most {@link MAX_EXCERPT} characters with "…", so that a secret pasted into the wrong variable is
+ * never echoed whole.
+ */
+export function excerpt(value: string): string {
+  const quoted = JSON.stringify(value);
+  if (quoted.length <= MAX_EXCERPT) return quoted;
+  // Cut the raw value, not the quoted text, so no escape sequence is cut in half.
+  let cut = value.slice(0, MAX_EXCERPT);
+  while (cut !== '' && JSON.stringify(`${cut}…`).length > MAX_EXCERPT) cut = cut.slice(0, -1);
+  return JSON.stringify(`${cut}…`);
+}
+
+/**
+ * A URL (or URL-like text) for a message, without what may be secret: the password of the
+ * userinfo becomes `***` (the user name stays when it looks like one; a userinfo without a
+ * password becomes `***`, since it may be a token), and a query or fragment becomes `?…` / `#…`.
+ * Works on text that does not parse as a URL too, since those are echoed as well.
+ */
+export function redactUrl(text: string): string {
+  return text
+    // Up to the last "@" before the path: a password may itself contain "@".
+    .replace(/^(\s*(?:[A-Za-z][A-Za-z0-9+.-]*:\/\/)?)([^/?#]*)@/, (_m, scheme: string, userinfo: string) => {
+      const colon = userinfo.indexOf(':');
+      const user = colon < 0 ? '' : userinfo.slice(0, colon);
+      const plainUser = /^[A-Za-z0-9._-]{1,32}$/.test(user) && !CONTAINS_UUID.test(user);
+      return `${scheme}${plainUser ? `${user}:***` : '***'}@`;
+    })
+    .replace(/[?#][\s\S]*$/, (m) => `${m[0]}…`);
+}
+
+/** A URL for a message: redacted ({@link redactUrl}), then quoted and cut ({@link excerpt}). */
+function shownUrl(url: string): string {
+  return excerpt(redactUrl(url));
+}
+
+/** A file path for a message: as is when short and plain, else as an {@link excerpt}. */
+function shownPath(file: string): string {
+  return /^[\w@%+=:,./~-]{1,80}$/.test(file) ? file : excerpt(file);
+}
+
 function urlProblems(url: string | undefined): CredentialsProblem[] {
   const env = CREDENTIALS_ENV.url;
   const error = (message: string): CredentialsProblem[] => [{ severity: 'error', message }];
   if (isUnset(url)) return error(`${env} is not set; expected the Proxmox API URL ${URL_EXAMPLE}`);
-  if (hasOuterSpace(url)) return error(`${env} ${JSON.stringify(url)} has leading or trailing whitespace; expected ${URL_EXAMPLE}`);
+  if (hasOuterSpace(url)) return error(`${env} ${shownUrl(url)} has leading or trailing whitespace; expected ${URL_EXAMPLE}`);
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    return error(`${env} ${JSON.stringify(url)} is not a URL; expected ${URL_EXAMPLE}`);
+    return error(`${env} ${shownUrl(url)} is not a URL; expected ${URL_EXAMPLE}`);
   }
-  // A password in the URL is as secret as the token: never echo it.
-  if (parsed.username || parsed.password) return error(`${env} contains a user name or password (value not shown); the API token goes in PROXMOX_TOKEN and PROXMOX_SECRET, the URL is only ${URL_EXAMPLE}`);
+  // A password in the URL is as secret as the token: shown redacted, as in every URL message.
+  if (parsed.username || parsed.password) return error(`${env} ${shownUrl(url)} contains a user name or password; the API token goes in PROXMOX_TOKEN and PROXMOX_SECRET, the URL is only ${URL_EXAMPLE}`);
   if (parsed.protocol === 'http:') {
-    return error(`${env} ${JSON.stringify(url)} uses http, which would send the API token unencrypted (and Proxmox serves its API only over https); expected ${URL_EXAMPLE}`);
+    return error(`${env} ${shownUrl(url)} uses http, which would send the API token unencrypted (and Proxmox serves its API only over https); expected ${URL_EXAMPLE}`);
   }
-  if (parsed.protocol !== 'https:') return error(`${env} ${JSON.stringify(url)} is not an https URL; expected ${URL_EXAMPLE}`);
+  if (parsed.protocol !== 'https:') return error(`${env} ${shownUrl(url)} is not an https URL; expected ${URL_EXAMPLE}`);
   // CAPMOX appends /api2/json itself (url.JoinPath in goproxmox.NewAPIClient).
-  if (/\/api2\/json\/?$/.test(parsed.pathname)) return error(`${env} ${JSON.stringify(url)} ends in /api2/json, which CAPMOX appends itself; expected ${URL_EXAMPLE}`);
-  if (parsed.pathname !== '/' || parsed.search || parsed.hash) return error(`${env} ${JSON.stringify(url)} has a path, query or fragment; expected ${URL_EXAMPLE}`);
+  if (/\/api2\/json\/?$/.test(parsed.pathname)) return error(`${env} ${shownUrl(url)} ends in /api2/json, which CAPMOX appends itself; expected ${URL_EXAMPLE}`);
+  if (parsed.pathname !== '/' || parsed.search || parsed.hash) return error(`${env} ${shownUrl(url)} has a path, query or fragment; expected ${URL_EXAMPLE}`);
   // URL drops a default port, so look at the text: https://host:443 is explicit and fine.
   if (!/^https:\/\/[^/?#]*:\d+(?:[/?#]|$)/i.test(url)) {
-    return [{ severity: 'warning', message: `${env} ${JSON.stringify(url)} has no port, so CAPMOX connects to port 443; the Proxmox API listens on 8006 unless a proxy serves it on 443 (add :8006 if not)` }];
+    return [{ severity: 'warning', message: `${env} ${shownUrl(url)} has no port, so CAPMOX connects to port 443; the Proxmox API listens on 8006 unless a proxy serves it on 443 (add :8006 if not)` }];
   }
   return [];
 }
@@ -129,11 +187,11 @@ function tokenProblems(token: string | undefined): CredentialsProblem[] {
   if (CONTAINS_UUID.test(token)) {
     return error(`${env} looks like a token secret, a UUID (value not shown); ${env} is the token ID ${TOKEN_EXAMPLE}, and the UUID goes in PROXMOX_SECRET`);
   }
-  if (hasOuterSpace(token)) return error(`${env} ${JSON.stringify(token)} has leading or trailing whitespace; expected the API token ID ${TOKEN_EXAMPLE}`);
+  if (hasOuterSpace(token)) return error(`${env} ${excerpt(token)} has leading or trailing whitespace; expected the API token ID ${TOKEN_EXAMPLE}`);
   if (USER_ID.test(token)) {
-    return error(`${env} ${JSON.stringify(token)} is a user, not an API token ID; expected ${TOKEN_EXAMPLE} (create a token with: pveum user token add ${token} capi)`);
+    return error(`${env} ${excerpt(token)} is a user, not an API token ID; expected ${TOKEN_EXAMPLE} (create a token with: pveum user token add ${token.length <= 64 ? token : '<user@realm>'} capi)`);
   }
-  if (!TOKEN_ID.test(token)) return error(`${env} ${JSON.stringify(token)} is not an API token ID; expected ${TOKEN_EXAMPLE}`);
+  if (!TOKEN_ID.test(token)) return error(`${env} ${excerpt(token)} is not an API token ID; expected ${TOKEN_EXAMPLE}`);
   return [];
 }
 
@@ -158,7 +216,7 @@ function rootCaProblems(rootCa: string | undefined, file: string | undefined): C
       message: `${env} is not set, so the Secret says insecure: "true" and CAPMOX will not verify the TLS certificate of the Proxmox API; to verify it, set ${env} to ${CA_EXAMPLE}`,
     }];
   }
-  const what = file ? `${env} ${file}` : env;
+  const what = file ? `${env} ${shownPath(file)}` : env;
   const error = (message: string): CredentialsProblem[] => [{ severity: 'error', message }];
   if (rootCa.trim() === '') return error(`${what} is empty; expected ${CA_EXAMPLE}`);
   // Never let a private key travel into a Secret that names itself a CA bundle.
@@ -265,16 +323,18 @@ function ageRecipientProblem(recipient: string, source: string): string | undefi
   if (/^AGE-SECRET-KEY-/i.test(recipient.trim())) {
     return `${source} is given an age identity, the private key (value not shown); pass its public key instead (age-keygen -y <key file> prints it) and keep the private key out of git`;
   }
-  if (!recipient.startsWith('age1')) return `${source} ${JSON.stringify(recipient)} is not an age recipient; ${expected}`;
-  if (recipient !== recipient.toLowerCase()) return `${source} ${JSON.stringify(recipient)} must be lower case; ${expected}`;
+  // Some other private key pasted by mistake (ssh, PGP, PEM): not even an excerpt of it.
+  if (/PRIVATE KEY/i.test(recipient)) return `${source} is given a private key (value not shown); expected an age public key, age1…, and keep private keys out of git`;
+  if (!recipient.startsWith('age1')) return `${source} ${excerpt(recipient)} is not an age recipient; ${expected}`;
+  if (recipient !== recipient.toLowerCase()) return `${source} ${excerpt(recipient)} must be lower case; ${expected}`;
   let decoded: { prefix: string; words: number[] };
   try {
     // Recipients are longer than bech32's 90-character default limit allows for plugin keys.
     decoded = bech32.decode(recipient, 1023);
   } catch {
-    return `${source} ${JSON.stringify(recipient)} is not a well-formed age recipient or has a bad checksum (a typo or an incomplete copy?); ${expected}`;
+    return `${source} ${excerpt(recipient)} is not a well-formed age recipient or has a bad checksum (a typo or an incomplete copy?); ${expected}`;
   }
-  if (decoded.prefix === 'age' && recipient.length !== 62) return `${source} ${JSON.stringify(recipient)} is not a well-formed age recipient; ${expected}`;
+  if (decoded.prefix === 'age' && recipient.length !== 62) return `${source} ${excerpt(recipient)} is not a well-formed age recipient; ${expected}`;
   return undefined;
 }
 
@@ -472,4 +532,22 @@ export function plaintextSecretProblems(text: string, file: string): string[] {
     }
   });
   return out;
+}
+
+/**
+ * Why a YAML file under secrets/ must not stay as it is: {@link plaintextSecretProblems}, and a
+ * name other than `*.sops.yaml`, which .gitignore keeps out of git (so Flux never sees it).
+ * Messages name the file, never a value.
+ *
+ * @param file the file relative to the project, with `/`, for messages and the name check
+ */
+export function secretsFileProblems(text: string, file: string): string[] {
+  const out: string[] = [];
+  if (!file.endsWith(SOPS_FILE_SUFFIX)) {
+    const renamed = file.replace(/\.ya?ml$/, '') + SOPS_FILE_SUFFIX;
+    out.push(isSopsEncrypted(text)
+      ? `${file} is not named *${SOPS_FILE_SUFFIX}, so .gitignore keeps it out of git and Flux never gets it; rename it: git mv ${file} ${renamed}`
+      : `${file} is not named *${SOPS_FILE_SUFFIX}, so .gitignore keeps it out of git, but it is in plain text inside the repository; delete it (rotate the token if it was ever committed) and run npm run credentials again, which encrypts with sops`);
+  }
+  return [...out, ...plaintextSecretProblems(text, file)];
 }

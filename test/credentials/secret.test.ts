@@ -2,12 +2,14 @@ import * as YAML from 'yaml';
 import { UserError } from '../../lib/core/errors';
 import {
   ageRecipientProblems,
+  excerpt,
   isSopsEncrypted,
   PROXMOX_CREDENTIALS_LABEL,
   proxmoxCredentialsProblems,
   proxmoxCredentialsSecret,
   proxmoxCredentialsSecretYaml,
   ProxmoxCredentialsSecretProps,
+  redactUrl,
   sopsConfigProblems,
   sopsConfigRecipients,
   sopsConfigYaml,
@@ -177,16 +179,47 @@ describe('credentials validation', () => {
       ['pve.example.com', `PROXMOX_URL "pve.example.com" is not a URL; ${URL_EXPECTED}`],
       ['ftp://pve.example.com', `PROXMOX_URL "ftp://pve.example.com" is not an https URL; ${URL_EXPECTED}`],
       ['https://pve.example.com:8006/api2/json', `PROXMOX_URL "https://pve.example.com:8006/api2/json" ends in /api2/json, which CAPMOX appends itself; ${URL_EXPECTED}`],
-      ['https://pve.example.com:8006/ui?x=1', `PROXMOX_URL "https://pve.example.com:8006/ui?x=1" has a path, query or fragment; ${URL_EXPECTED}`],
+      ['https://pve.example.com:8006/ui?x=1', `PROXMOX_URL "https://pve.example.com:8006/ui?…" has a path, query or fragment; ${URL_EXPECTED}`],
       [' https://pve.example.com:8006', `PROXMOX_URL " https://pve.example.com:8006" has leading or trailing whitespace; ${URL_EXPECTED}`],
     ])('fails on PROXMOX_URL %j', (url, message) => {
       expect(errorsWith({ url })).toEqual([message]);
     });
 
-    test('fails on a URL with a password, without echoing it', () => {
+    test('fails on a URL with a password, showing it redacted', () => {
       const [message] = errorsWith({ url: 'https://root:hunter2@pve.example.com:8006' });
-      expect(message).toBe('PROXMOX_URL contains a user name or password (value not shown); the API token goes in PROXMOX_TOKEN and PROXMOX_SECRET, the URL is only https://<host>[:port], like https://pve.example.com:8006');
-      expect(message).not.toContain('hunter2');
+      expect(message).toBe('PROXMOX_URL "https://root:***@pve.example.com:8006" contains a user name or password; the API token goes in PROXMOX_TOKEN and PROXMOX_SECRET, the URL is only https://<host>[:port], like https://pve.example.com:8006');
+    });
+
+    // Whatever check fails first, the message shows the URL without password, query or fragment.
+    test.each([
+      ['https://root:hunter2@pve.example.com:8006', '"https://root:***@pve.example.com:8006" contains a user name or password'],
+      ['https://root@pam:hunter2@pve.example.com:8006', '"https://***@pve.example.com:8006" contains a user name or password'],
+      ['https://hunter2@pve.example.com:8006', '"https://***@pve.example.com:8006" contains a user name or password'],
+      ['http://root:hunter2@pve.example.com:8006', '"http://root:***@pve.example.com:8006" contains a user name or password'],
+      [' https://root:hunter2@pve.example.com:8006', '" https://root:***@pve.example.com:8006" has leading or trailing whitespace'],
+      ['https://root:hunter2@pve.example.com:port', '"https://root:***@pve.example.com:port" is not a URL'],
+      ['root:hunter2@pve.example.com', '"root:***@pve.example.com" is not an https URL'],
+      ['https://pve.example.com:8006/?password=hunter2', '"https://pve.example.com:8006/?…" has a path, query or fragment'],
+      ['https://pve.example.com:8006?password=hunter2', '"https://pve.example.com:8006?…" has a path, query or fragment'],
+      ['https://pve.example.com:8006/#token=hunter2', '"https://pve.example.com:8006/#…" has a path, query or fragment'],
+      ['http://pve.example.com:8006/?password=hunter2', '"http://pve.example.com:8006/?…" uses http'],
+      ['https://pve.example.com:8006/api2/json?password=hunter2', '"https://pve.example.com:8006/api2/json?…" ends in /api2/json'],
+      ['ftp://pve.example.com/?password=hunter2', '"ftp://pve.example.com/?…" is not an https URL'],
+      ['https://pve.example.com?password=hunter2', '"https://pve.example.com?…" has a path, query or fragment'],
+    ])('never echoes the password, query or fragment of PROXMOX_URL %j', (url, shown) => {
+      const messages = proxmoxCredentialsProblems({ ...PROPS, url, rootCa: CA_PEM }).map((p) => p.message);
+      expect(messages).toHaveLength(1);
+      expect(messages[0]).toContain(`PROXMOX_URL ${shown}`);
+      expect(messages[0]).not.toContain('hunter2');
+    });
+
+    test('shows at most an 80-character excerpt of a long value', () => {
+      const long = `https://${'p'.repeat(200)}.example.com:8006/x`;
+      const [url] = errorsWith({ url: long });
+      expect(url).toBe(`PROXMOX_URL ${JSON.stringify(`https://${'p'.repeat(69)}…`)} has a path, query or fragment; ${URL_EXPECTED}`);
+      const [token] = errorsWith({ token: `capmox@pve!${'x'.repeat(200)} ` });
+      expect(token).toMatch(/^PROXMOX_TOKEN "capmox@pve!x+…" has leading or trailing whitespace;/);
+      expect(token.match(/"[^"]*"/)![0]).toHaveLength(80);
     });
 
     test.each([
@@ -408,5 +441,45 @@ describe('isSopsEncrypted', () => {
   test('false for a plain Secret, even one mentioning sops below the top level', () => {
     expect(isSopsEncrypted(proxmoxCredentialsSecretYaml(PROPS))).toBe(false);
     expect(isSopsEncrypted('metadata:\n  sops: no\n')).toBe(false);
+  });
+});
+
+describe('values in messages', () => {
+  test('excerpt quotes a value and cuts it to 80 characters, quotes and "…" included', () => {
+    expect(excerpt('capmox@pve')).toBe('"capmox@pve"');
+    expect(excerpt('a\nb')).toBe('"a\\nb"');
+    expect(excerpt('x'.repeat(78))).toBe(`"${'x'.repeat(78)}"`);
+    expect(excerpt('x'.repeat(79))).toBe(`"${'x'.repeat(77)}…"`);
+    // Escapes count, and are never cut in half.
+    const cut = excerpt('\n'.repeat(100));
+    expect(cut.length).toBeLessThanOrEqual(80);
+    expect(cut).toMatch(/^"(\\n)+…"$/);
+  });
+
+  test.each([
+    ['https://pve.example.com:8006', 'https://pve.example.com:8006'],
+    ['https://root:pw@pve:8006', 'https://root:***@pve:8006'],
+    ['https://root:p@ss@pve:8006/x', 'https://root:***@pve:8006/x'],
+    ['https://capmox@pve!capi:pw@pve:8006', 'https://***@pve:8006'],
+    ['https://00000000-0000-4000-8000-000000000000:x@pve', 'https://***@pve'],
+    ['https://token@pve:8006', 'https://***@pve:8006'],
+    ['https://pve:8006/?password=pw&x=1', 'https://pve:8006/?…'],
+    ['https://pve:8006/#pw', 'https://pve:8006/#…'],
+    ['user:pw@pve', 'user:***@pve'],
+  ])('redactUrl(%j) is %j', (url, redacted) => {
+    expect(redactUrl(url)).toBe(redacted);
+  });
+
+  test('an age recipient that is some other private key is not echoed', () => {
+    const key = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----';
+    expect(ageRecipientProblems([key], '--age')).toEqual([
+      '--age is given a private key (value not shown); expected an age public key, age1…, and keep private keys out of git',
+    ]);
+  });
+
+  test('a long age recipient is shown as an excerpt', () => {
+    const [problem] = ageRecipientProblems([`age1${'q'.repeat(300)}`], '--age');
+    expect(problem).toMatch(/^--age "age1q+…" is not a well-formed age recipient/);
+    expect(problem.match(/"[^"]*"/)![0]).toHaveLength(80);
   });
 });

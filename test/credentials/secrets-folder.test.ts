@@ -2,9 +2,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { PROJECT_ROOT } from '../../lib/core/paths';
-import { plaintextSecretProblems } from '../../lib/credentials/secret';
+import { plaintextSecretProblems, secretsFileProblems } from '../../lib/credentials/secret';
 
-const FILE = 'secrets/homelab/proxmox-credentials.yaml';
+const FILE = 'secrets/homelab/proxmox-credentials.sops.yaml';
 
 /** A sops value as sops writes it; the payload here is made up and decrypts to nothing. */
 function enc(data: string): string {
@@ -96,6 +96,29 @@ describe('plaintextSecretProblems', () => {
   });
 });
 
+describe('secretsFileProblems', () => {
+  test('an encrypted *.sops.yaml file has none', () => {
+    expect(secretsFileProblems(YAML.stringify(encryptedSample()), FILE)).toEqual([]);
+  });
+
+  test('an encrypted file under another name: git ignores it, so rename it', () => {
+    expect(secretsFileProblems(YAML.stringify(encryptedSample()), 'secrets/homelab/proxmox-credentials.yaml')).toEqual([
+      'secrets/homelab/proxmox-credentials.yaml is not named *.sops.yaml, so .gitignore keeps it out of git and Flux never gets it; rename it: git mv secrets/homelab/proxmox-credentials.yaml secrets/homelab/proxmox-credentials.sops.yaml',
+    ]);
+  });
+
+  test('a plain file under another name: delete it', () => {
+    const problems = secretsFileProblems(YAML.stringify(PLAIN_SAMPLE), 'secrets/homelab/x.yml');
+    expect(problems[0]).toBe('secrets/homelab/x.yml is not named *.sops.yaml, so .gitignore keeps it out of git, but it is in plain text inside the repository; delete it (rotate the token if it was ever committed) and run npm run credentials again, which encrypts with sops');
+    expect(problems).toHaveLength(5);
+    expect(problems.join('\n')).not.toMatch(/00000000-0000|pve\.example\.com/);
+  });
+
+  test('a plain file named *.sops.yaml: the plain-text problems', () => {
+    expect(secretsFileProblems(YAML.stringify(PLAIN_SAMPLE), FILE)).toEqual(plaintextSecretProblems(YAML.stringify(PLAIN_SAMPLE), FILE));
+  });
+});
+
 /** Every *.yaml / *.yml under a directory, recursively, relative to the project. */
 function yamlFiles(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true })
@@ -103,9 +126,10 @@ function yamlFiles(dir: string): string[] {
     .sort();
 }
 
-// The guard: a plain-text credentials file under secrets/ fails the test suite, so CI (and a
-// pre-commit `npm test`) stop it before it reaches git. `npm run credentials` writes plain text
-// on purpose; `sops --encrypt --in-place` is the step this test insists on.
+// The guard behind .gitignore: a YAML file under secrets/ that is not an encrypted *.sops.yaml
+// fails the test suite. .gitignore keeps any other name out of git, and `npm run credentials`
+// never writes plain text into the repository, so this catches a hand-made file, a file renamed
+// to *.sops.yaml without encryption, and plain text left by an older version of the command.
 describe('secrets/ of the project', () => {
   const secretsDir = path.join(PROJECT_ROOT, 'secrets');
   const files = fs.existsSync(secretsDir) ? yamlFiles(secretsDir).map((f) => path.relative(PROJECT_ROOT, f).split(path.sep).join('/')) : [];
@@ -115,8 +139,8 @@ describe('secrets/ of the project', () => {
       expect(files).toEqual([]);
     });
   } else {
-    test.each(files)('%s is SOPS-encrypted', (file) => {
-      expect(plaintextSecretProblems(fs.readFileSync(path.join(PROJECT_ROOT, file), 'utf8'), file)).toEqual([]);
+    test.each(files)('%s is a SOPS-encrypted *.sops.yaml file', (file) => {
+      expect(secretsFileProblems(fs.readFileSync(path.join(PROJECT_ROOT, file), 'utf8'), file)).toEqual([]);
     });
   }
 });
