@@ -402,7 +402,7 @@ function run(argv: readonly string[], io: CredentialsIo): void {
   const shownLegacy = shellQuote(display(legacyFile, io.cwd));
   const legacyText = fs.existsSync(legacyFile) ? fs.readFileSync(legacyFile, 'utf8') : undefined;
   const legacyProblem = legacyText === undefined ? undefined : isSopsEncrypted(legacyText)
-    ? `${shownLegacy} is an encrypted Secret under the old name, which .gitignore no longer admits; rename it (git mv ${shownLegacy} ${shownEncrypted}) and run this again with --force to replace it, or keep it and edit it there with sops`
+    ? `${shownLegacy} is an encrypted Secret under the old name, which .gitignore no longer admits; rename it (git mv ${shownLegacy} ${shownEncrypted}), then edit it with sops ${shownEncrypted} or run this again with --force to replace it`
     : `${shownLegacy} holds the Proxmox token in plain text inside the repository; delete it (rm ${shownLegacy}; rotate the token if it was ever committed or pushed)`;
   if (encrypt && legacyProblem !== undefined) throw new UserError(legacyProblem);
 

@@ -306,7 +306,7 @@ describe('npm run credentials', () => {
       fs.mkdirSync(path.dirname(legacy), { recursive: true });
       fs.writeFileSync(legacy, 'kind: Secret\nstringData:\n  token: ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAA,type:str]\nsops:\n  mac: x\n');
       expect(expectUserError(run(['homelab', '--age', AGE_A], { ...GOOD_ENV, PATH: stubDir }))).toEqual([
-        `error: secrets/homelab/proxmox-credentials.yaml is an encrypted Secret under the old name, which .gitignore no longer admits; rename it (git mv secrets/homelab/proxmox-credentials.yaml ${ENCRYPTED}) and run this again with --force to replace it, or keep it and edit it there with sops`,
+        `error: secrets/homelab/proxmox-credentials.yaml is an encrypted Secret under the old name, which .gitignore no longer admits; rename it (git mv secrets/homelab/proxmox-credentials.yaml ${ENCRYPTED}), then edit it with sops ${ENCRYPTED} or run this again with --force to replace it`,
       ]);
       expect(fs.existsSync(path.join(root, ENCRYPTED))).toBe(false);
     });
