@@ -11,7 +11,7 @@ import { ClusterDefinition, TalosCluster, WARNING_METADATA } from '../constructs
 import { Diagnostic, error, formatDiagnostic, quote, UserError, ValidationError } from '../core/errors';
 import { MANAGEMENT_OUTPUT } from '../core/naming';
 import { PROJECT_ROOT } from '../core/paths';
-import { ClusterConfigFile, loadClusterConfig } from './config/load';
+import { ClusterConfigFile, loadClusterConfig, unreadableFileProblem } from './config/load';
 import { configPath } from './config/renamed-keys';
 
 /** A cluster file: a config file or a TypeScript module. */
@@ -39,22 +39,69 @@ export interface BuiltCluster {
 const YAML_FILE = /\.ya?ml$/;
 const TYPESCRIPT_FILE = /(?<!\.d)\.ts$/;
 
+/** What a directory entry that is not a file is, for a message. */
+function entryKind(stat: fs.Stats): string {
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFIFO()) return 'a FIFO';
+  if (stat.isSocket()) return 'a socket';
+  return 'a device';
+}
+
 /**
- * The cluster files of a directory, in name order: `*.yaml`, `*.yml` and `*.ts` (not `*.d.ts`).
- * Subfolders are not cluster files; TypeScript helpers that clusters share go there.
+ * Why a directory entry named like a cluster file is not one, or undefined when it is: a regular
+ * file, or for a config file also a symbolic link to one. A TypeScript cluster must be the file
+ * itself, since synth compiles only regular `clusters/*.ts` files into its bundle (scripts/app.js).
+ */
+function notAClusterFile(abs: string, kind: ClusterSource['kind']): string | undefined {
+  const rename = 'rename it so that its name does not end in .yaml, .yml or .ts, or move it';
+  let link: fs.Stats;
+  try {
+    link = fs.lstatSync(abs);
+  } catch (e) {
+    return unreadableFileProblem(abs, e as NodeJS.ErrnoException); // gone since it was listed
+  }
+  if (link.isFile()) return undefined;
+  if (!link.isSymbolicLink()) {
+    return `is ${entryKind(link)}, not a cluster file; ${rename}${link.isDirectory() ? ' (a folder holds files that clusters refer to)' : ''}`;
+  }
+  let target: fs.Stats;
+  try {
+    target = fs.statSync(abs);
+  } catch (e) {
+    return unreadableFileProblem(abs, e as NodeJS.ErrnoException);
+  }
+  if (!target.isFile()) return `is a symbolic link to ${entryKind(target)}, not to a cluster file; ${rename}`;
+  if (kind === 'typescript') return 'is a symbolic link; a TypeScript cluster must be the file itself (synth compiles only regular files into its bundle): replace the link with the file';
+  return undefined;
+}
+
+/**
+ * The cluster files of a directory, in name order. A cluster file is a regular file directly in
+ * the directory named `*.yaml`, `*.yml` or `*.ts` (not `*.d.ts`) and not hidden: names starting
+ * with `.` are skipped (`.x.yaml`, and editor lock files like `.#x.yaml`, which are dangling
+ * links). A config file may also be a symbolic link to a regular file. Subfolders are not cluster
+ * files; what clusters refer to (TypeScript helpers) goes there.
  *
- * @throws UserError when the directory does not exist or holds no cluster file
+ * @throws UserError when the directory does not exist or holds no cluster file; ValidationError
+ *   naming every entry that is named like a cluster file but is not one (a directory, a FIFO, a
+ *   symbolic link to nothing or in a loop, a symbolic link to a TypeScript file)
  */
 export function findClusterSources(dir: string): ClusterSource[] {
   if (!fs.existsSync(dir)) throw new UserError(`config directory ${dir} does not exist; create it with one <cluster>.yaml or <cluster>.ts per cluster`);
-  const sources = fs.readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isFile() && (YAML_FILE.test(e.name) || TYPESCRIPT_FILE.test(e.name)))
-    .map((e) => e.name)
+  if (!fs.statSync(dir).isDirectory()) throw new UserError(`config directory ${dir} is not a directory; it holds one <cluster>.yaml or <cluster>.ts per cluster`);
+  const problems: Diagnostic[] = [];
+  const sources = fs.readdirSync(dir)
+    .filter((name) => !name.startsWith('.') && (YAML_FILE.test(name) || TYPESCRIPT_FILE.test(name)))
     .sort()
-    .map((name): ClusterSource => {
+    .flatMap((name): ClusterSource[] => {
       const abs = path.join(dir, name);
-      return { file: displayPath(abs), path: abs, kind: YAML_FILE.test(name) ? 'yaml' : 'typescript' };
+      const source: ClusterSource = { file: displayPath(abs), path: abs, kind: YAML_FILE.test(name) ? 'yaml' : 'typescript' };
+      const problem = notAClusterFile(abs, source.kind);
+      if (problem === undefined) return [source];
+      problems.push({ ...error('', problem), source: { file: source.file } });
+      return [];
     });
+  if (problems.length > 0) throw new ValidationError(problems);
   if (sources.length === 0) throw new UserError(`no cluster files (*.yaml or *.ts) in ${dir}`);
   return sources;
 }

@@ -65,10 +65,23 @@ export function underPath(prefix: string, diagnostics: readonly Diagnostic[]): D
   return diagnostics.map((d) => ({ ...d, path: joinPath(prefix, d.path) }));
 }
 
+/** The longest path a message shows; a path holds user keys (labels), which may be long. */
+const MAX_SHOWN_PATH = 160;
+
+/**
+ * A path as a message shows it: on one line (control characters escaped, so a key cannot start a
+ * line of its own) and cut at {@link MAX_SHOWN_PATH} characters.
+ */
+function shownPath(path: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what is escaped
+  const line = path.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
+  return line.length > MAX_SHOWN_PATH ? `${line.slice(0, MAX_SHOWN_PATH - 1)}…` : line;
+}
+
 /** One line: `file[:line]: path message`. */
 export function formatDiagnostic(d: Diagnostic): string {
   const where = d.source ? `${d.source.file}${d.source.line !== undefined ? `:${d.source.line}` : ''}: ` : '';
-  return `${where}${d.path ? `${d.path} ` : ''}${d.message}`;
+  return `${where}${d.path ? `${shownPath(d.path)} ` : ''}${d.message}`;
 }
 
 /**
@@ -93,8 +106,71 @@ export function throwErrors(diagnostics: readonly Diagnostic[]): Diagnostic[] {
   return diagnostics.filter((d) => d.severity === 'warning');
 }
 
-/** JSON form of a value for a message, cut short so that a long value is never echoed in full. */
+/**
+ * JSON form of a value for a message, cut short so that a long value is never echoed in full: at
+ * most `max` characters, the last one `…` when cut. Any value works, however large, deep or
+ * circular (YAML aliases can make one): the text is built only as far as it is shown.
+ */
 export function quote(value: unknown, max = 80): string {
-  const text = value === undefined ? 'nothing' : JSON.stringify(value) ?? String(value);
+  const text = value === undefined ? 'nothing' : excerpt(value, max + 1);
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/**
+ * JSON.stringify's text of `value`, built only up to about `limit` characters (a longer result is
+ * cut anywhere past `limit`); numbers it cannot write (NaN, Infinity) and bigints as written, a
+ * circular reference as `…`, a function or symbol as String() would.
+ */
+function excerpt(value: unknown, limit: number): string {
+  let out = '';
+  const seen = new Set<object>();
+  const write = (v: unknown): void => {
+    if (out.length > limit) return;
+    if (typeof v === 'string') {
+      // Cut before escaping: a 5 MB string is never copied whole.
+      out += JSON.stringify(v.length > limit ? v.slice(0, limit) : v);
+    } else if (typeof v === 'number') {
+      out += Number.isFinite(v) ? JSON.stringify(v) : String(v);
+    } else if (typeof v === 'bigint') {
+      out += String(v);
+    } else if (v === null || typeof v === 'boolean') {
+      out += String(v);
+    } else if (typeof v === 'object') {
+      if (seen.has(v)) {
+        out += '…';
+        return;
+      }
+      seen.add(v);
+      if (typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+        write((v as { toJSON: () => unknown }).toJSON());
+      } else if (Array.isArray(v)) {
+        out += '[';
+        for (let i = 0; i < v.length && out.length <= limit; i++) {
+          if (i > 0) out += ',';
+          const item: unknown = v[i];
+          // As JSON.stringify: an entry it cannot write is null.
+          if (item === undefined || typeof item === 'function' || typeof item === 'symbol') out += 'null'; else write(item);
+        }
+        out += ']';
+      } else {
+        out += '{';
+        let first = true;
+        for (const key in v) {
+          if (out.length > limit) break;
+          if (!Object.prototype.hasOwnProperty.call(v, key)) continue;
+          const item = (v as Record<string, unknown>)[key];
+          if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
+          out += `${first ? '' : ','}${JSON.stringify(key.length > limit ? key.slice(0, limit) : key)}:`;
+          first = false;
+          write(item);
+        }
+        out += '}';
+      }
+      seen.delete(v);
+    } else {
+      out += String(v);
+    }
+  };
+  write(value);
+  return out;
 }

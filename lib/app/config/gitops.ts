@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import { z } from 'zod';
 import { DNS1123_LABEL } from '../../core/naming';
-import { parseYamlConfig } from './load';
+import { parseYamlConfig, readConfigText } from './load';
 
 /** Where the GitOps config's JSON Schema is published (`npm run import`). */
 export const GITOPS_JSON_SCHEMA = 'schemas/gitops-config.schema.json';
@@ -40,12 +40,20 @@ export const gitopsConfigSchema = z.strictObject({
 export type GitopsConfig = z.output<typeof gitopsConfigSchema>;
 
 /**
- * Loads the GitOps config, if the project has one.
+ * Loads the GitOps config, if the project has one, read like a cluster config file (a regular file
+ * of at most MAX_CONFIG_BYTES, see lib/app/config/load.ts).
  *
  * @returns undefined when the file does not exist (no management objects are generated)
- * @throws ConfigError listing every problem of the file
+ * @throws ValidationError listing every problem of the file, or naming it when it cannot be read
+ *   (a symbolic link to nothing is an error, not a missing file)
  */
 export function loadGitopsConfig(file: string): GitopsConfig | undefined {
-  if (!fs.existsSync(file)) return undefined;
-  return parseYamlConfig(fs.readFileSync(file, 'utf8'), file, gitopsConfigSchema, GITOPS_JSON_SCHEMA);
+  // lstat, not exists: a dangling symbolic link must not silently drop the management objects.
+  try {
+    fs.lstatSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    // Anything else (no permission) is named by readConfigText.
+  }
+  return parseYamlConfig(readConfigText(file), file, gitopsConfigSchema, GITOPS_JSON_SCHEMA);
 }
