@@ -1,3 +1,4 @@
+import * as os from 'os';
 import * as path from 'path';
 import { App, Chart, Testing } from 'cdk8s';
 import { TalosCluster, TalosClusterProps, ValidationError, WorkerPoolOptions } from '../lib';
@@ -40,9 +41,15 @@ export function homelabProps(overrides: Partial<TalosClusterProps> = {}): TalosC
   };
 }
 
-/** A fresh chart to build constructs in. */
+/**
+ * Output folder of the tests' apps: never created, since tests read `chart.toJson()` and never call
+ * `app.synth()` (`Testing.chart()` would make a `cdk8s.outdir.*` folder in the temp dir per chart).
+ */
+const UNUSED_OUTDIR = path.join(os.tmpdir(), `cdk8s-talos-test-outdir-${process.pid}`);
+
+/** A fresh chart to build constructs in (as `Testing.chart()`, without its temp folder). */
 export function newChart(): Chart {
-  return Testing.chart();
+  return new Chart(Testing.app({ outdir: UNUSED_OUTDIR }), 'test');
 }
 
 /** Synthesizes a chart into its objects. */

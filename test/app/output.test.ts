@@ -117,6 +117,9 @@ describe('the synth app killed at each step of publishing dist/ (CDK8S_TALOS_PUB
     const expected = readTree(DIST)!;
     // An old tree: the next synth changes a file and deletes a folder.
     const old = { ...expected, 'homelab/homelab.k8s.yaml': `${expected['homelab/homelab.k8s.yaml']}# old\n`, 'gone/gone.k8s.yaml': 'gone\n' };
+    // One run first, so that the parallel runs below find the app's bundle built (scripts/app.js
+    // builds it on the first run after a source changed).
+    await run(process.execPath, [APP], { cwd: work, env: { ...process.env, DIST_DIR: path.join(work, 'warm-up'), CDK8S_OUTDIR: '' } });
     await Promise.all(STEPS.map(async (step) => {
       const repo = path.join(work, step);
       const dist = path.join(repo, 'dist');
@@ -129,7 +132,7 @@ describe('the synth app killed at each step of publishing dist/ (CDK8S_TALOS_PUB
 
       const env = { ...process.env, DIST_DIR: dist, CDK8S_OUTDIR: '' };
       const killed = await run(process.execPath, [APP], { cwd: repo, env: { ...env, CDK8S_TALOS_PUBLISH_STOP_AT: step } })
-        .then(() => undefined, (e: { signal?: string }) => e.signal);
+        .then(() => 'exit 0', (e: { signal?: string; code?: number; stderr?: string }) => e.signal ?? `exit ${e.code}: ${e.stderr}`);
       expect(killed).toBe('SIGKILL');
       const status = git(repo, 'status', '--porcelain', '--untracked-files=all');
       expect(status.status).toBe(0);
