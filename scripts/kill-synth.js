@@ -9,8 +9,9 @@
 //
 //   1. resets dist/ to the committed tree;
 //   2. starts the synth app (`node scripts/app.js`) and kills it with SIGKILL after a random delay:
-//      half of the delays fall anywhere in a measured run, half in its last fifth, where dist/ is
-//      published (so some kills land inside the few milliseconds of the publish);
+//      half of the delays fall anywhere in a run, half in its last tenth, where dist/ is published
+//      (so some kills land inside the few milliseconds of the publish); a run's duration is the
+//      median of the last five complete runs, so the window follows the machine's load;
 //   3. checks that `git status --porcelain` shows no untracked file (`??`) and that dist/ is a
 //      whole tree, the old or the new one, or missing (never a mix, never a half-written file);
 //   4. runs the app again to completion and checks that dist/ is exactly the reference tree and
@@ -128,17 +129,18 @@ async function main() {
     run(process.execPath, [path.join(repo, 'scripts', 'app.js')], { cwd: repo, env: { ...env, DIST_DIR: reference } });
     const t0 = Date.now();
     run(process.execPath, [path.join(repo, 'scripts', 'app.js')], { cwd: repo, env: { ...env, DIST_DIR: reference } });
-    const duration = Date.now() - t0;
+    const durations = [Date.now() - t0];
+    const duration = () => [...durations].sort((a, b) => a - b)[Math.floor(durations.length / 2)];
     const newTree = readTree(reference);
     if (sameTree(oldTree, newTree)) throw new Error('the change did not alter dist/');
-    console.log(`a synth run takes ${duration} ms; killing within it`);
+    console.log(`a synth run takes ${durations[0]} ms; killing within it`);
 
     const landed = { before: 0, during: 0, after: 0, exited: 0 };
     const failures = [];
     for (let i = 1; i <= count; i++) {
       git('checkout', '-q', 'HEAD', '--', 'dist');
       git('clean', '-fdq', '--', 'dist');
-      const delay = Math.round(next() < 0.5 ? next() * duration : duration * (0.8 + 0.2 * next()));
+      const delay = Math.round(next() < 0.5 ? next() * duration() : duration() * (0.9 + 0.1 * next()));
       const exited = await runAndKill(repo, env, delay);
       const fail = (what) => failures.push(`kill ${i} (after ${delay} ms): ${what}`);
       const untracked = git('status', '--porcelain', '--untracked-files=all').split('\n').filter((l) => l.startsWith('??'));
@@ -151,12 +153,16 @@ async function main() {
       else if (sameTree(tree, newTree)) landed.after++;
       else landed.before++;
 
+      const t1 = Date.now();
       const again = spawnSync(process.execPath, [path.join(repo, 'scripts', 'app.js')], { cwd: repo, env, encoding: 'utf8' });
+      durations.push(Date.now() - t1);
+      if (durations.length > 5) durations.shift();
       if (again.status !== 0) fail(`the next synth failed: ${again.stderr.trim()}`);
       else if (!sameTree(readTree(dist), newTree)) fail('after the next synth dist/ is not the new tree');
       if (stagingFolders(repo).length > 0) fail(`staging folders left after the next synth: ${stagingFolders(repo).join(', ')}`);
       const untrackedAfter = git('status', '--porcelain', '--untracked-files=all').split('\n').filter((l) => l.startsWith('??'));
       if (untrackedAfter.length > 0) fail(`untracked files after the next synth: ${untrackedAfter.join(', ')}`);
+      if (i % 10 === 0) console.log(`${i} kills, ${failures.length} failure(s)`);
     }
 
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
