@@ -252,7 +252,8 @@ function parseYaml(text: string, file: string): unknown {
   }
   if (aliases.tooMany) throw aliases.tooMany;
   try {
-    return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+    // yaml counts the anchored value itself too: + 1 lets 100 aliases of one scalar through.
+    return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES + 1 });
   } catch (e) {
     // yaml throws a ReferenceError for aliases that expand too far, and deep nesting can
     // overflow the stack: both are the file's doing, not a bug.
