@@ -9,9 +9,11 @@
 //
 //   1. resets dist/ to the committed tree;
 //   2. starts the synth app (`node scripts/app.js`) and kills it with SIGKILL after a random delay:
-//      half of the delays fall anywhere in a run, half in its last tenth, where dist/ is published
-//      (so some kills land inside the few milliseconds of the publish); a run's duration is the
-//      median of the last five complete runs, so the window follows the machine's load;
+//      half of the kills anywhere in a run (a delay from the start), half after the publish of
+//      dist/ began (a delay from the moment its first staging folder appears, seen with fs.watch),
+//      since the publish is a few milliseconds of a run. Both windows are the medians of the last
+//      five complete runs (run time; time from the start of the publish to the exit), so they
+//      follow the machine's load;
 //   3. checks that `git status --porcelain` shows no untracked file (`??`) and that dist/ is a
 //      whole tree, the old or the new one, or missing (never a mix, never a half-written file);
 //   4. runs the app again to completion and checks that dist/ is exactly the reference tree and
@@ -83,18 +85,33 @@ function stagingFolders(repo) {
   return fs.readdirSync(repo).filter((n) => /^\.?dist\.(next|ready|prev|trash)-\d+/.test(n));
 }
 
-/** Starts the app and kills it after `delay` ms; resolves with whether it had exited first. */
-function runAndKill(repo, env, delay) {
+/**
+ * Runs the app in the clone. With a `delay` it is killed with SIGKILL that many ms after it
+ * started or, with `fromPublish`, after its first staging folder beside dist/ appeared (the
+ * publish began). Resolves with its exit code or signal, its stderr, how long it ran and, when it
+ * published, the ms from the start of the publish to its exit.
+ */
+function runApp(repo, env, { delay, fromPublish = false } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repo, 'scripts', 'app.js')], { cwd: repo, env, stdio: 'ignore' });
-    let exited = false;
-    const timer = setTimeout(() => child.kill('SIGKILL'), delay);
+    const start = Date.now();
+    let publishAt;
+    let timer;
+    let stderr = '';
+    const child = spawn(process.execPath, [path.join(repo, 'scripts', 'app.js')], { cwd: repo, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const kill = () => child.kill('SIGKILL');
+    const watcher = fs.watch(repo, (_event, name) => {
+      if (publishAt !== undefined || !/^\.dist\.next-\d+$/.test(String(name))) return;
+      publishAt = Date.now();
+      if (delay !== undefined && fromPublish) timer = setTimeout(kill, delay);
+    });
+    if (delay !== undefined && !fromPublish) timer = setTimeout(kill, delay);
+    child.stderr.on('data', (chunk) => { stderr += chunk; });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      exited = signal !== 'SIGKILL';
-      if (exited && code !== 0) reject(new Error(`the app failed on its own (exit ${code ?? signal})`));
-      else resolve(exited);
+      watcher.close();
+      const end = Date.now();
+      resolve({ code, signal, stderr, duration: end - start, publishTail: publishAt === undefined ? undefined : end - publishAt });
     });
   });
 }
@@ -127,22 +144,27 @@ async function main() {
     // The reference, twice: the first run builds the bundle and the render cache, the second is timed.
     const reference = path.join(work, 'reference');
     run(process.execPath, [path.join(repo, 'scripts', 'app.js')], { cwd: repo, env: { ...env, DIST_DIR: reference } });
-    const t0 = Date.now();
-    run(process.execPath, [path.join(repo, 'scripts', 'app.js')], { cwd: repo, env: { ...env, DIST_DIR: reference } });
-    const durations = [Date.now() - t0];
-    const duration = () => [...durations].sort((a, b) => a - b)[Math.floor(durations.length / 2)];
     const newTree = readTree(reference);
     if (sameTree(oldTree, newTree)) throw new Error('the change did not alter dist/');
-    console.log(`a synth run takes ${durations[0]} ms; killing within it`);
+    // A timed run in the clone, which also checks it writes the reference.
+    const timed = await runApp(repo, env);
+    if (timed.code !== 0 || !sameTree(readTree(dist), newTree)) throw new Error(`a synth in the clone did not write the reference tree: ${timed.stderr}`);
+    const durations = [timed.duration];
+    const tails = [timed.publishTail ?? 50];
+    const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
+    console.log(`a synth run takes ${timed.duration} ms, ${tails[0]} ms of it from the start of the publish to the exit; killing within them`);
 
     const landed = { before: 0, during: 0, after: 0, exited: 0 };
     const failures = [];
     for (let i = 1; i <= count; i++) {
       git('checkout', '-q', 'HEAD', '--', 'dist');
       git('clean', '-fdq', '--', 'dist');
-      const delay = Math.round(next() < 0.5 ? next() * duration() : duration() * (0.9 + 0.1 * next()));
-      const exited = await runAndKill(repo, env, delay);
-      const fail = (what) => failures.push(`kill ${i} (after ${delay} ms): ${what}`);
+      const fromPublish = next() < 0.5;
+      const delay = Math.round(next() * (fromPublish ? median(tails) : median(durations)));
+      const killed = await runApp(repo, env, { delay, fromPublish });
+      const fail = (what) => failures.push(`kill ${i} (${delay} ms after the ${fromPublish ? 'publish began' : 'start'}): ${what}`);
+      const exited = killed.signal !== 'SIGKILL';
+      if (exited && killed.code !== 0) fail(`the app failed on its own: ${killed.stderr.trim()}`);
       const untracked = git('status', '--porcelain', '--untracked-files=all').split('\n').filter((l) => l.startsWith('??'));
       if (untracked.length > 0) fail(`untracked files: ${untracked.join(', ')}`);
       const tree = readTree(dist);
@@ -153,11 +175,12 @@ async function main() {
       else if (sameTree(tree, newTree)) landed.after++;
       else landed.before++;
 
-      const t1 = Date.now();
-      const again = spawnSync(process.execPath, [path.join(repo, 'scripts', 'app.js')], { cwd: repo, env, encoding: 'utf8' });
-      durations.push(Date.now() - t1);
+      const again = await runApp(repo, env);
+      durations.push(again.duration);
       if (durations.length > 5) durations.shift();
-      if (again.status !== 0) fail(`the next synth failed: ${again.stderr.trim()}`);
+      if (again.publishTail !== undefined) tails.push(again.publishTail);
+      if (tails.length > 5) tails.shift();
+      if (again.code !== 0) fail(`the next synth failed: ${again.stderr.trim()}`);
       else if (!sameTree(readTree(dist), newTree)) fail('after the next synth dist/ is not the new tree');
       if (stagingFolders(repo).length > 0) fail(`staging folders left after the next synth: ${stagingFolders(repo).join(', ')}`);
       const untrackedAfter = git('status', '--porcelain', '--untracked-files=all').split('\n').filter((l) => l.startsWith('??'));
