@@ -3,6 +3,7 @@
  * limit before parsing, YAML aliases are capped, parsing takes time that grows with the text, and
  * no message shows more of a user's value than a short quoted excerpt.
  */
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -65,7 +66,7 @@ describe('config file size limit', () => {
 
   test('a FIFO is refused at once, never waited on', () => {
     const fifo = path.join(dir, 'x.yaml');
-    expect(require('child_process').spawnSync('mkfifo', [fifo]).status).toBe(0);
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
     expect(validationErrorLines(() => readConfigText(fifo, FILE))).toEqual([
       `${FILE}: is not a regular file (a FIFO, socket or device); a config file must be a regular file`,
     ]);
@@ -232,7 +233,7 @@ describe('messages show at most a short excerpt of a user value', () => {
   });
 
   test('every error of these files is a UserError: printed without a stack trace', () => {
-    for (const text of [`a: *x\n`, '[[[['.repeat(5_000), `${'- '.repeat(5000)}x\n`]) {
+    for (const text of ['a: *x\n', '[[[['.repeat(5_000), `${'- '.repeat(5000)}x\n`]) {
       expect(() => parseClusterConfig(text, FILE)).toThrow(UserError);
     }
   });
