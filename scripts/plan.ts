@@ -8,7 +8,8 @@
  *   --allow-destructive    exit 0 even when clusters, control planes or pools are deleted
  *   --allow-rejected       exit 0 even when a change will be refused by the API server or a webhook
  *   --allow-unsafe         exit 0 even when an upgrade breaks the version rules
- *   --json                 print the plan as JSON
+ *   --json                 print the plan as JSON (under npm: `npm run -s plan -- --json`; without
+ *                          -s npm prints its banner line on stdout first)
  *
  * Exit codes: 0 safe, 1 something destructive, rejected or unsafe (not allowed), 2 an error.
  */
