@@ -188,7 +188,7 @@ describe('cdk8s synth (main.ts)', () => {
     fs.mkdirSync(clusters);
     const bad = fs.readFileSync(path.join(ROOT, 'clusters', 'homelab.yaml'), 'utf8').replace('replicas: 3,', 'replicas: 2,');
     fs.writeFileSync(path.join(clusters, 'homelab.yaml'), bad);
-    const result = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'synth.js'), '--output', path.join(work, 'out')], {
+    const result = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'synth.js')], {
       cwd: ROOT, encoding: 'utf8', env: { ...process.env, CLUSTERS_DIR: clusters, DIST_DIR: path.join(work, 'dist') },
     });
     expect(result.status).toBe(1);
