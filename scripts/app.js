@@ -22,7 +22,8 @@ const root = path.resolve(__dirname, '..');
 // As lib/core/paths.ts: the variable is relative to the working directory.
 const cache = process.env.CDK8S_TALOS_CACHE_DIR ? path.resolve(process.env.CDK8S_TALOS_CACHE_DIR) : path.join(root, '.cache');
 const outDir = path.join(cache, 'app');
-const clustersDir = path.resolve(root, process.env.CLUSTERS_DIR || 'clusters');
+// Relative to the working directory, as main.ts reads it.
+const clustersDir = process.env.CLUSTERS_DIR ? path.resolve(process.env.CLUSTERS_DIR) : path.join(root, 'clusters');
 
 /** Path from the project root with `/` separators: the key lib/app/clusters.ts looks modules up by. */
 function fromRoot(file) {
@@ -133,7 +134,8 @@ function build(out) {
   });
   fs.mkdirSync(outDir, { recursive: true });
   for (const old of fs.readdirSync(outDir)) {
-    if (old.startsWith('main-') && path.join(outDir, old) !== out) fs.rmSync(path.join(outDir, old), { force: true });
+    // Only finished bundles: a `.tmp` file may be another synth's bundle being written right now.
+    if (/^main-[0-9a-f]+\.js$/.test(old) && path.join(outDir, old) !== out) fs.rmSync(path.join(outDir, old), { force: true });
   }
   return Buffer.from(result.outputFiles[0].contents);
 }

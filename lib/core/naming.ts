@@ -47,3 +47,11 @@ export const MANAGEMENT_OUTPUT = 'management';
  * `npm run credentials`, applied by Flux with decryption, never part of dist/.
  */
 export const SECRETS_FOLDER = 'secrets';
+
+/**
+ * Orders two strings by UTF-16 code units, as `Array.prototype.sort` does by default: the same in
+ * every locale, unlike `localeCompare`, so sorted output never depends on LANG or LC_ALL.
+ */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

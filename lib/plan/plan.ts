@@ -12,6 +12,7 @@ import * as YAML from 'yaml';
 import { OutputFile } from '../app/output';
 import { AUTOSCALER_MAX_ANNOTATION, AUTOSCALER_MIN_ANNOTATION } from '../constructs/worker-pool';
 import { describeObject, KubeObject } from '../core/kube-object';
+import { compareText } from '../core/naming';
 import { API, CustomKind } from '../core/stack';
 import { CelValidator } from '../gate/cel';
 import { IMAGE_FACTORY, nocloudDiskImageUrl } from '../talos/schematic';
@@ -140,7 +141,7 @@ function keyOf(o: KubeObject): string {
 /** Every object of an output tree, by identity; only manifests (`*.yaml`) count. */
 export function indexObjects(files: readonly OutputFile[]): Map<string, Entry> {
   const out = new Map<string, Entry>();
-  for (const f of [...files].sort((a, b) => a.path.localeCompare(b.path))) {
+  for (const f of [...files].sort((a, b) => compareText(a.path, b.path))) {
     if (!/\.ya?ml$/.test(f.path)) continue;
     const folder = f.path.split('/')[0];
     for (const doc of YAML.parseAllDocuments(f.content)) {
@@ -255,7 +256,7 @@ export function computePlan(before: readonly OutputFile[], after: readonly Outpu
   return {
     folders: [...folders.entries()]
       .filter(([, p]) => p.created.length + p.changed.length + p.deleted.length > 0)
-      .sort(([a], [b]) => a.localeCompare(b))
+      .sort(([a], [b]) => compareText(a, b))
       .map(([name, p]) => ({ folder: name, ...p })),
   };
 }

@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { OutputFile } from '../app/output';
 import { UserError } from '../core/errors';
+import { compareText } from '../core/naming';
 
 function git(cwd: string, args: string[], input?: string): Buffer {
   try {
@@ -60,5 +61,5 @@ export function filesInDir(dir: string): OutputFile[] {
     const p = rel ? `${rel}/${e.name}` : e.name;
     return e.isDirectory() ? walk(p) : [{ path: p, content: fs.readFileSync(path.join(dir, p), 'utf8') }];
   });
-  return walk('').sort((a, b) => a.path.localeCompare(b.path));
+  return walk('').sort((a, b) => compareText(a.path, b.path));
 }

@@ -1,4 +1,4 @@
-import { CONTENT_HASH_LENGTH, contentAddressedName, contentHash } from '../../lib/core/naming';
+import { compareText, CONTENT_HASH_LENGTH, contentAddressedName, contentHash } from '../../lib/core/naming';
 
 describe('content-addressed names', () => {
   test('hash ignores key order and is stable across runs', () => {
@@ -15,5 +15,12 @@ describe('content-addressed names', () => {
 
   test('name is <base>-<hash>', () => {
     expect(contentAddressedName('homelab-default', { x: 1 })).toBe(`homelab-default-${contentHash({ x: 1 })}`);
+  });
+});
+
+describe('compareText', () => {
+  test('orders by code units, whatever the locale (localeCompare would put "a" before "B")', () => {
+    expect(['b', 'a-b', 'B', 'a_b', 'a'].sort(compareText)).toEqual(['B', 'a', 'a-b', 'a_b', 'b']);
+    expect(compareText('x', 'x')).toBe(0);
   });
 });
