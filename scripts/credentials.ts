@@ -21,8 +21,8 @@ import * as path from 'path';
 import { parseArgs } from 'util';
 import { App } from 'cdk8s';
 import * as YAML from 'yaml';
-import { buildClusters } from '../lib/app/clusters';
-import { parseClusterConfig } from '../lib/app/config/load';
+import { buildClusters, findClusterSources } from '../lib/app/clusters';
+import { MAX_YAML_ALIASES, parseClusterConfig, readConfigText } from '../lib/app/config/load';
 import { TALOS_CLUSTER_DEFAULTS } from '../lib/constructs/talos-cluster';
 import { UserError } from '../lib/core/errors';
 import { SECRETS_FOLDER } from '../lib/core/naming';
@@ -189,24 +189,30 @@ interface ClusterTarget {
  */
 function findCluster(dir: string, cluster: string, cwd: string): ClusterTarget {
   if (!fs.existsSync(dir)) throw new UserError(`config directory ${display(dir, cwd)} does not exist; set CLUSTERS_DIR or create it with one <cluster>.yaml per cluster`);
-  const files = fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+  // The cluster files as synth sees them (the one rule of lib/app/clusters.ts), read with the
+  // config layer's size limit; a file's name is looked up without validating the rest of it.
+  const sources = findClusterSources(dir);
+  const files = sources.filter((s) => s.kind === 'yaml').map((s) => path.basename(s.path));
   const names = new Map<string, string[]>();
   for (const f of files) {
     let name: unknown;
     try {
-      name = (YAML.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as { name?: unknown } | null)?.name;
+      const text = readConfigText(path.join(dir, f), display(path.join(dir, f), cwd));
+      name = (YAML.parse(text, { maxAliasCount: MAX_YAML_ALIASES }) as { name?: unknown } | null)?.name;
     } catch {
       continue; // a broken file is reported by synth; it cannot be the one asked for by name
     }
     if (typeof name === 'string') names.set(name, [...names.get(name) ?? [], f]);
   }
-  if (fs.existsSync(path.join(dir, `${cluster}.ts`))) names.set(cluster, [...names.get(cluster) ?? [], `${cluster}.ts`]);
+  if (sources.some((s) => s.kind === 'typescript' && path.basename(s.path) === `${cluster}.ts`)) {
+    names.set(cluster, [...names.get(cluster) ?? [], `${cluster}.ts`]);
+  }
   const matches = names.get(cluster) ?? [];
   const sameName = files.find((f) => f === `${cluster}.yaml` || f === `${cluster}.yml`);
   if (matches.length === 0 && sameName) {
     // Named like the cluster but unreadable as one: the loader says what is wrong with it.
     const file = display(path.join(dir, sameName), cwd);
-    parseClusterConfig(fs.readFileSync(path.join(dir, sameName), 'utf8'), file);
+    parseClusterConfig(readConfigText(path.join(dir, sameName), file), file);
   }
   if (matches.length === 0) {
     const known = [...names.keys()].sort();
@@ -216,7 +222,7 @@ function findCluster(dir: string, cluster: string, cwd: string): ClusterTarget {
   const abs = path.join(dir, matches[0]);
   const file = display(abs, cwd);
   if (!matches[0].endsWith('.ts')) {
-    const { props } = parseClusterConfig(fs.readFileSync(abs, 'utf8'), file);
+    const { props } = parseClusterConfig(readConfigText(abs, file), file);
     return {
       file,
       clusterName: props.name,

@@ -450,6 +450,26 @@ describe('npm run credentials', () => {
       expect(rest).toEqual([]);
     });
 
+    test('other files of clusters/ are read with the config limits: a 50 MB file and an alias bomb neither hang nor stop it', () => {
+      const dir = path.join(root, 'clusters');
+      fs.mkdirSync(dir);
+      fs.copyFileSync(path.join(CLUSTERS, 'homelab.yaml'), path.join(dir, 'homelab.yaml'));
+      fs.writeFileSync(path.join(dir, 'big.yaml'), `name: big\nfill: "${'x'.repeat(50 * 1024 * 1024)}"\n`);
+      const laughs = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+      for (let i = 1; i < 9; i++) laughs.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+      fs.writeFileSync(path.join(dir, 'bomb.yaml'), `${laughs.join('\n')}\nname: bomb\n`);
+      fs.writeFileSync(path.join(dir, '.#homelab.yaml'), 'not a cluster: an editor lock file\n');
+      const start = Date.now();
+      const r = run(['homelab'], { ...GOOD_ENV, CLUSTERS_DIR: dir });
+      expect(r.stderr).not.toMatch(/error:/);
+      expect(r.status).toBe(0);
+      expect(Date.now() - start).toBeLessThan(20_000);
+      // Named like the cluster asked for: the loader says what is wrong with it.
+      expect(expectUserError(run(['big'], { ...GOOD_ENV, CLUSTERS_DIR: dir }))).toEqual([
+        'error: clusters/big.yaml: is 50 MiB, larger than the 1 MiB a config file may have (a cluster config is a few KiB); is this the right file?',
+      ]);
+    });
+
     test('fails on a cluster without proxmox.credentialsSecret, saying how to add it', () => {
       const dir = path.join(root, 'clusters');
       fs.mkdirSync(dir);
