@@ -129,7 +129,7 @@ function run(argv: readonly string[], io: PlanIo): number {
     after = filesInDir(path.resolve(opts.dist));
   } else {
     const configDir = path.resolve(io.env.CLUSTERS_DIR ?? path.join(PROJECT_ROOT, 'clusters'));
-    const gitopsFile = path.relative(process.cwd(), path.resolve(io.env.GITOPS_CONFIG ?? path.join(PROJECT_ROOT, 'gitops.yaml')));
+    const gitopsFile = path.resolve(io.env.GITOPS_CONFIG ?? path.join(PROJECT_ROOT, 'gitops.yaml'));
     const result = synthesize({ configDir, gitopsFile });
     for (const w of result.warnings) io.stderr.write(`warning: ${w}\n`);
     after = result.files;

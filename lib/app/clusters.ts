@@ -106,9 +106,11 @@ export function findClusterSources(dir: string): ClusterSource[] {
   return sources;
 }
 
-/** A path relative to the working directory, with `/` separators, for messages and headers. */
+/** A path relative to the project root, with `/` separators, for messages and headers. */
 export function displayPath(abs: string): string {
-  return (path.relative(process.cwd(), abs) || abs).split(path.sep).join('/');
+  // Relative to the project, not the working directory: the name lands in output headers and
+  // runbooks, which must be the same wherever synth or plan was started from.
+  return (path.relative(PROJECT_ROOT, abs) || abs).split(path.sep).join('/');
 }
 
 /**

@@ -1,10 +1,11 @@
+import * as path from 'path';
 import { App, Chart } from 'cdk8s';
 import { DeliveredCluster, FleetDelivery, FluxDelivery, repositoryPath } from '../constructs/gitops';
 import { formatDiagnostic } from '../core/errors';
 import { KubeObject } from '../core/kube-object';
 import { MANAGEMENT_OUTPUT, SECRETS_FOLDER } from '../core/naming';
 import { OutputGate } from '../gate/gate';
-import { BuiltCluster, buildClusters, findClusterSources } from './clusters';
+import { BuiltCluster, buildClusters, displayPath, findClusterSources } from './clusters';
 import { GitopsConfig, loadGitopsConfig } from './config/gitops';
 import { clusterFiles, manifestFile, OutputFile } from './output';
 import { clusterRunbook } from './runbook';
@@ -22,7 +23,7 @@ export interface SynthOptions {
   /** Directory of the cluster files (`clusters/`: `<name>.yaml` and `<name>.ts`). */
   readonly configDir: string;
   /**
-   * The GitOps config (`gitops.yaml`), relative to the working directory for messages.
+   * The GitOps config (`gitops.yaml`); messages and headers name it relative to the project.
    * @default - no management objects
    */
   readonly gitopsFile?: string;
@@ -55,12 +56,15 @@ export function synthesize(options: SynthOptions): SynthResult {
     warnings.push(...w.map(formatDiagnostic));
     files.push(...clusterFiles(cluster.clusterName, objects, source.file, clusterRunbook(cluster, { sourceFile: source.file })));
   }
-  const gitops = options.gitopsFile !== undefined ? loadGitopsConfig(options.gitopsFile) : undefined;
+  const gitopsFile = options.gitopsFile !== undefined ? path.resolve(options.gitopsFile) : undefined;
+  // Named relative to the project (as the cluster files are), so headers never depend on the cwd.
+  const gitopsName = gitopsFile !== undefined ? displayPath(gitopsFile) : '';
+  const gitops = gitopsFile !== undefined ? loadGitopsConfig(gitopsFile, gitopsName) : undefined;
   if (gitops) {
     for (const chart of managementCharts(app, gitops, built)) {
       const objects = chart.toJson() as KubeObject[];
-      gate.check(options.gitopsFile!, objects);
-      files.push(manifestFile(`${MANAGEMENT_OUTPUT}/${chart.node.id}/gitops.k8s.yaml`, objects, options.gitopsFile!));
+      gate.check(gitopsName, objects);
+      files.push(manifestFile(`${MANAGEMENT_OUTPUT}/${chart.node.id}/gitops.k8s.yaml`, objects, gitopsName));
     }
   }
   return { files, warnings };

@@ -47,7 +47,7 @@ export type GitopsConfig = z.output<typeof gitopsConfigSchema>;
  * @throws ValidationError listing every problem of the file, or naming it when it cannot be read
  *   (a symbolic link to nothing is an error, not a missing file)
  */
-export function loadGitopsConfig(file: string): GitopsConfig | undefined {
+export function loadGitopsConfig(file: string, displayFile: string = file): GitopsConfig | undefined {
   // lstat, not exists: a dangling symbolic link must not silently drop the management objects.
   try {
     fs.lstatSync(file);
@@ -55,5 +55,5 @@ export function loadGitopsConfig(file: string): GitopsConfig | undefined {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     // Anything else (no permission) is named by readConfigText.
   }
-  return parseYamlConfig(readConfigText(file), file, gitopsConfigSchema, GITOPS_JSON_SCHEMA);
+  return parseYamlConfig(readConfigText(file, displayFile), displayFile, gitopsConfigSchema, GITOPS_JSON_SCHEMA);
 }
