@@ -199,9 +199,10 @@ function proxmoxSection(cluster: TalosCluster, vms: readonly TemplateVmUsers[]):
     const namespace = cluster.namespace;
     out.push(
       '',
-      `Then the Secret ${code(secretName)} in ${code(namespace)}, as in README "Proxmox credentials" (Flux: encrypt it`,
-      `with sops and commit \`secrets/${cluster.clusterName}/\`; Fleet or plain kubectl: write it with \`--out\` outside git,`,
-      '`kubectl apply -f` it, delete the file):',
+      `Then the Secret ${code(secretName)} in ${code(namespace)}, as in README "Proxmox credentials". With sops and a`,
+      `\`.sops.yaml\` (Flux), the command writes it encrypted to \`secrets/${cluster.clusterName}/proxmox-credentials.sops.yaml\`:`,
+      'commit that. Without sops (Fleet, plain kubectl) it writes plain text outside the repository only',
+      `(\`~/.config/cdk8s-talos-proxmox/${cluster.clusterName}/\`, or \`--out\`): \`kubectl apply -f\` it, then delete the file.`,
       '',
       ...block('sh', [
         'export PROXMOX_URL=https://<proxmox host>:8006     # adapt: no /api2/json',

@@ -169,6 +169,11 @@ describe('clusterRunbook of the homelab cluster', () => {
     expect(text).not.toContain('Longhorn');
   });
 
+  test('step 3 writes the credentials encrypted into secrets/ or in plain text outside the repository only', () => {
+    expect(text).toContain('the command writes it encrypted to `secrets/homelab/proxmox-credentials.sops.yaml`:');
+    expect(text).toContain('it writes plain text outside the repository only\n(`~/.config/cdk8s-talos-proxmox/homelab/`, or `--out`)');
+  });
+
   test('byte-identical across constructions and calls', () => {
     expect(clusterRunbook(homelab(), OPTIONS)).toBe(text);
   });
