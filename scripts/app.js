@@ -102,7 +102,16 @@ function displayPath(file) {
  */
 function ensureBundle(out, build) {
   const entry = checkEntry(out);
-  if (entry && entry.ok) return out;
+  if (entry && entry.ok) {
+    // Marks it used, for pruneBundles (a cache we may not write to is still usable).
+    try {
+      const now = new Date();
+      fs.utimesSync(out, now, now);
+    } catch {
+      // keep going: only the pruning order suffers
+    }
+    return out;
+  }
   if (entry) fs.rmSync(out, { force: true });
   writeEntry(out, build());
   if (entry) process.stderr.write(`cdk8s-talos-proxmox: rebuilt corrupt cache entry ${displayPath(out)} (${entry.corrupt})\n`);
@@ -133,11 +142,32 @@ function build(out) {
     logLevel: 'error',
   });
   fs.mkdirSync(outDir, { recursive: true });
-  for (const old of fs.readdirSync(outDir)) {
-    // Only finished bundles: a `.tmp` file may be another synth's bundle being written right now.
-    if (/^main-[0-9a-f]+\.js$/.test(old) && path.join(outDir, old) !== out) fs.rmSync(path.join(outDir, old), { force: true });
-  }
+  pruneBundles(out);
   return Buffer.from(result.outputFiles[0].contents);
+}
+
+/** How many bundles the cache keeps: projects with another CLUSTERS_DIR (or its TypeScript) get their own. */
+const KEPT_BUNDLES = 4;
+
+/**
+ * Deletes all but the most recently used bundles, so that alternating between two sets of clusters
+ * (the project's and a test's, say) does not rebuild each time. Only finished bundles: a `.tmp`
+ * file may be another synth's bundle being written right now.
+ */
+function pruneBundles(keep) {
+  const bundles = fs.readdirSync(outDir)
+    .filter((name) => /^main-[0-9a-f]+\.js$/.test(name) && path.join(outDir, name) !== keep)
+    .map((name) => {
+      const file = path.join(outDir, name);
+      try {
+        return { file, used: fs.statSync(file).mtimeMs };
+      } catch {
+        return undefined; // removed meanwhile by another synth
+      }
+    })
+    .filter(Boolean)
+    .sort((a, b) => b.used - a.used);
+  for (const { file } of bundles.slice(KEPT_BUNDLES - 1)) fs.rmSync(file, { force: true });
 }
 
 if (require.main === module) {

@@ -183,21 +183,6 @@ describe('cdk8s synth (main.ts)', () => {
     expect(fs.readFileSync(path.join(dist, 'homelab', 'homelab.k8s.yaml'), 'utf8')).toBe('previous output\n');
   });
 
-  test('npm run synth (the README command) shows only the messages: no stack trace from the cdk8s CLI', () => {
-    const clusters = path.join(work, 'clusters');
-    fs.mkdirSync(clusters);
-    const bad = fs.readFileSync(path.join(ROOT, 'clusters', 'homelab.yaml'), 'utf8').replace('replicas: 3,', 'replicas: 2,');
-    fs.writeFileSync(path.join(clusters, 'homelab.yaml'), bad);
-    const result = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'synth.js')], {
-      cwd: ROOT, encoding: 'utf8', env: { ...process.env, CLUSTERS_DIR: clusters, DIST_DIR: path.join(work, 'dist') },
-    });
-    expect(result.status).toBe(1);
-    expect(result.stderr).toContain('error: ');
-    expect(result.stderr).toContain('controlPlane.replicas 2 must be odd');
-    expect(result.stderr).not.toMatch(/^\s+at /m);
-    expect(fs.existsSync(path.join(work, 'dist'))).toBe(false);
-  });
-
   test('a removed cluster config removes its folder from dist/', () => {
     const dist = path.join(work, 'dist');
     fs.mkdirSync(path.join(dist, 'gone'), { recursive: true });
@@ -208,14 +193,21 @@ describe('cdk8s synth (main.ts)', () => {
     ]);
   });
 
+  // A cache of its own (a bundle with these clusters would replace the project's), kept across
+  // runs so that only the bundle is rebuilt, not every render and validator.
+  const TS_CACHE = path.join(ROOT, '.cache', 'test-typescript-cluster');
+
   test('a TypeScript cluster in a clusters folder of its own goes through the bundle, the gate and the publish path', () => {
-    const clusters = path.join(work, 'clusters');
+    // A fixed folder (outside git, under .cache/): the bundles of both versions of the file below
+    // stay valid from one test run to the next.
+    const clusters = path.join(TS_CACHE, 'clusters');
+    fs.rmSync(clusters, { recursive: true, force: true });
     const dist = path.join(work, 'dist');
-    fs.mkdirSync(clusters);
+    fs.mkdirSync(clusters, { recursive: true });
     // The repository's example, with its import pointed at this project's lib/.
     const lib = path.relative(clusters, path.join(ROOT, 'lib')).split(path.sep).join('/');
     fs.writeFileSync(path.join(clusters, 'edge.ts'), fs.readFileSync(path.join(ROOT, 'clusters', 'edge.ts'), 'utf8').replace("from '../lib'", `from '${lib}'`));
-    const ok = run({ CLUSTERS_DIR: clusters, DIST_DIR: dist, CDK8S_TALOS_CACHE_DIR: path.join(work, 'cache') });
+    const ok = run({ CLUSTERS_DIR: clusters, DIST_DIR: dist, CDK8S_TALOS_CACHE_DIR: TS_CACHE });
     expect(ok.stderr).toBe('');
     expect(ok.status).toBe(0);
     expect(listTree(dist).filter((f) => !f.startsWith('management/'))).toEqual(['edge/README.md', 'edge/RUNBOOK.md', 'edge/edge.k8s.yaml']);
@@ -225,7 +217,7 @@ describe('cdk8s synth (main.ts)', () => {
 
     // An edit of the TypeScript file rebuilds the bundle, and its props are checked like a config file's.
     fs.writeFileSync(path.join(clusters, 'edge.ts'), fs.readFileSync(path.join(clusters, 'edge.ts'), 'utf8').replace("endpoint: '192.168.10.30'", "endpoint: '192.168.10.25'"));
-    const bad = run({ CLUSTERS_DIR: clusters, DIST_DIR: dist, CDK8S_TALOS_CACHE_DIR: path.join(work, 'cache') });
+    const bad = run({ CLUSTERS_DIR: clusters, DIST_DIR: dist, CDK8S_TALOS_CACHE_DIR: TS_CACHE });
     expect(bad.status).toBe(1);
     expect(bad.stderr.trim().split('\n')).toEqual([
       `error: ${path.relative(ROOT, path.join(clusters, 'edge.ts'))}: network.endpoint 192.168.10.25 lies inside network.addresses 192.168.10.20-192.168.10.29; the VIP must be outside the node range (CAPMOX rejects it)`,
