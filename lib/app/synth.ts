@@ -7,6 +7,7 @@ import { MANAGEMENT_OUTPUT, SECRETS_FOLDER } from '../core/naming';
 import { OutputGate } from '../gate/gate';
 import { BuiltCluster, buildClusters, displayPath, findClusterSources } from './clusters';
 import { GitopsConfig, loadGitopsConfig } from './config/gitops';
+import { checkFleet } from './fleet';
 import { clusterFiles, manifestFile, OutputFile } from './output';
 import { clusterRunbook } from './runbook';
 
@@ -37,7 +38,8 @@ export interface SynthOptions {
 /**
  * Synthesizes every cluster file of a directory (config files and TypeScript clusters alike) and,
  * when a GitOps config exists, the management cluster's Flux and Fleet objects, in memory; every
- * output set passes the output gate.
+ * output set passes the output gate. The clusters are checked together first (lib/app/fleet.ts):
+ * no shared VIPs, node ranges or credentials Secrets, and no object produced twice in dist/.
  *
  * Nothing is written: the caller publishes the files only when all of them were produced, so a
  * bad config never leaves a half-valid dist/.
@@ -50,22 +52,24 @@ export function synthesize(options: SynthOptions): SynthResult {
   const files: OutputFile[] = [];
   const warnings: string[] = [];
   const built = buildClusters(app, findClusterSources(options.configDir));
+  const gitopsFile = options.gitopsFile !== undefined ? path.resolve(options.gitopsFile) : undefined;
+  // Named relative to the project (as the cluster files are), so headers never depend on the cwd.
+  const gitopsName = gitopsFile !== undefined ? displayPath(gitopsFile) : '';
+  const gitops = gitopsFile !== undefined ? loadGitopsConfig(gitopsFile, gitopsName) : undefined;
+  const management = gitops ? managementCharts(app, gitops, built) : [];
+  // Before the gate: a clash between files is explained by naming both of them, which the gate,
+  // seeing one file at a time, cannot do.
+  checkFleet(built, management.map((chart) => ({ chart, file: gitopsName })));
   for (const { source, chart, cluster, warnings: w } of built) {
     const objects = chart.toJson() as KubeObject[];
     gate.check(source.file, objects);
     warnings.push(...w.map(formatDiagnostic));
     files.push(...clusterFiles(cluster.clusterName, objects, source.file, clusterRunbook(cluster, { sourceFile: source.file })));
   }
-  const gitopsFile = options.gitopsFile !== undefined ? path.resolve(options.gitopsFile) : undefined;
-  // Named relative to the project (as the cluster files are), so headers never depend on the cwd.
-  const gitopsName = gitopsFile !== undefined ? displayPath(gitopsFile) : '';
-  const gitops = gitopsFile !== undefined ? loadGitopsConfig(gitopsFile, gitopsName) : undefined;
-  if (gitops) {
-    for (const chart of managementCharts(app, gitops, built)) {
-      const objects = chart.toJson() as KubeObject[];
-      gate.check(gitopsName, objects);
-      files.push(manifestFile(`${MANAGEMENT_OUTPUT}/${chart.node.id}/gitops.k8s.yaml`, objects, gitopsName));
-    }
+  for (const chart of management) {
+    const objects = chart.toJson() as KubeObject[];
+    gate.check(gitopsName, objects);
+    files.push(manifestFile(`${MANAGEMENT_OUTPUT}/${chart.node.id}/gitops.k8s.yaml`, objects, gitopsName));
   }
   return { files, warnings };
 }

@@ -1,0 +1,185 @@
+/**
+ * Fleet-wide checks: what no single cluster file can see, checked over all of them together once
+ * every cluster is built. One management cluster reaches every cluster's VIP and control-plane
+ * nodes and applies every file of dist/, so addresses, credentials Secrets and object names must
+ * not clash between clusters, whatever their bridges, VLANs or namespaces.
+ */
+import { ApiObject, Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import { Diagnostic, error, quote, ValidationError } from '../core/errors';
+import { Ipv4Range, ipv4ToInt, parseIpv4Range, rangeContains, rangesOverlap } from '../core/network';
+import { BuiltCluster } from './clusters';
+
+/** The management objects of one GitOps agent (the chart id is the agent: `flux`, `fleet`). */
+export interface ManagementOutput {
+  /** The agent's chart; the objects made for one cluster sit under a construct named after it. */
+  readonly chart: Chart;
+  /** The GitOps config file the objects come from, as messages name it. */
+  readonly file: string;
+}
+
+/**
+ * Checks the clusters of a project together: VIPs and node address ranges never overlap,
+ * no two clusters of one namespace share a credentials Secret, and no two output objects (the
+ * management objects included) have the same group, kind, namespace and name.
+ *
+ * Each problem is reported on the later file in name order and names the earlier one.
+ *
+ * @throws ValidationError listing every problem found
+ */
+export function checkFleet(clusters: readonly BuiltCluster[], management: readonly ManagementOutput[] = []): void {
+  const problems = [...addressProblems(clusters), ...credentialsProblems(clusters), ...duplicateObjectProblems(clusters, management)];
+  if (problems.length > 0) throw new ValidationError(problems);
+}
+
+/** Clusters in file-name order, so that the later file is the one reported on. */
+function byFile(clusters: readonly BuiltCluster[]): BuiltCluster[] {
+  return [...clusters].sort((a, b) => compare(a.source.file, b.source.file));
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function at(b: BuiltCluster, path: string, message: string): Diagnostic {
+  return { ...error(path, message), source: { file: b.source.file } };
+}
+
+/** The node ranges of a cluster with their fields; the construct already refused malformed ones. */
+function ranges(b: BuiltCluster): { range: Ipv4Range; field: string }[] {
+  return b.cluster.addresses.flatMap((spec, i) => {
+    const range = parseIpv4Range(spec);
+    return range ? [{ range, field: `network.addresses[${i}]` }] : [];
+  });
+}
+
+const REACH = 'the management cluster must reach every cluster\'s VIP and control-plane nodes, whatever their bridge or VLAN';
+
+/** VIPs and node ranges shared between clusters. */
+function addressProblems(clusters: readonly BuiltCluster[]): Diagnostic[] {
+  const sorted = byFile(clusters);
+  const problems: Diagnostic[] = [];
+  sorted.forEach((later, j) => {
+    const vip = ipv4ToInt(later.cluster.endpoint);
+    const laterRanges = ranges(later);
+    for (const earlier of sorted.slice(0, j)) {
+      const other = earlier.source.file;
+      const otherVip = ipv4ToInt(earlier.cluster.endpoint);
+      if (vip !== undefined && vip === otherVip) {
+        problems.push(at(later, 'network.endpoint', `${quote(later.cluster.endpoint)} is also the VIP of ${other} (network.endpoint); give each cluster its own VIP: ${REACH}`));
+      }
+      for (const { range, field } of ranges(earlier)) {
+        if (vip !== undefined && rangeContains(range, vip)) {
+          problems.push(at(later, 'network.endpoint', `${quote(later.cluster.endpoint)} lies in the node addresses of ${other} (${field} ${quote(range.spec)}); choose a VIP outside every cluster's node ranges: ${REACH}`));
+        }
+      }
+      for (const { range, field } of laterRanges) {
+        if (otherVip !== undefined && rangeContains(range, otherVip)) {
+          problems.push(at(later, field, `${quote(range.spec)} contains the VIP of ${other} (network.endpoint ${quote(earlier.cluster.endpoint)}); leave it out of this cluster's node ranges: ${REACH}`));
+        }
+        for (const theirs of ranges(earlier)) {
+          if (rangesOverlap(range, theirs.range)) {
+            problems.push(at(later, field, `${quote(range.spec)} overlaps ${other} ${theirs.field} ${quote(theirs.range.spec)}; give each cluster node ranges of its own: ${REACH}`));
+          }
+        }
+      }
+    }
+  });
+  return problems;
+}
+
+/**
+ * Two clusters of one namespace naming one credentials Secret: both GitOps folders would own the
+ * Secret, and removing either cluster prunes the credentials the other still uses.
+ */
+function credentialsProblems(clusters: readonly BuiltCluster[]): Diagnostic[] {
+  const owners = new Map<string, BuiltCluster>();
+  const problems: Diagnostic[] = [];
+  for (const b of byFile(clusters)) {
+    const secret = b.cluster.credentialsSecret;
+    if (secret === undefined) continue;
+    const key = JSON.stringify([b.cluster.namespace, secret]);
+    const other = owners.get(key);
+    if (other === undefined) {
+      owners.set(key, b);
+      continue;
+    }
+    problems.push(at(b, 'proxmox.credentialsSecret', `${quote(secret)} is also the credentials Secret of ${other.source.file} (proxmox.credentialsSecret), in the same namespace ${quote(b.cluster.namespace)}: both clusters would own the Secret, and removing one would prune the credentials the other still uses; give each cluster its own Secret`));
+  }
+  return problems;
+}
+
+/** Who produces an object: a cluster file, or the GitOps config (for a cluster's entry, or itself). */
+interface Producer {
+  /** The file reported on: the cluster file, or the GitOps config. */
+  readonly file: string;
+  /** The cluster whose management entry this is, and its file. */
+  readonly entry?: { readonly cluster: string; readonly file: string };
+}
+
+function describeProducer(p: Producer): string {
+  if (!p.entry) return p.file;
+  return `${p.file} (the entry of cluster ${quote(p.entry.cluster)}, ${p.entry.file})`;
+}
+
+/** The ApiObjects of a scope with `group/kind/namespace/name` keys. */
+function keyedObjects(scope: Construct): { key: string; shown: string; object: ApiObject }[] {
+  return scope.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject).map((object) => {
+    const namespace = object.metadata.namespace;
+    return {
+      key: JSON.stringify([object.apiGroup, object.kind, namespace ?? '', object.name]),
+      shown: `${object.kind} ${namespace ? `${namespace}/` : ''}${object.name}`,
+      object,
+    };
+  });
+}
+
+/** The cluster a management object was made for: the construct under the agent's delivery construct named after it. */
+function entryOf(object: ApiObject, chart: Chart, clusters: ReadonlyMap<string, BuiltCluster>): BuiltCluster | undefined {
+  // Flux nests a cluster's objects in a construct named after it; Fleet names the GitRepo itself
+  // after it. The agent's own objects have capitalised ids, which no cluster name (a DNS label) has.
+  const scopes = object.node.scopes;
+  const id = scopes[scopes.indexOf(chart) + 2]?.node.id;
+  return id !== undefined ? clusters.get(id) : undefined;
+}
+
+/** Two objects anywhere in dist/ (management objects included) with the same group, kind, namespace and name. */
+function duplicateObjectProblems(clusters: readonly BuiltCluster[], management: readonly ManagementOutput[]): Diagnostic[] {
+  const seen = new Map<string, { shown: string; producers: Producer[] }>();
+  const add = (key: string, shown: string, producer: Producer) => {
+    const entry = seen.get(key) ?? { shown, producers: [] };
+    entry.producers.push(producer);
+    seen.set(key, entry);
+  };
+  const byName = new Map(clusters.map((b) => [b.cluster.clusterName, b]));
+  for (const b of byFile(clusters)) {
+    for (const { key, shown } of keyedObjects(b.chart)) add(key, shown, { file: b.source.file });
+  }
+  for (const m of management) {
+    for (const { key, shown, object } of keyedObjects(m.chart)) {
+      const entry = entryOf(object, m.chart, byName);
+      add(key, shown, { file: m.file, ...(entry ? { entry: { cluster: entry.cluster.clusterName, file: entry.source.file } } : {}) });
+    }
+  }
+  const problems: Diagnostic[] = [];
+  for (const { shown, producers } of seen.values()) {
+    if (producers.length < 2) continue;
+    const [first, ...rest] = producers;
+    const later = rest[rest.length - 1];
+    const others = producers.slice(0, -1);
+    const entries = producers.filter((p) => p.entry);
+    let advice: string;
+    if (entries.length > 0) {
+      advice = `rename one of the clusters ${entries.map((p) => quote(p.entry!.cluster)).join(' and ')}: the management objects of a cluster are named after it (<cluster>, <cluster>-secrets)`;
+    } else if (producers.every((p) => p.file === first.file)) {
+      advice = 'rename the worker pool whose name repeats a name of the cluster (object names join the cluster and pool names with "-")';
+    } else {
+      advice = 'rename one of the clusters or pools (object names join the cluster and pool names with "-", so cluster "a" with pool "b-default" and cluster "a-b" with pool "default" collide)';
+    }
+    const by = producers.every((p) => p.file === first.file && !p.entry)
+      ? `is produced ${producers.length} times by this file`
+      : `is produced by ${others.map(describeProducer).join(', ')} and by ${describeProducer(later)}`;
+    problems.push({ ...error('', `${shown} ${by}; ${advice}`), source: { file: later.file } });
+  }
+  return problems;
+}

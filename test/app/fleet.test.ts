@@ -1,0 +1,152 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { synthesize } from '../../lib/app/synth';
+import { UserError } from '../../lib/core/errors';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const HOMELAB = fs.readFileSync(path.join(ROOT, 'clusters', 'homelab.yaml'), 'utf8');
+
+/** What a cluster file derived from clusters/homelab.yaml changes. */
+interface Variant {
+  readonly name: string;
+  /** Third octet of the node subnet 192.168.<net>.0/24 (VIP .30, nodes .20-.29, gateway .254). */
+  readonly net?: number;
+  readonly endpoint?: string;
+  readonly addresses?: string;
+  readonly secret?: string;
+  readonly pool?: string;
+  readonly healthCheck?: boolean;
+}
+
+/** clusters/homelab.yaml with the variant's name, addresses, Secret and pool. */
+function clusterYaml(v: Variant): string {
+  const net = v.net ?? 0;
+  const text = HOMELAB
+    .replace('name: homelab\n', `name: ${v.name}\n`)
+    .replace('endpoint: 192.168.0.30', `endpoint: ${v.endpoint ?? `192.168.${net}.30`}`)
+    .replace('addresses: [192.168.0.20-192.168.0.29]', `addresses: [${v.addresses ?? `192.168.${net}.20-192.168.${net}.29`}]`)
+    .replace('gateway: 192.168.0.254', `gateway: 192.168.${net}.254`)
+    .replace('credentialsSecret: homelab-proxmox', `credentialsSecret: ${v.secret ?? `${v.name}-proxmox`}`)
+    .replace('- { name: default,', `- { name: ${v.pool ?? 'default'},`)
+    .replace('diskGiB: 20 }', v.healthCheck ? 'diskGiB: 20, healthCheck: true }' : 'diskGiB: 20 }');
+  // An edit that misses (clusters/homelab.yaml was changed) would test nothing.
+  for (const edit of [`name: ${v.name}\n`, `credentialsSecret: ${v.secret ?? `${v.name}-proxmox`}`]) expect(text).toContain(edit);
+  return text;
+}
+
+describe('fleet-wide checks (lib/app/fleet.ts)', () => {
+  let work: string;
+  beforeAll(() => { work = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-')); });
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  let count = 0;
+  /** A new folder of cluster files (messages name it relative to the project). */
+  const fleet = (files: Record<string, string>) => {
+    const dir = path.join(work, `set-${count++}`, 'clusters');
+    fs.mkdirSync(dir, { recursive: true });
+    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+    return dir;
+  };
+  const prefix = (dir: string) => path.relative(ROOT, dir).split(path.sep).join('/');
+  /** The message synth fails with, with the folder's path shortened to `clusters`. */
+  const failure = (files: Record<string, string>, gitops = false): string => {
+    const dir = fleet(files);
+    try {
+      synthesize({ configDir: dir, ...(gitops ? { gitopsFile: path.join(ROOT, 'gitops.yaml') } : {}) });
+    } catch (e) {
+      expect(e).toBeInstanceOf(UserError);
+      return (e as Error).message.split(prefix(dir)).join('clusters');
+    }
+    throw new Error('synth succeeded');
+  };
+
+  test('two clusters with the same VIP (and node ranges): both files and fields', () => {
+    const message = failure({ 'homelab.yaml': clusterYaml({ name: 'homelab' }), 'lab2.yaml': clusterYaml({ name: 'lab2' }) });
+    const reach = 'the management cluster must reach every cluster\'s VIP and control-plane nodes, whatever their bridge or VLAN';
+    expect(message.split('\n')).toEqual([
+      `clusters/lab2.yaml: network.endpoint "192.168.0.30" is also the VIP of clusters/homelab.yaml (network.endpoint); give each cluster its own VIP: ${reach}`,
+      `clusters/lab2.yaml: network.addresses[0] "192.168.0.20-192.168.0.29" overlaps clusters/homelab.yaml network.addresses[0] "192.168.0.20-192.168.0.29"; give each cluster node ranges of its own: ${reach}`,
+    ]);
+  });
+
+  test('a VIP inside another cluster\'s node range, either way round', () => {
+    const reach = 'the management cluster must reach every cluster\'s VIP and control-plane nodes, whatever their bridge or VLAN';
+    // The later file's VIP is one of the earlier file's node addresses.
+    expect(failure({
+      'homelab.yaml': clusterYaml({ name: 'homelab' }),
+      'lab2.yaml': clusterYaml({ name: 'lab2', endpoint: '192.168.0.25', addresses: '192.168.0.40-192.168.0.49' }),
+    })).toBe(`clusters/lab2.yaml: network.endpoint "192.168.0.25" lies in the node addresses of clusters/homelab.yaml (network.addresses[0] "192.168.0.20-192.168.0.29"); choose a VIP outside every cluster's node ranges: ${reach}`);
+    // The later file's node range holds the earlier file's VIP.
+    expect(failure({
+      'homelab.yaml': clusterYaml({ name: 'homelab' }),
+      'lab2.yaml': clusterYaml({ name: 'lab2', endpoint: '192.168.0.50', addresses: '192.168.0.30-192.168.0.39' }),
+    })).toBe(`clusters/lab2.yaml: network.addresses[0] "192.168.0.30-192.168.0.39" contains the VIP of clusters/homelab.yaml (network.endpoint "192.168.0.30"); leave it out of this cluster's node ranges: ${reach}`);
+  });
+
+  test('two clusters of one namespace sharing a credentials Secret: refused, naming both files', () => {
+    expect(failure({
+      'homelab.yaml': clusterYaml({ name: 'homelab' }),
+      'lab2.yaml': clusterYaml({ name: 'lab2', net: 1, secret: 'homelab-proxmox' }),
+    })).toBe('clusters/lab2.yaml: proxmox.credentialsSecret "homelab-proxmox" is also the credentials Secret of clusters/homelab.yaml (proxmox.credentialsSecret), in the same namespace "default": both clusters would own the Secret, and removing one would prune the credentials the other still uses; give each cluster its own Secret');
+    // In other namespaces they are two Secrets.
+    const dir = fleet({
+      'homelab.yaml': clusterYaml({ name: 'homelab' }),
+      'lab2.yaml': clusterYaml({ name: 'lab2', net: 1, secret: 'homelab-proxmox' }).replace('namespace: default', 'namespace: lab2'),
+    });
+    expect(() => synthesize({ configDir: dir })).not.toThrow();
+  });
+
+  test('cluster "a" with pool "b-default" beside cluster "a-b" with pool "default": the objects and both files', () => {
+    const message = failure({
+      'a.yaml': clusterYaml({ name: 'a', pool: 'b-default' }),
+      'a-b.yaml': clusterYaml({ name: 'a-b', net: 1 }),
+    });
+    const advice = 'rename one of the clusters or pools (object names join the cluster and pool names with "-", so cluster "a" with pool "b-default" and cluster "a-b" with pool "default" collide)';
+    // "a-b.yaml" sorts before "a.yaml": a.yaml is the later file.
+    expect(message.split('\n')).toContain(`clusters/a.yaml: MachineDeployment default/a-b-default is produced by clusters/a-b.yaml and by clusters/a.yaml; ${advice}`);
+  });
+
+  test('clusters "homelab" and "homelab-secrets": the same Flux Kustomization, naming both clusters\' entries', () => {
+    const message = failure({
+      'homelab.yaml': clusterYaml({ name: 'homelab' }),
+      'homelab-secrets.yaml': clusterYaml({ name: 'homelab-secrets', net: 1 }),
+    }, true);
+    expect(message).toBe('gitops.yaml: Kustomization flux-system/homelab-secrets is produced by gitops.yaml (the entry of cluster "homelab-secrets", clusters/homelab-secrets.yaml) and by gitops.yaml (the entry of cluster "homelab", clusters/homelab.yaml); rename one of the clusters "homelab-secrets" and "homelab": the management objects of a cluster are named after it (<cluster>, <cluster>-secrets)');
+  });
+
+  test('a pool named "control-plane" with the control plane\'s health check: one MachineHealthCheck twice in one file', () => {
+    expect(failure({ 'homelab.yaml': clusterYaml({ name: 'homelab', pool: 'control-plane', healthCheck: true }) }).split('\n'))
+      .toContain('clusters/homelab.yaml: MachineHealthCheck default/homelab-control-plane is produced 2 times by this file; rename the worker pool whose name repeats a name of the cluster (object names join the cluster and pool names with "-")');
+  });
+
+  test('a TypeScript cluster and a config file: the same checks, naming the .ts file', () => {
+    // clusters/edge.ts, importing the library by absolute path from the temporary folder.
+    const edge = fs.readFileSync(path.join(ROOT, 'clusters', 'edge.ts'), 'utf8').replace("from '../lib'", `from ${JSON.stringify(path.join(ROOT, 'lib'))}`);
+    expect(edge).not.toContain("'../lib'");
+    const message = failure({ 'edge.ts': edge, 'lab2.yaml': clusterYaml({ name: 'lab2', net: 10, secret: 'edge-proxmox' }).replace('namespace: default\n', '') });
+    expect(message.split('\n')).toContain('clusters/lab2.yaml: proxmox.credentialsSecret "edge-proxmox" is also the credentials Secret of clusters/edge.ts (proxmox.credentialsSecret), in the same namespace "default": both clusters would own the Secret, and removing one would prune the credentials the other still uses; give each cluster its own Secret');
+    expect(message.split('\n')[0]).toMatch(/^clusters\/lab2.yaml: network.endpoint "192.168.10.30" is also the VIP of clusters\/edge.ts \(network.endpoint\)/);
+  });
+
+  test('the README examples (the config of "Adding a cluster" and the cluster of "From TypeScript") synthesize together', () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const section = (heading: string, lang: string) => {
+      const start = readme.indexOf(`\n## ${heading}\n`);
+      const block = new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\`\\n`).exec(readme.slice(start))?.[1];
+      if (start < 0 || block === undefined) throw new Error(`README has no ${lang} block under "${heading}"`);
+      return block;
+    };
+    const dir = fleet({
+      'homelab.yaml': section('Adding a cluster', 'yaml').replace('../schemas/', `${path.join(ROOT, 'schemas')}/`),
+      'edge.ts': section('From TypeScript', 'ts').replace("from '../lib'", `from ${JSON.stringify(path.join(ROOT, 'lib'))}`),
+    });
+    expect(synthesize({ configDir: dir, gitopsFile: path.join(ROOT, 'gitops.yaml') }).files.map((f) => f.path)).toEqual(expect.arrayContaining([
+      'edge/edge.k8s.yaml', 'homelab/homelab.k8s.yaml', 'management/flux/gitops.k8s.yaml',
+    ]));
+  });
+
+  test('the repository\'s clusters (homelab.yaml and edge.ts) pass together', () => {
+    expect(() => synthesize({ configDir: path.join(ROOT, 'clusters'), gitopsFile: path.join(ROOT, 'gitops.yaml') })).not.toThrow();
+  });
+});
