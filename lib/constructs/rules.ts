@@ -7,9 +7,10 @@
 import * as semver from 'semver';
 import { Diagnostic, error, quote, warning } from '../core/errors';
 import { DNS1123_LABEL, DNS1123_LABEL_MAX } from '../core/naming';
-import { Ipv4Range, ipv4ToInt, parseIpv4Range, rangeContains, rangesOverlap, subnetRange } from '../core/network';
+import { cidrHostBitsZero, intToIpv4, Ipv4Range, ipv4ToInt, parseIpv4Range, rangeContains, rangesOverlap, rangeSize, subnetRange } from '../core/network';
 import { TALOS_KUBERNETES_SUPPORT } from '../core/stack';
 import { releaseVersion } from '../core/versions';
+import { closestNames, OfficialExtensions, officialExtensions } from '../talos/extensions';
 import { Schematic } from '../talos/schematic';
 
 /** A finding of a rule: the project's one diagnostic type (lib/core/errors.ts). */
@@ -34,13 +35,46 @@ export const NETWORK_FIELDS: NetworkFields = {
   gateway: 'network.gateway', podCidrs: 'network.podCidrs', serviceCidrs: 'network.serviceCidrs',
 };
 
+/** Addresses are copied verbatim into CAPMOX's IPAM pool and the machine configs: no trimming, so no whitespace. */
+function whitespaceProblem(value: string, path: string): Problem {
+  return error(path, `${quote(value)} contains whitespace; write the address alone (it is copied verbatim, never trimmed)`);
+}
+
+/** Special-use IPv4 ranges no node, VIP, gateway, DNS server, pod or service network may use (STACK.md §9.8). */
+export const SPECIAL_USE_IPV4: readonly { readonly cidr: string; readonly what: string }[] = [
+  { cidr: '0.0.0.0/8', what: '"this network"' },
+  { cidr: '127.0.0.0/8', what: 'loopback' },
+  { cidr: '169.254.0.0/16', what: 'link-local' },
+  { cidr: '224.0.0.0/4', what: 'multicast' },
+  { cidr: '240.0.0.0/4', what: 'reserved, with the broadcast address 255.255.255.255' },
+];
+
+/** The special-use range a range overlaps, if any. */
+function specialUse(range: Ipv4Range): { cidr: string; what: string } | undefined {
+  return SPECIAL_USE_IPV4.find((s) => rangesOverlap(range, parseIpv4Range(s.cidr) as Ipv4Range));
+}
+
+/** A problem when `range` touches a special-use range; `what` names its use (`a node range`). */
+function specialUseProblems(range: Ipv4Range, path: string, what: string): Problem[] {
+  const s = specialUse(range);
+  return s ? [error(path, `${range.spec} lies in ${s.cidr} (${s.what}), a special-use range that cannot be ${what} (STACK.md §9.8)`)] : [];
+}
+
+/** Widest and narrowest IPv4 service network kube-apiserver and the cluster's services allow (STACK.md §9.8). */
+export const SERVICE_CIDR_MIN_PREFIX = 12;
+/** See {@link SERVICE_CIDR_MIN_PREFIX}: `.1` (kubernetes) and `.10` (cluster DNS) must fit. */
+export const SERVICE_CIDR_MAX_PREFIX = 28;
+/** kube-controller-manager's `node-cidr-mask-size`: every node gets a /24 of the pod network (STACK.md §9.8). */
+export const NODE_POD_CIDR_PREFIX = 24;
+
 /** Parsed node ranges of a network, with the problems of malformed entries. */
 export function nodeRanges(addresses: readonly string[], field: string): { ranges: Ipv4Range[]; problems: Problem[] } {
   const ranges: Ipv4Range[] = [];
   const problems: Problem[] = [];
   addresses.forEach((spec, i) => {
     const range = parseIpv4Range(spec);
-    if (range) ranges.push(range);
+    if (typeof spec === 'string' && /\s/.test(spec)) problems.push(whitespaceProblem(spec, `${field}[${i}]`));
+    else if (range) ranges.push(range);
     else problems.push(error(`${field}[${i}]`, `${quote(spec)} is not an IPv4 range (a-b with a <= b), CIDR (a/n) or address`));
   });
   return { ranges, problems };
@@ -56,7 +90,12 @@ export function networkProblems(n: NetworkInput, f: NetworkFields): Problem[] {
   const subnet = subnetRange(n.gateway, n.prefix);
   const vip = ipv4ToInt(n.endpoint);
   const gateway = ipv4ToInt(n.gateway);
-  if (vip === undefined) problems.push(error(f.endpoint, `${quote(n.endpoint)} must be an IPv4 address (the control-plane VIP)`));
+  if (typeof n.endpoint === 'string' && /\s/.test(n.endpoint)) problems.push(whitespaceProblem(n.endpoint, f.endpoint));
+  else if (vip === undefined) problems.push(error(f.endpoint, `${quote(n.endpoint)} must be an IPv4 address (the control-plane VIP)`));
+  if (typeof n.gateway === 'string' && /\s/.test(n.gateway)) {
+    problems.push(whitespaceProblem(n.gateway, f.gateway));
+    return problems;
+  }
   if (!subnet) {
     problems.push(error(f.gateway, `${quote(n.gateway)} with ${f.prefix} ${n.prefix} is not an IPv4 subnet`));
     return problems;
@@ -64,6 +103,13 @@ export function networkProblems(n: NetworkInput, f: NetworkFields): Problem[] {
   const { ranges, problems: malformed } = nodeRanges(n.addresses, f.addresses);
   problems.push(...malformed);
   const where = `the node subnet ${subnet.spec} (${f.gateway} ${n.gateway}/${n.prefix})`;
+  // /31 and /32 subnets have no network or broadcast address (RFC 3021).
+  const edge = (int: number) => n.prefix <= 30 && (int === subnet.first || int === subnet.last)
+    ? (int === subnet.first ? 'network' : 'broadcast') : undefined;
+  const gatewayEdge = gateway === undefined ? undefined : edge(gateway);
+  if (gatewayEdge) problems.push(error(f.gateway, `${n.gateway} is the ${gatewayEdge} address of ${subnet.spec}; the gateway must be a host address of the node subnet (STACK.md §9.8)`));
+  if (gateway !== undefined) problems.push(...specialUseProblems({ first: gateway, last: gateway, spec: n.gateway }, f.gateway, 'the gateway'));
+  for (const r of ranges) problems.push(...specialUseProblems(r, f.addresses, 'a node address'));
 
   for (const r of ranges) {
     if (r.first < subnet.first || r.last > subnet.last) problems.push(error(f.addresses, `${r.spec} is not inside ${where}`));
@@ -87,14 +133,21 @@ export function networkProblems(n: NetworkInput, f: NetworkFields): Problem[] {
       problems.push(error(f.endpoint, `${n.endpoint} lies inside ${f.addresses} ${r.spec}; the VIP must be outside the node range (CAPMOX rejects it)`));
     }
     if (vip === gateway) problems.push(error(f.endpoint, `${n.endpoint} is the gateway; the VIP needs an address of its own`));
+    const vipEdge = edge(vip);
+    if (vipEdge) problems.push(error(f.endpoint, `${n.endpoint} is the ${vipEdge} address of ${subnet.spec}; the VIP must be a host address of the node subnet (STACK.md §9.8)`));
+    problems.push(...specialUseProblems({ first: vip, last: vip, spec: n.endpoint }, f.endpoint, 'the VIP'));
   }
 
   const networks: { field: string; range: Ipv4Range }[] = [{ field: `${f.gateway}/${f.prefix}`, range: subnet }];
   for (const [field, cidrs] of [[f.podCidrs, n.podCidrs], [f.serviceCidrs, n.serviceCidrs]] as const) {
     cidrs.forEach((c) => {
-      const range = c.includes('/') ? parseIpv4Range(c) : undefined;
-      if (range) networks.push({ field, range });
-      else problems.push(error(field, `${quote(c)} must be an IPv4 CIDR like 10.244.0.0/16`));
+      const range = typeof c === 'string' && c.includes('/') && !/\s/.test(c) ? parseIpv4Range(c) : undefined;
+      if (!range) {
+        problems.push(error(field, `${quote(c)} must be an IPv4 CIDR like 10.244.0.0/16`));
+        return;
+      }
+      networks.push({ field, range });
+      problems.push(...cidrProblems(c, range, field, field === f.serviceCidrs ? 'service' : 'pod'));
     });
   }
   for (let i = 0; i < networks.length; i++) {
@@ -107,6 +160,75 @@ export function networkProblems(n: NetworkInput, f: NetworkFields): Problem[] {
     }
   }
   return problems;
+}
+
+/**
+ * Pod and service networks Kubernetes accepts (STACK.md §9.8): host bits zero; a service network
+ * from /12 (kube-apiserver refuses wider) to /28 (it must hold .1 and the DNS address .10); a pod
+ * network at least a /24, the share kube-controller-manager hands each node; none special-use.
+ */
+function cidrProblems(cidr: string, range: Ipv4Range, field: string, kind: 'pod' | 'service'): Problem[] {
+  const problems: Problem[] = [];
+  const bits = Number(cidr.split('/')[1]);
+  if (!cidrHostBitsZero(cidr)) problems.push(error(field, `${cidr} has host bits set; write its network address ${intToIpv4(range.first)}/${bits}`));
+  if (kind === 'service' && bits < SERVICE_CIDR_MIN_PREFIX) {
+    problems.push(error(field, `${cidr} is wider than /${SERVICE_CIDR_MIN_PREFIX}, which kube-apiserver refuses for a service network (STACK.md §9.8)`));
+  }
+  if (kind === 'service' && bits > SERVICE_CIDR_MAX_PREFIX) {
+    problems.push(error(field, `${cidr} is narrower than /${SERVICE_CIDR_MAX_PREFIX}: the service network must hold the kubernetes service (.1) and cluster DNS (.10) (STACK.md §9.8)`));
+  }
+  if (kind === 'pod' && bits > NODE_POD_CIDR_PREFIX) {
+    problems.push(error(field, `${cidr} is narrower than /${NODE_POD_CIDR_PREFIX}, the pod network kube-controller-manager hands every node (STACK.md §9.8); use a /${NODE_POD_CIDR_PREFIX} or wider`));
+  }
+  problems.push(...specialUseProblems(range, field, `a ${kind} network`));
+  return problems;
+}
+
+/**
+ * Pod network capacity: one /24 per node (kube-controller-manager's node-cidr-mask-size, STACK.md
+ * §9.8) for every machine the cluster can have at once, counted like {@link capacityProblems}.
+ */
+export function podCidrCapacityProblems(podCidrs: readonly string[], demands: readonly MachineDemand[], field: string): Problem[] {
+  const ranges = podCidrs.map((c) => (typeof c === 'string' && c.includes('/') && !/\s/.test(c) ? parseIpv4Range(c) : undefined));
+  // Malformed or too narrow networks are reported by networkProblems.
+  if (ranges.some((r) => !r || rangeSize(r) < 2 ** (32 - NODE_POD_CIDR_PREFIX))) return [];
+  const nodeNetworks = ranges.reduce((s, r) => s + rangeSize(r as Ipv4Range) / 2 ** (32 - NODE_POD_CIDR_PREFIX), 0);
+  const nodes = demands.reduce((s, d) => s + d.machines + d.surge, 0);
+  if (nodeNetworks >= nodes) return [];
+  return [error(field, `${podCidrs.join(', ')} holds ${nodeNetworks} node pod network(s) (/${NODE_POD_CIDR_PREFIX} each, STACK.md §9.8) but the cluster can have ${nodes} nodes at once (every machine at its maximum plus the rolling-update surge); use a wider pod network`)];
+}
+
+/** DNS servers of the nodes: IPv4 addresses without whitespace, none special-use (STACK.md §9.8), each listed once. */
+export function dnsServerProblems(servers: readonly string[], field: string): Problem[] {
+  return servers.flatMap((s, i) => {
+    const path = `${field}[${i}]`;
+    if (typeof s === 'string' && /\s/.test(s)) return [whitespaceProblem(s, path)];
+    const int = ipv4ToInt(s);
+    if (int === undefined) return [error(path, `${quote(s)} must be an IPv4 address like 192.168.0.1 (DNS server)`)];
+    if (servers.indexOf(s) !== i) return [error(path, `${s} is listed twice`)];
+    return specialUseProblems({ first: int, last: int, spec: s }, path, 'a DNS server');
+  });
+}
+
+/** Largest value of an int32 CRD field (replicas, numCores, numSockets, memoryMiB, sizeGb). */
+export const INT32_MAX = 2_147_483_647;
+
+/**
+ * A Linux interface name (kernel dev_valid_name): 1 to 15 characters, no whitespace, "/" or ":",
+ * not "." or ".."; Proxmox bridges (vmbrN, SDN vnets) are such names (STACK.md §9.8).
+ */
+export function bridgeNameProblems(value: string, path: string): Problem[] {
+  if (typeof value === 'string' && /^[^\s/:]{1,15}$/.test(value) && value !== '.' && value !== '..') return [];
+  return [error(path, `${quote(value)} must be a Proxmox bridge: a Linux interface name of 1 to 15 characters without whitespace, "/" or ":" (not "." or "..")`)];
+}
+
+/** Proxmox node names are DNS labels, upper case allowed (STACK.md §9.8). */
+export const PROXMOX_NODE_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+
+/** A Proxmox node name; `what` says which node it is. */
+export function proxmoxNodeProblems(value: string, path: string, what: string): Problem[] {
+  if (typeof value === 'string' && PROXMOX_NODE_NAME.test(value)) return [];
+  return [error(path, `${quote(value)} must be a Proxmox node name (${what}): a DNS label of at most 63 letters, digits and "-", starting and ending with a letter or digit`)];
 }
 
 /** A machine set's demand on the address pool. */
@@ -273,25 +395,43 @@ export function machineSizeProblems(m: { cores: number; sockets?: number; memory
   if (!Number.isInteger(m.diskGiB) || m.diskGiB < TALOS_MIN_DISK_GIB) {
     problems.push(error(at('diskGiB'), `${quote(m.diskGiB)} is below the ${TALOS_MIN_DISK_GIB} GiB system disk Talos needs`));
   }
+  // The CRD fields (numCores, numSockets, memoryMiB, sizeGb) are int32: larger values never apply.
+  for (const k of ['cores', 'sockets', 'memoryMiB', 'diskGiB'] as const) {
+    const v = m[k];
+    if (v !== undefined && Number.isInteger(v) && v > INT32_MAX) {
+      problems.push(error(at(k), `${v} must be at most ${INT32_MAX} (the ProxmoxMachineTemplate field is int32)`));
+    }
+  }
   return problems;
 }
 
 /** Official extension names look like `siderolabs/qemu-guest-agent` and appear once. */
 export const EXTENSION_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/;
 
-/** Schematic contents: well-formed, duplicate-free extension names and kernel arguments. */
+/**
+ * Schematic contents: well-formed, duplicate-free extension names and kernel arguments; with a
+ * Talos version, each extension must be official for its minor (the Image Factory refuses others).
+ */
 export function schematicProblems(
   extensions: readonly string[], kernelArgs: readonly string[], fields: { extensions: string; kernelArgs: string },
+  talosVersion?: string,
 ): Problem[] {
   const problems: Problem[] = [];
+  const official = talosVersion === undefined ? undefined : officialExtensions(talosVersion);
   extensions.forEach((e, i) => {
     if (!EXTENSION_NAME.test(e)) problems.push(error(`${fields.extensions}[${i}]`, `${quote(e)} is not an official extension name like siderolabs/qemu-guest-agent`));
     else if (extensions.indexOf(e) !== i) problems.push(error(`${fields.extensions}[${i}]`, `${quote(e)} is listed twice`));
+    else if (official && !official.names.has(e)) problems.push(error(`${fields.extensions}[${i}]`, unknownExtension(e, official)));
   });
   kernelArgs.forEach((a, i) => {
     if (a.length === 0 || /\s/.test(a)) problems.push(error(`${fields.kernelArgs}[${i}]`, `${quote(a)} must be one kernel argument without spaces`));
   });
   return problems;
+}
+
+function unknownExtension(name: string, official: OfficialExtensions): string {
+  const suggestions = closestNames(name, official.names).map((n) => quote(n)).join(' or ');
+  return `${quote(name)} is not an official extension of Talos ${official.minor} (${official.file}); did you mean ${suggestions}?`;
 }
 
 /** Machine names become hostnames (DNS labels, at most 63 characters). */
@@ -381,7 +521,7 @@ export function ipv4Problems(value: string, path: string, what: string): Diagnos
 /** The Proxmox template VM a machine set is cloned from. */
 export function templateVmRefProblems(vm: { sourceNode: string; templateId: number }, path: string): Diagnostic[] {
   return [
-    ...nonEmptyStringProblems(vm.sourceNode, `${path}.sourceNode`, 'Proxmox node (the one that holds the template VM)'),
+    ...proxmoxNodeProblems(vm.sourceNode, `${path}.sourceNode`, 'the one that holds the template VM'),
     ...wholeNumberProblems(vm.templateId, `${path}.templateId`, 'a Proxmox VM ID', MIN_VM_ID, MAX_VM_ID),
   ];
 }

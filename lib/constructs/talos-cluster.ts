@@ -12,9 +12,10 @@ import { TalosCcmCRS } from './addons/talos-ccm';
 import { ITalosCluster } from './cluster-ref';
 import { MachineSize, ProxmoxMachineTemplate, TemplateVm } from './proxmox-machine-template';
 import {
-  capacityProblems, controlPlaneReplicaProblems, dnsLabelProblems, ipv4Problems, MachineDemand, machineSizeProblems,
-  nameLengthProblems, NETWORK_FIELDS, networkProblems, nonEmptyListProblems, nonEmptyStringProblems, schematicProblems, templateVmProblems,
-  templateVmRefProblems, templateVmUser, uniquePoolProblems, versionProblems, wholeNumberProblems,
+  bridgeNameProblems, capacityProblems, controlPlaneReplicaProblems, dnsLabelProblems, dnsServerProblems, INT32_MAX, MachineDemand,
+  machineSizeProblems, nameLengthProblems, NETWORK_FIELDS, networkProblems, nonEmptyListProblems, podCidrCapacityProblems,
+  proxmoxNodeProblems, schematicProblems, templateVmProblems, templateVmRefProblems, templateVmUser, uniquePoolProblems,
+  versionProblems, wholeNumberProblems,
 } from './rules';
 import {
   poolMaxReplicas, poolSchematic, ProxmoxWorkerPool, workerHealthCheck, WorkerPoolOptions, workerPoolProblems,
@@ -245,7 +246,7 @@ export class TalosCluster extends Construct implements ITalosCluster {
       ...dnsLabelProblems(this.clusterName, 'name'),
       ...dnsLabelProblems(this.namespace, 'namespace'),
       ...versionProblems(this.talosVersion, this.kubernetesVersion, { talos: 'talos.version', kubernetes: 'kubernetesVersion' }),
-      ...schematicProblems(extensions, kernelArgs, { extensions: 'talos.extensions', kernelArgs: 'talos.extraKernelArgs' }),
+      ...schematicProblems(extensions, kernelArgs, { extensions: 'talos.extensions', kernelArgs: 'talos.extraKernelArgs' }, this.talosVersion),
       ...networkProblems({
         endpoint: this.endpoint, addresses: this.addresses, prefix: network.prefix, gateway: network.gateway,
         podCidrs: this.podCidrs, serviceCidrs: this.serviceCidrs,
@@ -254,12 +255,14 @@ export class TalosCluster extends Construct implements ITalosCluster {
       ...wholeNumberProblems(this.endpointPort, 'network.endpointPort', 'TCP port', 1, 65535),
       ...wholeNumberProblems(network.prefix, 'network.prefix', 'prefix length', 1, 32),
       ...nonEmptyListProblems(network.dnsServers, 'network.dnsServers', 'DNS server'),
-      ...network.dnsServers.flatMap((s, i) => ipv4Problems(s, `network.dnsServers[${i}]`, 'DNS server')),
-      ...nonEmptyStringProblems(this.bridge, 'network.bridge', 'Proxmox bridge'),
-      ...nonEmptyListProblems(this.allowedNodes, 'proxmox.allowedNodes', 'Proxmox node'),
+      ...dnsServerProblems(network.dnsServers, 'network.dnsServers'),
+      ...bridgeNameProblems(this.bridge, 'network.bridge'),
+      ...(this.allowedNodes.length === 0
+        ? nonEmptyListProblems(this.allowedNodes, 'proxmox.allowedNodes', 'Proxmox node')
+        : this.allowedNodes.flatMap((n, i) => proxmoxNodeProblems(n, `proxmox.allowedNodes[${i}]`, 'a node VMs may be placed on'))),
       ...templateVmRefProblems(this.template, 'proxmox.template'),
       ...(this.credentialsSecret === undefined ? [] : dnsLabelProblems(this.credentialsSecret, 'proxmox.credentialsSecret')),
-      ...wholeNumberProblems(this.controlPlaneReplicas, 'controlPlane.replicas', 'control-plane machines', 1),
+      ...wholeNumberProblems(this.controlPlaneReplicas, 'controlPlane.replicas', 'control-plane machines', 1, INT32_MAX),
       ...controlPlaneReplicaProblems(this.controlPlaneReplicas, 'controlPlane.replicas'),
       ...machineSizeProblems(props.controlPlane, 'controlPlane'),
       ...nameLengthProblems(this.clusterName, [], 'name'),
@@ -326,6 +329,7 @@ export class TalosCluster extends Construct implements ITalosCluster {
               talosVersion: this.talosVersion,
               installImage: this.schematic.installerImage(this.talosVersion),
               vip: this.endpoint,
+              apiServerPort: this.endpointPort,
             }),
           },
         },
@@ -378,7 +382,8 @@ export class TalosCluster extends Construct implements ITalosCluster {
 
   /**
    * The rules that compare the pools with each other and with the control plane: unique names,
-   * address capacity for every machine plus the rollout surge, and one image per template VM.
+   * address and pod-network capacity for every machine plus the rollout surge, and one image per
+   * template VM.
    */
   private poolSetProblems(pools: readonly WorkerPoolOptions[]): Diagnostic[] {
     const at = (i: number) => `workers[${i}]`;
@@ -389,6 +394,7 @@ export class TalosCluster extends Construct implements ITalosCluster {
     return [
       ...uniquePoolProblems(pools.map((w, i) => ({ name: w.name, path: `${at(i)}.name` }))),
       ...capacityProblems(this.addresses, demands, 'network.addresses'),
+      ...podCidrCapacityProblems(this.podCidrs, demands, 'network.podCidrs'),
       ...templateVmProblems([
         templateVmUser('control plane', 'proxmox.template', this.template, this.schematic, this.talosVersion),
         ...pools.map((w, i) => templateVmUser(`pool ${w.name}`, `${at(i)}.template`, w.template ?? this.template,

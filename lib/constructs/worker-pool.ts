@@ -19,7 +19,7 @@ import { poolExtensions, Schematic } from '../talos/schematic';
 import { ITalosCluster } from './cluster-ref';
 import { DEFAULT_SOCKETS, MachineSize, ProxmoxMachineTemplate, TemplateVm } from './proxmox-machine-template';
 import {
-  autoscalingProblems, dnsLabelProblems, machineSizeProblems, nameLengthProblems, poolVersionProblems, schematicProblems,
+  autoscalingProblems, dnsLabelProblems, INT32_MAX, machineSizeProblems, nameLengthProblems, poolVersionProblems, schematicProblems,
   templateVmRefProblems, wholeNumberProblems,
 } from './rules';
 
@@ -143,10 +143,10 @@ export function workerPoolProblems(cluster: ITalosCluster, options: WorkerPoolOp
   return [
     ...dnsLabelProblems(options.name, 'name'),
     ...nameLengthProblems(cluster.clusterName, [{ name: options.name, path: 'name' }], '').filter((d) => d.path === 'name'),
-    ...(options.replicas === undefined ? [] : wholeNumberProblems(options.replicas, 'replicas', 'machine count', 0)),
+    ...(options.replicas === undefined ? [] : wholeNumberProblems(options.replicas, 'replicas', 'machine count', 0, INT32_MAX)),
     ...(autoscaling === undefined ? [] : [
-      ...wholeNumberProblems(autoscaling.min, 'autoscaling.min', 'autoscaler minimum', 0),
-      ...wholeNumberProblems(autoscaling.max, 'autoscaling.max', 'autoscaler maximum', 1),
+      ...wholeNumberProblems(autoscaling.min, 'autoscaling.min', 'autoscaler minimum', 0, INT32_MAX),
+      ...wholeNumberProblems(autoscaling.max, 'autoscaling.max', 'autoscaler maximum', 1, INT32_MAX),
     ]),
     ...autoscalingProblems(
       { replicas: options.replicas, min: autoscaling?.min, max: autoscaling?.max },
@@ -160,7 +160,7 @@ export function workerPoolProblems(cluster: ITalosCluster, options: WorkerPoolOp
     )),
     ...nodeLabelProblems(options.labels ?? {}, 'labels'),
     ...nodeTaintProblems(options.taints ?? [], 'taints'),
-    ...schematicProblems(options.extensions ?? [], [], { extensions: 'extensions', kernelArgs: '' }),
+    ...schematicProblems(options.extensions ?? [], [], { extensions: 'extensions', kernelArgs: '' }, cluster.talosVersion),
     ...(options.deletionOrder === undefined || DELETION_ORDERS.includes(options.deletionOrder) ? []
       : [error('deletionOrder', `${quote(options.deletionOrder)} must be one of ${DELETION_ORDERS.join(', ')}`)]),
   ];

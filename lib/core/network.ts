@@ -32,8 +32,9 @@ export function ipv4ToInt(text: string): number | undefined {
 export function parseIpv4Range(spec: string): Ipv4Range | undefined {
   const dash = spec.split('-');
   if (dash.length === 2) {
-    const first = ipv4ToInt(dash[0].trim());
-    const last = ipv4ToInt(dash[1].trim());
+    // No trimming: CAPMOX copies the entry verbatim, so " a - b" must be refused, not accepted.
+    const first = ipv4ToInt(dash[0]);
+    const last = ipv4ToInt(dash[1]);
     if (first === undefined || last === undefined || first > last) return undefined;
     return { first, last, spec };
   }
@@ -70,6 +71,12 @@ export function rangeContains(range: Ipv4Range, int: number): boolean {
 /** Whether two ranges share at least one address. */
 export function rangesOverlap(a: Ipv4Range, b: Ipv4Range): boolean {
   return a.first <= b.last && b.first <= a.last;
+}
+
+/** The address part of `a/n` equals its network address: no host bits set. */
+export function cidrHostBitsZero(cidr: string): boolean {
+  if (!ipaddr.IPv4.isValidCIDR(cidr)) return false;
+  return ipaddr.IPv4.networkAddressFromCIDR(cidr).toString() === ipaddr.IPv4.parseCIDR(cidr)[0].toString();
 }
 
 /** Number of addresses in a range. */

@@ -43,7 +43,17 @@ export interface WorkerConfigOptions extends MachineConfigOptions {
 export interface ControlPlaneConfigOptions extends MachineConfigOptions {
   /** The control-plane VIP, bound by Talos on {@link NOCLOUD_PRIMARY_LINK}. */
   readonly vip: string;
+  /**
+   * Port of the API server behind the VIP (the cluster's endpoint port). Talos serves the API
+   * server on `cluster.controlPlane.localAPIServerPort`, 6443 by default, so another endpoint port
+   * needs that setting too, or the VIP would point at a port nothing listens on (STACK.md §9.6).
+   * @default 6443
+   */
+  readonly apiServerPort?: number;
 }
+
+/** Talos' default `cluster.controlPlane.localAPIServerPort`. */
+export const DEFAULT_API_SERVER_PORT = 6443;
 
 /** The fields of a `v1alpha1` machine config that the patches below set. */
 interface MachineConfigPatch {
@@ -63,6 +73,7 @@ interface MachineConfigPatch {
     network: { cni: { name: string } };
     proxy: { disabled: boolean };
     externalCloudProvider: { enabled: boolean };
+    controlPlane?: { localAPIServerPort: number };
   };
 }
 
@@ -116,7 +127,8 @@ export function workerStrategicPatches(opts: WorkerConfigOptions): string[] {
 /**
  * Strategic patches of a control-plane node (`TalosControlPlane`).
  *
- * Adds Talos API access for the CCM (os:reader in kube-system, STACK.md §2) and the VIP: a
+ * Adds Talos API access for the CCM (os:reader in kube-system, STACK.md §2), the API server port
+ * when it is not 6443 (STACK.md §9.6) and the VIP: a
  * `Layer2VIPConfig` document on Talos ≥ 1.12, the deprecated interface `vip` before (STACK.md §3.3).
  */
 export function controlPlaneStrategicPatches(opts: ControlPlaneConfigOptions): string[] {
@@ -128,6 +140,10 @@ export function controlPlaneStrategicPatches(opts: ControlPlaneConfigOptions): s
       allowedKubernetesNamespaces: ['kube-system'],
     },
   };
+  // Left out at the default so that existing output does not change (STACK.md §9.6).
+  if (opts.apiServerPort !== undefined && opts.apiServerPort !== DEFAULT_API_SERVER_PORT) {
+    base.cluster.controlPlane = { localAPIServerPort: opts.apiServerPort };
+  }
   if (!isMultiDocTalos(opts.talosVersion)) {
     base.machine.network = { interfaces: [{ interface: NOCLOUD_PRIMARY_LINK, vip: { ip: opts.vip } }] };
     return serialize([base]);

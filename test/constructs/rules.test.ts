@@ -108,6 +108,105 @@ describe('cluster rules (config files)', () => {
     });
   });
 
+  describe('addresses the API server or Proxmox would refuse (issue 12)', () => {
+    test('fails when the VIP or the gateway is the network or broadcast address of the node subnet', () => {
+      expect(problems((d) => { d.network.endpoint = '192.168.0.255'; })).toEqual([
+        'clusters/homelab.yaml: network.endpoint 192.168.0.255 is the broadcast address of 192.168.0.0/24; the VIP must be a host address of the node subnet (STACK.md §9.8)',
+      ]);
+      expect(problems((d) => { d.network.endpoint = '192.168.0.0'; })).toEqual([
+        'clusters/homelab.yaml: network.endpoint 192.168.0.0 is the network address of 192.168.0.0/24; the VIP must be a host address of the node subnet (STACK.md §9.8)',
+      ]);
+      expect(problems((d) => { d.network.gateway = '192.168.0.0'; })).toEqual([
+        'clusters/homelab.yaml: network.gateway 192.168.0.0 is the network address of 192.168.0.0/24; the gateway must be a host address of the node subnet (STACK.md §9.8)',
+      ]);
+    });
+    test('fails on service networks wider than /12 or narrower than /28, and on host bits', () => {
+      expect(problems((d) => { d.network.serviceCidrs = ['10.64.0.0/11']; })).toEqual([
+        'clusters/homelab.yaml: network.serviceCidrs 10.64.0.0/11 is wider than /12, which kube-apiserver refuses for a service network (STACK.md §9.8)',
+      ]);
+      expect(problems((d) => { d.network.serviceCidrs = ['10.96.0.0/29']; })).toEqual([
+        'clusters/homelab.yaml: network.serviceCidrs 10.96.0.0/29 is narrower than /28: the service network must hold the kubernetes service (.1) and cluster DNS (.10) (STACK.md §9.8)',
+      ]);
+      expect(problems((d) => { d.network.serviceCidrs = ['10.96.0.0/28']; })).toEqual([]);
+      expect(problems((d) => { d.network.serviceCidrs = ['10.96.0.1/12']; })).toEqual([
+        'clusters/homelab.yaml: network.serviceCidrs 10.96.0.1/12 has host bits set; write its network address 10.96.0.0/12',
+      ]);
+    });
+    test('fails on pod networks with host bits, narrower than /24 or too small for one /24 per node', () => {
+      expect(problems((d) => { d.network.podCidrs = ['10.244.1.0/16']; })).toEqual([
+        'clusters/homelab.yaml: network.podCidrs 10.244.1.0/16 has host bits set; write its network address 10.244.0.0/16',
+      ]);
+      expect(problems((d) => { d.network.podCidrs = ['10.244.0.0/25']; })).toEqual([
+        'clusters/homelab.yaml: network.podCidrs 10.244.0.0/25 is narrower than /24, the pod network kube-controller-manager hands every node (STACK.md §9.8); use a /24 or wider',
+      ]);
+      // 3 control planes + 2 workers + 2 surge = 7 nodes: a /22 holds 4 node networks, a /21 holds 8.
+      expect(problems((d) => { d.network.podCidrs = ['10.244.0.0/22']; })).toEqual([
+        'clusters/homelab.yaml: network.podCidrs 10.244.0.0/22 holds 4 node pod network(s) (/24 each, STACK.md §9.8) but the cluster can have 7 nodes at once (every machine at its maximum plus the rolling-update surge); use a wider pod network',
+      ]);
+      expect(problems((d) => { d.network.podCidrs = ['10.244.0.0/21']; })).toEqual([]);
+    });
+    test('fails on special-use addresses for nodes, VIP, gateway, DNS servers and pod or service networks', () => {
+      expect(problems((d) => {
+        d.network.endpoint = '127.0.0.30';
+        d.network.gateway = '127.0.0.254';
+        d.network.addresses = ['127.0.0.20-127.0.0.29'];
+      })).toEqual([
+        'clusters/homelab.yaml: network.gateway 127.0.0.254 lies in 127.0.0.0/8 (loopback), a special-use range that cannot be the gateway (STACK.md §9.8)',
+        'clusters/homelab.yaml: network.addresses 127.0.0.20-127.0.0.29 lies in 127.0.0.0/8 (loopback), a special-use range that cannot be a node address (STACK.md §9.8)',
+        'clusters/homelab.yaml: network.endpoint 127.0.0.30 lies in 127.0.0.0/8 (loopback), a special-use range that cannot be the VIP (STACK.md §9.8)',
+      ]);
+      expect(problems((d) => { d.network.podCidrs = ['224.0.0.0/16']; d.network.serviceCidrs = ['169.254.0.0/16']; })).toEqual([
+        'clusters/homelab.yaml: network.podCidrs 224.0.0.0/16 lies in 224.0.0.0/4 (multicast), a special-use range that cannot be a pod network (STACK.md §9.8)',
+        'clusters/homelab.yaml: network.serviceCidrs 169.254.0.0/16 lies in 169.254.0.0/16 (link-local), a special-use range that cannot be a service network (STACK.md §9.8)',
+      ]);
+      expect(problems((d) => { d.network.dnsServers = ['0.0.0.0', '255.255.255.255', '8.8.8.8', '8.8.8.8']; })).toEqual([
+        'clusters/homelab.yaml: network.dnsServers[0] 0.0.0.0 lies in 0.0.0.0/8 ("this network"), a special-use range that cannot be a DNS server (STACK.md §9.8)',
+        'clusters/homelab.yaml: network.dnsServers[1] 255.255.255.255 lies in 240.0.0.0/4 (reserved, with the broadcast address 255.255.255.255), a special-use range that cannot be a DNS server (STACK.md §9.8)',
+        'clusters/homelab.yaml: network.dnsServers[3] 8.8.8.8 is listed twice',
+      ]);
+    });
+    test('fails on whitespace around addresses instead of copying it', () => {
+      expect(problems((d) => {
+        d.network.addresses = ['192.168.0.20 - 192.168.0.29'];
+        d.network.endpoint = ' 192.168.0.30';
+        d.network.dnsServers = ['8.8.8.8 '];
+      })).toEqual([
+        'clusters/homelab.yaml: network.endpoint " 192.168.0.30" contains whitespace; write the address alone (it is copied verbatim, never trimmed)',
+        'clusters/homelab.yaml: network.addresses[0] "192.168.0.20 - 192.168.0.29" contains whitespace; write the address alone (it is copied verbatim, never trimmed)',
+        'clusters/homelab.yaml: network.dnsServers[0] "8.8.8.8 " contains whitespace; write the address alone (it is copied verbatim, never trimmed)',
+      ]);
+      expect(problems((d) => { d.network.gateway = '192.168.0.254 '; })).toEqual([
+        'clusters/homelab.yaml: network.gateway "192.168.0.254 " contains whitespace; write the address alone (it is copied verbatim, never trimmed)',
+      ]);
+    });
+    test('fails on bridge names Linux refuses and Proxmox node names that are not DNS labels', () => {
+      expect(problems((d) => { d.network.bridge = 'vmbr0123456789ab'; })).toEqual([
+        'clusters/homelab.yaml: network.bridge "vmbr0123456789ab" must be a Proxmox bridge: a Linux interface name of 1 to 15 characters without whitespace, "/" or ":" (not "." or "..")',
+      ]);
+      expect(problems((d) => { d.network.bridge = 'vmbr0123456789a'; })).toEqual([]);
+      expect(problems((d) => { d.network.bridge = '..'; })).toHaveLength(1);
+      expect(problems((d) => { d.network.bridge = 'vm/br0'; })).toHaveLength(1);
+      expect(problems((d) => { d.proxmox.allowedNodes = ['K8S0', 'pve_1']; d.proxmox.template.sourceNode = 'K8S0.lan'; })).toEqual([
+        'clusters/homelab.yaml: proxmox.allowedNodes[1] "pve_1" must be a Proxmox node name (a node VMs may be placed on): a DNS label of at most 63 letters, digits and "-", starting and ending with a letter or digit',
+        'clusters/homelab.yaml: proxmox.template.sourceNode "K8S0.lan" must be a Proxmox node name (the one that holds the template VM): a DNS label of at most 63 letters, digits and "-", starting and ending with a letter or digit',
+      ]);
+    });
+    test('fails on counts and sizes beyond the int32 CRD fields', () => {
+      const big = 2147483648;
+      expect(problems((d) => { d.controlPlane.cores = big; d.controlPlane.memoryMiB = 2147483656; d.workers[0].diskGiB = big; })).toEqual([
+        'clusters/homelab.yaml: controlPlane.cores 2147483648 must be at most 2147483647 (the ProxmoxMachineTemplate field is int32)',
+        'clusters/homelab.yaml: controlPlane.memoryMiB 2147483656 must be at most 2147483647 (the ProxmoxMachineTemplate field is int32)',
+        'clusters/homelab.yaml: workers[0].diskGiB 2147483648 must be at most 2147483647 (the ProxmoxMachineTemplate field is int32)',
+      ]);
+      expect(problems((d) => { d.workers[0] = { name: 'default', autoscaling: { min: 1, max: big }, cores: 2, memoryMiB: 8192, diskGiB: 40 }; })).toEqual(
+        expect.arrayContaining(['clusters/homelab.yaml: workers[0].autoscaling.max 2147483648 must be at most 2147483647 (autoscaler maximum)']),
+      );
+      expect(problems((d) => { d.workers[0].replicas = big; })).toEqual(
+        expect.arrayContaining(['clusters/homelab.yaml: workers[0].replicas 2147483648 must be at most 2147483647 (machine count)']),
+      );
+    });
+  });
+
   describe('Proxmox and names', () => {
     test('fails on an empty bridge, template node or node list, a low VM ID, and a bad Secret name', () => {
       expect(problems((d) => {
@@ -116,9 +215,9 @@ describe('cluster rules (config files)', () => {
         d.proxmox.allowedNodes = [];
         d.proxmox.credentialsSecret = 'Homelab_Proxmox';
       })).toEqual([
-        'clusters/homelab.yaml: network.bridge " " must be a Proxmox bridge',
+        'clusters/homelab.yaml: network.bridge " " must be a Proxmox bridge: a Linux interface name of 1 to 15 characters without whitespace, "/" or ":" (not "." or "..")',
         'clusters/homelab.yaml: proxmox.allowedNodes must list at least one Proxmox node',
-        'clusters/homelab.yaml: proxmox.template.sourceNode "" must be a Proxmox node (the one that holds the template VM)',
+        'clusters/homelab.yaml: proxmox.template.sourceNode "" must be a Proxmox node name (the one that holds the template VM): a DNS label of at most 63 letters, digits and "-", starting and ending with a letter or digit',
         'clusters/homelab.yaml: proxmox.template.templateId 99 must be at least 100 (a Proxmox VM ID)',
         'clusters/homelab.yaml: proxmox.credentialsSecret "Homelab_Proxmox" must be a DNS-1123 label: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit',
       ]);
@@ -225,5 +324,36 @@ describe('cluster rules (config files)', () => {
         'clusters/homelab.yaml: talos.extensions[2] "siderolabs/iscsi-tools" is listed twice',
       ]);
     });
+  });
+});
+
+describe('official extensions (per Talos minor)', () => {
+  // a pool with its own extensions also needs its own template VM; that rule is not this one's
+  const extensionProblem = (p: string): boolean => /\.extensions\[\d+\]/.test(p);
+
+  test('an unknown or misspelled extension is refused with the closest official name', () => {
+    expect(problems((d) => { d.talos.extensions = ['siderolabs/qemu-guest-agnet']; })).toEqual([
+      'clusters/homelab.yaml: talos.extensions[0] "siderolabs/qemu-guest-agnet" is not an official extension of Talos v1.13 (schemas/talos/extensions.v1.13.json); did you mean "siderolabs/qemu-guest-agent"?',
+    ]);
+    expect(problems((d) => { d.workers[0].extensions = ['siderolabs/iscsi-tools', 'siderolabs/does-not-exist']; }).filter(extensionProblem)).toEqual([
+      expect.stringMatching(/^clusters\/homelab\.yaml: workers\[0\]\.extensions\[1\] "siderolabs\/does-not-exist" is not an official extension of Talos v1\.13 \(schemas\/talos\/extensions\.v1\.13\.json\); did you mean "siderolabs\/[a-z0-9-]+"( or "siderolabs\/[a-z0-9-]+")*\?$/),
+    ]);
+  });
+
+  test('the list is the cluster\'s Talos minor: uhid is official from 1.13 on', () => {
+    expect(problems((d) => { d.talos.extensions = ['siderolabs/uhid']; })).toEqual([]);
+    expect(problems((d) => { d.talos.version = 'v1.12.11'; d.workers[0].extensions = ['siderolabs/uhid']; }).filter(extensionProblem)).toEqual([
+      expect.stringMatching(/^clusters\/homelab\.yaml: workers\[0\]\.extensions\[0\] "siderolabs\/uhid" is not an official extension of Talos v1\.12 \(schemas\/talos\/extensions\.v1\.12\.json\); did you mean /),
+    ]);
+  });
+
+  test('Longhorn and GPU pools use official extensions in both minors', () => {
+    for (const version of ['v1.12.11', 'v1.13.9']) {
+      expect(problems((d) => {
+        d.talos.version = version;
+        d.workers[0].longhorn = true;
+        d.workers[0].extensions = ['siderolabs/nvidia-open-gpu-kernel-modules-production', 'siderolabs/nvidia-container-toolkit-production'];
+      }).filter(extensionProblem)).toEqual([]);
+    }
   });
 });

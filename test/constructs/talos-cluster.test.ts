@@ -2,6 +2,8 @@ import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as YAML from 'yaml';
 import { capi, capiAddons, capmox, TalosCluster, UserError, ValidationError, WARNING_METADATA } from '../../lib';
+import { KubeObject } from '../../lib/core/kube-object';
+import { OutputGate } from '../../lib/gate/gate';
 import { all, DEFAULT_POOL, homelabObjects, homelabProps, newChart, one, synth } from '../util';
 
 describe('TalosCluster', () => {
@@ -99,6 +101,16 @@ describe('TalosCluster', () => {
     expect(cfg.talosVersion).toBe('v1.12.11');
     expect(cfg.strategicPatches.join('\n')).toContain('kind: Layer2VIPConfig');
     expect(cfg.strategicPatches[0]).toContain(':v1.12.11');
+  });
+
+  test('an endpoint port other than 6443 moves the API server there (localAPIServerPort), and the output gate passes', () => {
+    const out = homelabObjects({ network: { ...homelabProps().network, endpointPort: 8443 } });
+    const cfg = one(out, 'TalosControlPlane').spec.controlPlaneConfig.controlplane;
+    expect(YAML.parse(cfg.strategicPatches[0]).cluster.controlPlane).toEqual({ localAPIServerPort: 8443 });
+    expect(one(out, 'Cluster').spec.controlPlaneEndpoint).toEqual({ host: '192.168.0.30', port: 8443 });
+    expect(new OutputGate().violations(out as KubeObject[])).toEqual([]);
+    const defaults = one(objects, 'TalosControlPlane').spec.controlPlaneConfig.controlplane;
+    expect(YAML.parse(defaults.strategicPatches[0]).cluster.controlPlane).toBeUndefined();
   });
 
   test('the installer image follows the schematic', () => {

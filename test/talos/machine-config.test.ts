@@ -18,6 +18,14 @@ describe('control-plane patches', () => {
     expect(old[0].machine.network.interfaces).toEqual([{ interface: 'eth0', vip: { ip: '192.168.0.30' } }]);
   });
 
+  test('the API server port goes into cluster.controlPlane.localAPIServerPort when it is not 6443 (STACK.md §9.6)', () => {
+    const on = (apiServerPort?: number) => parse(controlPlaneStrategicPatches({ talosVersion: 'v1.13.9', installImage: IMAGE, vip: '192.168.0.30', apiServerPort }));
+    expect(on(8443)[0].cluster.controlPlane).toEqual({ localAPIServerPort: 8443 });
+    expect(on(6443)[0].cluster.controlPlane).toBeUndefined();
+    expect(on(undefined)[0].cluster.controlPlane).toBeUndefined();
+    expect(on(6443)).toEqual(patches);
+  });
+
   test('CNI none, kube-proxy disabled, external cloud provider, nocloud installer', () => {
     expect(patches[0].cluster.network.cni.name).toBe('none');
     expect(patches[0].cluster.proxy.disabled).toBe(true);
