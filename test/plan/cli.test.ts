@@ -154,6 +154,21 @@ describe('npm run plan (scripts/plan.ts)', () => {
     });
   });
 
+  test('clusters that clash with each other (one VIP): the fleet check\'s message naming both files, exit 2', () => {
+    const dir = path.join(work, 'fleet');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'homelab.yaml'), homelabYaml());
+    const lab2 = homelabYaml().replace('name: homelab\n', 'name: lab2\n').replace('addresses: [192.168.0.20-192.168.0.29]', 'addresses: [192.168.0.40-192.168.0.49]')
+      .replace('credentialsSecret: homelab-proxmox', 'credentialsSecret: lab2-proxmox');
+    expect(lab2).toContain('credentialsSecret: lab2-proxmox');
+    fs.writeFileSync(path.join(dir, 'lab2.yaml'), lab2);
+    const shown = (file: string) => path.relative(ROOT, path.join(dir, file)).split(path.sep).join('/');
+    expect(plan([], { CLUSTERS_DIR: dir })).toEqual({
+      status: 2, stdout: '',
+      stderr: `error: ${shown('lab2.yaml')}: network.endpoint "192.168.0.30" is also the VIP of ${shown('homelab.yaml')} (network.endpoint); give each cluster its own VIP: the management cluster must reach every cluster's VIP and control-plane nodes, whatever their bridge or VLAN\n`,
+    });
+  });
+
   test('a bad command line: the problem and the usage, exit 2', () => {
     const usage = 'error: usage: npm run plan -- [--ref <git revision>] [--committed <dir>] [--dist <dir>] [--allow-destructive] [--allow-rejected] [--allow-unsafe] [--json]\n';
     const bad = (args: string[], problem: string) => expect(plan(args)).toEqual({ status: 2, stdout: '', stderr: `error: ${problem}\n${usage}` });
