@@ -1,8 +1,12 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { Testing } from 'cdk8s';
 import fc from 'fast-check';
 import * as YAML from 'yaml';
 import { buildConfigCluster } from '../../lib/app/clusters';
 import { parseClusterConfig } from '../../lib/app/config/load';
+import { synthesize } from '../../lib/app/synth';
 import { ValidationError } from '../../lib/core/errors';
 import { KubeObject } from '../../lib/core/kube-object';
 import { OutputGate } from '../../lib/gate/gate';
@@ -103,5 +107,78 @@ describe('property: generated configs', () => {
     expect(accepted).toBeGreaterThan(RUNS * 0.1);
     expect(rejected).toBeGreaterThan(RUNS * 0.1);
     console.log(`property: ${RUNS} generated configs, ${accepted} accepted (all passed the gate), ${rejected} rejected with a validation error`);
+  });
+});
+
+/** Fleets the multi-file property synthesizes (each one a whole synth of 2 to 4 cluster files). */
+const FLEET_RUNS = Number(process.env.FLEET_PROPERTY_RUNS ?? 60);
+
+/** One cluster file of a fleet: clusters/homelab.yaml with names, addresses and Secret that may clash with another file's. */
+const fleetClusterArb = fc.record({
+  net: fc.integer({ min: 0, max: 2 }),
+  vip: fc.constantFrom(30, 31),
+  // Never the cluster's own VIP: 31-39 only beside VIP 30, 40-49 only beside VIP 31.
+  range: fc.constantFrom('20-29', 'other'),
+  secret: fc.constantFrom('own', 'shared-proxmox'),
+  namespace: fc.constantFrom('default', 'default', 'other'),
+  pool: fc.constantFrom('default', 'default', 'b-default', 'control-plane'),
+  healthCheck: fc.boolean(),
+});
+
+const fleetArb = fc.uniqueArray(fc.constantFrom('a', 'a-b', 'homelab', 'homelab-secrets', 'lab', 'lab2'), { minLength: 2, maxLength: 4 })
+  .chain((names) => fc.tuple(...names.map((name) => fleetClusterArb.map((c) => ({ name, ...c })))));
+
+describe('property: generated fleets of cluster files', () => {
+  const ROOT = path.resolve(__dirname, '..', '..');
+  const HOMELAB = fs.readFileSync(path.join(ROOT, 'clusters', 'homelab.yaml'), 'utf8');
+  let work: string;
+  beforeAll(() => { work = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-property-')); });
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  test(`${FLEET_RUNS} fleets sometimes sharing a VIP, a range, a Secret or an object name: outputs pass the gate with no object twice, or synth fails with a fleet message naming the files`, () => {
+    const gate = new OutputGate();
+    let accepted = 0;
+    let refused = 0;
+    let run = 0;
+    fc.assert(fc.property(fleetArb, (fleet) => {
+      const dir = path.join(work, `fleet-${run++}`);
+      fs.mkdirSync(dir);
+      for (const c of fleet) {
+        const n = `192.168.${c.net}`;
+        const range = c.range === '20-29' ? `${n}.20-${n}.29` : c.vip === 30 ? `${n}.31-${n}.39` : `${n}.40-${n}.49`;
+        const text = HOMELAB
+          .replace('name: homelab\n', `name: ${c.name}\n`)
+          .replace('namespace: default', `namespace: ${c.namespace}`)
+          .replace('endpoint: 192.168.0.30', `endpoint: ${n}.${c.vip}`)
+          .replace('addresses: [192.168.0.20-192.168.0.29]', `addresses: [${range}]`)
+          .replace('gateway: 192.168.0.254', `gateway: ${n}.254`)
+          .replace('credentialsSecret: homelab-proxmox', `credentialsSecret: ${c.secret === 'own' ? `${c.name}-proxmox` : c.secret}`)
+          .replace('- { name: default,', `- { name: ${c.pool},`)
+          .replace('diskGiB: 20 }', `diskGiB: 20, healthCheck: ${c.healthCheck} }`);
+        expect(text).toContain(`name: ${c.name}\n`);
+        fs.writeFileSync(path.join(dir, `${c.name}.yaml`), text);
+      }
+      let files;
+      try {
+        files = synthesize({ configDir: dir, gitopsFile: path.join(ROOT, 'gitops.yaml') }).files;
+      } catch (e) {
+        if (!(e instanceof ValidationError)) throw e;
+        // Every line is a fleet message: a field of one file against another file, or an object produced twice.
+        for (const line of e.message.split('\n')) {
+          expect(line).toMatch(/^\S+\.yaml: (network\.endpoint "[^"]+" (is also the VIP of|lies in the node addresses of) \S+\.yaml|network\.addresses\[\d+\] "[^"]+" (overlaps|contains the VIP of) \S+\.yaml|proxmox\.credentialsSecret "[^"]+" is also the credentials Secret of \S+\.yaml|\w+ \S+ is produced (by \S+\.yaml|\d+ times by this file))/);
+        }
+        refused++;
+        return;
+      }
+      const objects = files.filter((f) => f.path.endsWith('.k8s.yaml')).flatMap((f) => YAML.parseAllDocuments(f.content).map((d) => d.toJS() as KubeObject));
+      expect(gate.violations(objects)).toEqual([]);
+      const keys = objects.map((o) => JSON.stringify([o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '', o.kind, o.metadata.namespace ?? '', o.metadata.name]));
+      expect(keys.filter((k, i) => keys.indexOf(k) !== i)).toEqual([]);
+      accepted++;
+    }), { numRuns: FLEET_RUNS, seed: SEED });
+    // the generator must exercise both sides
+    expect(accepted).toBeGreaterThan(0);
+    expect(refused).toBeGreaterThan(0);
+    console.log(`property: ${FLEET_RUNS} generated fleets, ${accepted} synthesized (all passed the gate, no object twice), ${refused} refused by the fleet checks`);
   });
 });
