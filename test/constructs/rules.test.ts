@@ -201,6 +201,9 @@ describe('cluster rules (config files)', () => {
       expect(problems((d) => { d.workers[0] = { name: 'default', autoscaling: { min: 1, max: big }, cores: 2, memoryMiB: 8192, diskGiB: 40 }; })).toEqual(
         expect.arrayContaining(['clusters/homelab.yaml: workers[0].autoscaling.max 2147483648 must be at most 2147483647 (autoscaler maximum)']),
       );
+      expect(problems((d) => { d.controlPlane.replicas = big + 1; })).toEqual(
+        expect.arrayContaining(['clusters/homelab.yaml: controlPlane.replicas 2147483649 must be at most 2147483647 (control-plane machines)']),
+      );
       expect(problems((d) => { d.workers[0].replicas = big; })).toEqual(
         expect.arrayContaining(['clusters/homelab.yaml: workers[0].replicas 2147483648 must be at most 2147483647 (machine count)']),
       );
