@@ -16,6 +16,8 @@ export interface ManagementOutput {
   readonly chart: Chart;
   /** The GitOps config file the objects come from, as messages name it. */
   readonly file: string;
+  /** The config's `name`, which names the agent's own objects (`<name>`, `<name>-management`). */
+  readonly name: string;
 }
 
 /**
@@ -115,9 +117,12 @@ interface Producer {
   readonly file: string;
   /** The cluster whose management entry this is, and its file. */
   readonly entry?: { readonly cluster: string; readonly file: string };
+  /** For the GitOps config's own objects: its `name`. */
+  readonly gitopsName?: string;
 }
 
 function describeProducer(p: Producer): string {
+  if (p.gitopsName !== undefined) return `${p.file} (its own objects, named after name ${quote(p.gitopsName)})`;
   if (!p.entry) return p.file;
   return `${p.file} (the entry of cluster ${quote(p.entry.cluster)}, ${p.entry.file})`;
 }
@@ -158,7 +163,10 @@ function duplicateObjectProblems(clusters: readonly BuiltCluster[], management: 
   for (const m of management) {
     for (const { key, shown, object } of keyedObjects(m.chart)) {
       const entry = entryOf(object, m.chart, byName);
-      add(key, shown, { file: m.file, ...(entry ? { entry: { cluster: entry.cluster.clusterName, file: entry.source.file } } : {}) });
+      const producer: Producer = entry
+        ? { file: m.file, entry: { cluster: entry.cluster.clusterName, file: entry.source.file } }
+        : { file: m.file, gitopsName: m.name };
+      add(key, shown, producer);
     }
   }
   const problems: Diagnostic[] = [];
@@ -169,14 +177,17 @@ function duplicateObjectProblems(clusters: readonly BuiltCluster[], management: 
     const others = producers.slice(0, -1);
     const entries = producers.filter((p) => p.entry);
     let advice: string;
-    if (entries.length > 0) {
+    const own = producers.find((p) => p.gitopsName !== undefined);
+    if (entries.length > 0 && own) {
+      advice = `rename the cluster ${entries.map((p) => quote(p.entry!.cluster)).join(' and ')} or change name in ${own.file}: the management objects of a cluster are named after it, the GitOps config's own after its name (<name>, <name>-management)`;
+    } else if (entries.length > 0) {
       advice = `rename one of the clusters ${entries.map((p) => quote(p.entry!.cluster)).join(' and ')}: the management objects of a cluster are named after it (<cluster>, <cluster>-secrets)`;
     } else if (producers.every((p) => p.file === first.file)) {
       advice = 'rename the worker pool whose name repeats a name of the cluster (object names join the cluster and pool names with "-")';
     } else {
       advice = 'rename one of the clusters or pools (object names join the cluster and pool names with "-", so cluster "a" with pool "b-default" and cluster "a-b" with pool "default" collide)';
     }
-    const by = producers.every((p) => p.file === first.file && !p.entry)
+    const by = producers.every((p) => p.file === first.file && !p.entry && p.gitopsName === undefined)
       ? `is produced ${producers.length} times by this file`
       : `is produced by ${others.map(describeProducer).join(', ')} and by ${describeProducer(later)}`;
     problems.push({ ...error('', `${shown} ${by}; ${advice}`), source: { file: later.file } });

@@ -56,17 +56,17 @@ export function synthesize(options: SynthOptions): SynthResult {
   // Named relative to the project (as the cluster files are), so headers never depend on the cwd.
   const gitopsName = gitopsFile !== undefined ? displayPath(gitopsFile) : '';
   const gitops = gitopsFile !== undefined ? loadGitopsConfig(gitopsFile, gitopsName) : undefined;
-  const management = gitops ? managementCharts(app, gitops, built) : [];
+  const management = gitops ? managementCharts(app, gitops, built).map((chart) => ({ chart, file: gitopsName, name: gitops.name })) : [];
   // Before the gate: a clash between files is explained by naming both of them, which the gate,
   // seeing one file at a time, cannot do.
-  checkFleet(built, management.map((chart) => ({ chart, file: gitopsName })));
+  checkFleet(built, management);
   for (const { source, chart, cluster, warnings: w } of built) {
     const objects = chart.toJson() as KubeObject[];
     gate.check(source.file, objects);
     warnings.push(...w.map(formatDiagnostic));
     files.push(...clusterFiles(cluster.clusterName, objects, source.file, clusterRunbook(cluster, { sourceFile: source.file })));
   }
-  for (const chart of management) {
+  for (const { chart } of management) {
     const objects = chart.toJson() as KubeObject[];
     gate.check(gitopsName, objects);
     files.push(manifestFile(`${MANAGEMENT_OUTPUT}/${chart.node.id}/gitops.k8s.yaml`, objects, gitopsName));

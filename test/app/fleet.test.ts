@@ -115,6 +115,15 @@ describe('fleet-wide checks (lib/app/fleet.ts)', () => {
     expect(message).toBe('gitops.yaml: Kustomization flux-system/homelab-secrets is produced by gitops.yaml (the entry of cluster "homelab-secrets", clusters/homelab-secrets.yaml) and by gitops.yaml (the entry of cluster "homelab", clusters/homelab.yaml); rename one of the clusters "homelab-secrets" and "homelab": the management objects of a cluster are named after it (<cluster>, <cluster>-secrets)');
   });
 
+  test('a cluster named like the GitOps config\'s own objects ("clusters-management"): naming the cluster and gitops.yaml\'s name', () => {
+    const message = failure({ 'clusters-management.yaml': clusterYaml({ name: 'clusters-management' }) }, true);
+    const advice = 'rename the cluster "clusters-management" or change name in gitops.yaml: the management objects of a cluster are named after it, the GitOps config\'s own after its name (<name>, <name>-management)';
+    expect(message.split('\n')).toEqual([
+      `gitops.yaml: Kustomization flux-system/clusters-management is produced by gitops.yaml (the entry of cluster "clusters-management", clusters/clusters-management.yaml) and by gitops.yaml (its own objects, named after name "clusters"); ${advice}`,
+      `gitops.yaml: GitRepo fleet-local/clusters-management is produced by gitops.yaml (the entry of cluster "clusters-management", clusters/clusters-management.yaml) and by gitops.yaml (its own objects, named after name "clusters"); ${advice}`,
+    ]);
+  });
+
   test('a pool named "control-plane" with the control plane\'s health check: one MachineHealthCheck twice in one file', () => {
     expect(failure({ 'homelab.yaml': clusterYaml({ name: 'homelab', pool: 'control-plane', healthCheck: true }) }).split('\n'))
       .toContain('clusters/homelab.yaml: MachineHealthCheck default/homelab-control-plane is produced 2 times by this file; rename the worker pool whose name repeats a name of the cluster (object names join the cluster and pool names with "-")');
