@@ -3,7 +3,7 @@
  * .ci/check-package installs the packed tarball here, type-checks this file and runs it offline.
  */
 import { App, Chart, JsonPatch } from 'cdk8s';
-import { TalosCluster, capi } from 'cdk8s-talos-proxmox';
+import { TalosCluster, ValidationError, capi } from 'cdk8s-talos-proxmox';
 
 const app = new App({ outdir: 'out' });
 const chart = new Chart(app, 'edge', { disableResourceNameHashes: true });
@@ -21,3 +21,18 @@ const l1 = cluster.node.defaultChild as capi.Cluster;
 l1.addJsonPatch(JsonPatch.add('/metadata/annotations', { 'consumer.example.com/escape-hatch': 'json-patch' }));
 
 app.synth();
+
+// The installed constructs check their props like the repository's synth does, extension names
+// against the shipped official lists included: a typo is a ValidationError with the prop path.
+try {
+  new TalosCluster(new Chart(new App({ outdir: 'out-invalid' }), 'typo'), 'Cluster', {
+    name: 'typo',
+    talos: { extensions: ['siderolabs/qemu-guest-agnet'] },
+    network: { endpoint: '10.0.1.30', addresses: ['10.0.1.20-10.0.1.29'], prefix: 24, gateway: '10.0.1.1', dnsServers: ['10.0.1.1'] },
+    proxmox: { allowedNodes: ['pve1'], template: { sourceNode: 'pve1', templateId: 8700 } },
+    controlPlane: { cores: 2, memoryMiB: 4096, diskGiB: 20 },
+  });
+  throw new Error('an unknown extension was accepted');
+} catch (e) {
+  if (!(e instanceof ValidationError) || !e.message.includes('did you mean "siderolabs/qemu-guest-agent"')) throw e;
+}
