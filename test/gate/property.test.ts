@@ -111,7 +111,7 @@ describe('property: generated configs', () => {
 });
 
 /** Fleets the multi-file property synthesizes (each one a whole synth of 2 to 4 cluster files). */
-const FLEET_RUNS = Number(process.env.FLEET_PROPERTY_RUNS ?? 60);
+const FLEET_RUNS = Number(process.env.FLEET_PROPERTY_RUNS ?? 30);
 
 /** One cluster file of a fleet: clusters/homelab.yaml with names, addresses and Secret that may clash with another file's. */
 const fleetClusterArb = fc.record({
