@@ -2,7 +2,9 @@
  * Fleet-wide checks: what no single cluster file can see, checked over all of them together once
  * every cluster is built. One management cluster reaches every cluster's VIP and control-plane
  * nodes and applies every file of dist/, so addresses, credentials Secrets and object names must
- * not clash between clusters, whatever their bridges, VLANs or namespaces.
+ * not clash between clusters, whatever their bridges, VLANs or namespaces. Proxmox VM IDs are unique
+ * across the whole Proxmox cluster, so a template VM ID means one VM, with one disk image, in
+ * every cluster file.
  */
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
@@ -22,7 +24,8 @@ export interface ManagementOutput {
 
 /**
  * Checks the clusters of a project together: VIPs and node address ranges never overlap,
- * no two clusters of one namespace share a credentials Secret, and no two output objects (the
+ * no two clusters of one namespace share a credentials Secret, a template VM ID always names the
+ * same source node and image (Talos release and schematic), and no two output objects (the
  * management objects included) have the same group, kind, namespace and name.
  *
  * Each problem is reported on the later file in name order and names the earlier one.
@@ -30,7 +33,10 @@ export interface ManagementOutput {
  * @throws ValidationError listing every problem found
  */
 export function checkFleet(clusters: readonly BuiltCluster[], management: readonly ManagementOutput[] = []): void {
-  const problems = [...addressProblems(clusters), ...credentialsProblems(clusters), ...duplicateObjectProblems(clusters, management)];
+  const problems = [
+    ...addressProblems(clusters), ...credentialsProblems(clusters), ...templateVmProblems(clusters),
+    ...duplicateObjectProblems(clusters, management),
+  ];
   if (problems.length > 0) throw new ValidationError(problems);
 }
 
@@ -107,6 +113,76 @@ function credentialsProblems(clusters: readonly BuiltCluster[]): Diagnostic[] {
       continue;
     }
     problems.push(at(b, 'proxmox.credentialsSecret', `${quote(secret)} is also the credentials Secret of ${other.source.file} (proxmox.credentialsSecret), in the same namespace ${quote(b.cluster.namespace)}: both clusters would own the Secret, and removing one would prune the credentials the other still uses; give each cluster its own Secret`));
+  }
+  return problems;
+}
+
+/** A template VM as one machine set of a cluster names it. */
+interface TemplateVmUse {
+  readonly cluster: BuiltCluster;
+  /** The field naming the VM ID: `proxmox.template.templateId`, `workers[i].template.templateId`. */
+  readonly field: string;
+  readonly sourceNode: string;
+  readonly templateId: number;
+  readonly talosVersion: string;
+  readonly schematicId: string;
+  readonly diskImageUrl: string;
+}
+
+/**
+ * The template VMs of a cluster, control plane first, then the pools in props order; a pool
+ * cloning the cluster's template VM is left out: the cluster already refused it another image.
+ */
+function templateVmUses(b: BuiltCluster): TemplateVmUse[] {
+  const c = b.cluster;
+  const talos = c.talosVersion;
+  const uses: TemplateVmUse[] = [{
+    cluster: b, field: 'proxmox.template.templateId', ...c.controlPlaneTemplate.template,
+    talosVersion: talos, schematicId: c.schematic.id, diskImageUrl: c.schematic.diskImageUrl(talos),
+  }];
+  c.workerPools.forEach((pool, i) => {
+    if (pool.template.sourceNode === c.template.sourceNode && pool.template.templateId === c.template.templateId) return;
+    uses.push({
+      cluster: b, field: `workers[${i}].template.templateId`, sourceNode: pool.template.sourceNode, templateId: pool.template.templateId,
+      talosVersion: talos, schematicId: pool.schematic.id, diskImageUrl: pool.schematic.diskImageUrl(talos),
+    });
+  });
+  return uses;
+}
+
+/** A Talos image as messages show it: release and the start of the schematic ID. */
+function image(u: TemplateVmUse): string {
+  return `Talos ${u.talosVersion} (schematic ${u.schematicId.slice(0, 8)})`;
+}
+
+/**
+ * One VM ID named with two source nodes or two images: Proxmox VM IDs are unique across the
+ * Proxmox cluster, so both are one VM and one of the machine sets would boot the wrong disk.
+ */
+function templateVmProblems(clusters: readonly BuiltCluster[]): Diagnostic[] {
+  const uses = byFile(clusters).flatMap(templateVmUses);
+  const taken = new Set(uses.map((u) => u.templateId));
+  const freeAfter = (id: number) => {
+    let free = id + 1;
+    while (taken.has(free)) free++;
+    return free;
+  };
+  const owners = new Map<number, TemplateVmUse>();
+  const problems: Diagnostic[] = [];
+  for (const u of uses) {
+    const owner = owners.get(u.templateId);
+    if (owner === undefined) {
+      owners.set(u.templateId, u);
+      continue;
+    }
+    const other = `${owner.cluster.source.file} (${owner.field})`;
+    const fix = `build a template VM from ${u.diskImageUrl} under a free VM ID (${freeAfter(u.templateId)} is not used by any cluster) and name it here`;
+    const unique = 'Proxmox VM IDs are unique across the whole Proxmox cluster, so both name one VM';
+    if (owner.sourceNode !== u.sourceNode) {
+      problems.push(at(u.cluster, u.field, `${u.templateId} is also the template VM of ${other} on source node ${quote(owner.sourceNode)}, but here on ${quote(u.sourceNode)}: ${unique}; if it is that VM, name sourceNode ${quote(owner.sourceNode)}, otherwise ${fix}`));
+    } else if (owner.talosVersion !== u.talosVersion || owner.schematicId !== u.schematicId) {
+      problems.push(at(u.cluster, u.field, `${u.templateId} is also the template VM of ${other}, which boots ${image(owner)}, but here ${image(u)}: ${unique}, and a template VM holds one disk image; ${fix}`));
+    }
   }
   return problems;
 }

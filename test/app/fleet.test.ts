@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { synthesize } from '../../lib/app/synth';
 import { UserError } from '../../lib/core/errors';
+import { Schematic } from '../../lib/talos/schematic';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const HOMELAB = fs.readFileSync(path.join(ROOT, 'clusters', 'homelab.yaml'), 'utf8');
@@ -95,6 +96,51 @@ describe('fleet-wide checks (lib/app/fleet.ts)', () => {
       'lab2.yaml': clusterYaml({ name: 'lab2', net: 1, secret: 'homelab-proxmox' }).replace('namespace: default', 'namespace: lab2'),
     });
     expect(() => synthesize({ configDir: dir })).not.toThrow();
+  });
+
+  describe('a template VM ID is one VM, with one image, in every cluster', () => {
+    const TEMPLATE = 'template: { sourceNode: K8S0, templateId: 8700 }';
+    /** A cluster file with its own addresses and Secret, the given template VM and Talos release. */
+    const withTemplate = (name: string, net: number, template = TEMPLATE, talos = 'v1.13.9') => {
+      const text = clusterYaml({ name, net }).replace(TEMPLATE, template).replace('version: v1.13.9', `version: ${talos}`);
+      expect(text).toContain(template);
+      expect(text).toContain(`version: ${talos}`);
+      return text;
+    };
+    const guestAgent = new Schematic({ officialExtensions: ['siderolabs/qemu-guest-agent'] });
+    const unique = 'Proxmox VM IDs are unique across the whole Proxmox cluster, so both name one VM';
+
+    test('another Talos release behind the same VM ID: refused on the later file, suggesting the first free ID', () => {
+      const message = failure({
+        'homelab.yaml': withTemplate('homelab', 0),
+        'lab2.yaml': withTemplate('lab2', 1, TEMPLATE, 'v1.12.11'),
+        // 8701 is taken (with homelab's image, which is fine), so the free ID suggested is 8702.
+        'lab3.yaml': withTemplate('lab3', 2, 'template: { sourceNode: K8S0, templateId: 8701 }'),
+      });
+      const id = guestAgent.id.slice(0, 8);
+      expect(message).toBe(`clusters/lab2.yaml: proxmox.template.templateId 8700 is also the template VM of clusters/homelab.yaml (proxmox.template.templateId), which boots Talos v1.13.9 (schematic ${id}), but here Talos v1.12.11 (schematic ${id}): ${unique}, and a template VM holds one disk image; build a template VM from ${guestAgent.diskImageUrl('v1.12.11')} under a free VM ID (8702 is not used by any cluster) and name it here`);
+    });
+
+    test('another source node for the same VM ID: refused, naming both nodes', () => {
+      expect(failure({
+        'homelab.yaml': withTemplate('homelab', 0),
+        'lab2.yaml': withTemplate('lab2', 1, 'template: { sourceNode: K8S1, templateId: 8700 }'),
+      })).toBe(`clusters/lab2.yaml: proxmox.template.templateId 8700 is also the template VM of clusters/homelab.yaml (proxmox.template.templateId) on source node "K8S0", but here on "K8S1": ${unique}; if it is that VM, name sourceNode "K8S0", otherwise build a template VM from ${guestAgent.diskImageUrl('v1.13.9')} under a free VM ID (8701 is not used by any cluster) and name it here`);
+    });
+
+    test('a pool\'s own template VM with another schematic: refused on workers[i].template.templateId', () => {
+      const longhorn = withTemplate('lab2', 1, 'template: { sourceNode: K8S0, templateId: 8710 }')
+        .replace('diskGiB: 40 }', `diskGiB: 40, longhorn: true, ${TEMPLATE} }`);
+      expect(longhorn).toContain('longhorn: true');
+      const message = failure({ 'homelab.yaml': withTemplate('homelab', 0), 'lab2.yaml': longhorn });
+      expect(message).toMatch(/^clusters\/lab2\.yaml: workers\[0\]\.template\.templateId 8700 is also the template VM of clusters\/homelab\.yaml \(proxmox\.template\.templateId\), which boots Talos v1\.13\.9 \(schematic [0-9a-f]{8}\), but here Talos v1\.13\.9 \(schematic [0-9a-f]{8}\): .* \(8701 is not used by any cluster\) and name it here$/);
+      expect(message).not.toContain(guestAgent.diskImageUrl('v1.13.9'));
+    });
+
+    test('the same VM ID with the same image in two clusters: allowed', () => {
+      const dir = fleet({ 'homelab.yaml': withTemplate('homelab', 0), 'lab2.yaml': withTemplate('lab2', 1) });
+      expect(() => synthesize({ configDir: dir })).not.toThrow();
+    });
   });
 
   test('cluster "a" with pool "b-default" beside cluster "a-b" with pool "default": the objects and both files', () => {
