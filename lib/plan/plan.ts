@@ -21,7 +21,10 @@ import { IMAGE_FACTORY, nocloudDiskImageUrl } from '../talos/schematic';
 export enum FindingKind {
   /** Deletes machines or a whole cluster (a renamed object is a deleted one). */
   DESTRUCTIVE = 'destructive',
-  /** The API server or a provider webhook will refuse it; the rollout wedges. */
+  /**
+   * The API server or a provider webhook will refuse it and the rollout wedges, or new machines
+   * would boot an image other than the config names.
+   */
   REJECTED = 'rejected',
   /** Accepted by the controllers, but breaks an upgrade rule (version skew, skipped minors). */
   UNSAFE = 'unsafe',
@@ -344,22 +347,31 @@ function versionFindings(id: string, what: string, kube: [unknown, unknown], tal
   return out;
 }
 
+/** A Talos image as findings show it: release and the start of the schematic ID. */
+function showImage(config: ConfigSpec | undefined): string {
+  const schematic = schematicOf(config);
+  return `Talos ${talosVersionOf(config) ?? '(unknown release)'}${schematic ? ` (schematic ${schematic.slice(0, 8)})` : ''}`;
+}
+
 /**
  * New machines boot the template VM's disk, not `machine.install.image`: a new Talos release or
- * schematic without a new template VM leaves new machines on the old image (STACK.md §1.4).
+ * schematic behind the same template VM would leave new machines on the old image (STACK.md §1.4,
+ * §9.1). A VM ID names one image (the fleet check holds every cluster to it), so the change is
+ * rejected rather than trusted to an in-place rebuild of the VM nobody can see from dist/.
  */
-function templateVmWarning(
-  id: string, what: string, configs: [ConfigSpec | undefined, ConfigSpec | undefined], vms: [Obj | undefined, Obj | undefined],
+function templateVmFindings(
+  id: string, what: string, field: string, configs: [ConfigSpec | undefined, ConfigSpec | undefined], vms: [Obj | undefined, Obj | undefined],
 ): Finding[] {
   const [c0, c1] = configs;
   const imageChanged = talosVersionOf(c0) !== talosVersionOf(c1) || schematicOf(c0) !== schematicOf(c1);
   const vm = (o: Obj | undefined) => o ? `${o.spec?.template?.spec?.sourceNode}/${o.spec?.template?.spec?.templateID}` : undefined;
   if (!imageChanged || vm(vms[0]) !== vm(vms[1]) || !vms[1]) return [];
   const schematic = schematicOf(c1);
-  const url = schematic && talosVersionOf(c1) ? ` from ${nocloudDiskImageUrl(schematic, talosVersionOf(c1)!)}` : '';
+  const release = talosVersionOf(c1);
+  const from = schematic && release ? `from ${nocloudDiskImageUrl(schematic, release)}` : 'from the new image';
   return [{
-    kind: FindingKind.WARNING, object: id,
-    message: `${what} moves to Talos ${talosVersionOf(c1)}${schematicOf(c0) !== schematic ? ' with a new schematic' : ''} but still clones template VM ${vm(vms[1])}: new machines boot that VM's disk image, so unless it was rebuilt in place, build a template VM${url} and point the config at it (proxmox.template.templateId)`,
+    kind: FindingKind.REJECTED, object: id,
+    message: `${what} moves from ${showImage(c0)} to ${showImage(c1)} but still clones template VM ${vm(vms[1])}, which holds the old image: new machines would boot the old disk (STACK.md §9.1). Build a template VM ${from} under a new VM ID and point the config at it (${field})`,
   }];
 }
 
@@ -382,7 +394,7 @@ function controlPlaneRollout(
   }
   if (prev.spec?.replicas !== tcp.spec?.replicas) plan.scaling.push(`control plane ${tcp.metadata.name} scales ${prev.spec?.replicas} → ${tcp.spec?.replicas} machine(s)`);
   plan.findings.push(...versionFindings(id, 'control plane', [v0, v1], [talosVersionOf(c0), talosVersionOf(c1)]));
-  plan.findings.push(...templateVmWarning(id, 'the control plane', [c0, c1],
+  plan.findings.push(...templateVmFindings(id, 'the control plane', 'proxmox.template.templateId', [c0, c1],
     [findObject(old, prev, 'ProxmoxMachineTemplate', t0), findObject(next, tcp, 'ProxmoxMachineTemplate', t1)]));
 }
 
@@ -420,7 +432,7 @@ function poolChanges(
   if (bounds(prev) !== bounds(md)) plan.scaling.push(`pool ${name}: autoscaler bounds ${bounds(prev)} → ${bounds(md)}`);
 
   plan.findings.push(...versionFindings(id, `pool ${name}`, [s0.version, s1.version], [talosVersionOf(c0), talosVersionOf(c1)]));
-  plan.findings.push(...templateVmWarning(id, `pool ${name}`, [c0, c1],
+  plan.findings.push(...templateVmFindings(id, `pool ${name}`, 'the pool\'s template.templateId, or proxmox.template.templateId if it has none', [c0, c1],
     [findObject(old, prev, 'ProxmoxMachineTemplate', i0), findObject(next, md, 'ProxmoxMachineTemplate', i1)]));
 
   // Kubelets must not be newer than the API server: a pool may reach a minor only once every

@@ -6,6 +6,7 @@ import { OutputFile } from '../../lib/app/output';
 import { synthesize } from '../../lib/app/synth';
 import { blockingFindings, changedFields, computePlan, FindingKind, Plan } from '../../lib/plan/plan';
 import { formatPlan } from '../../lib/plan/report';
+import { Schematic } from '../../lib/talos/schematic';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const HOMELAB = YAML.parse(fs.readFileSync(path.join(ROOT, 'clusters', 'homelab.yaml'), 'utf8'));
@@ -36,6 +37,8 @@ function handEdit(files: OutputFile[], kind: string, edit: (o: any) => void): Ou
 }
 
 const base = distOf();
+/** The image of clusters/homelab.yaml's nodes. */
+const guestAgent = new Schematic({ officialExtensions: ['siderolabs/qemu-guest-agent'] });
 const findings = (plan: Plan, kind?: FindingKind) => plan.folders.flatMap((f) => f.findings).filter((f) => kind === undefined || f.kind === kind);
 const only = (plan: Plan) => {
   expect(plan.folders.map((f) => f.folder)).toEqual(['homelab']);
@@ -94,7 +97,11 @@ describe('plan', () => {
       message: expect.stringContaining('CAPMOX rejects any change of a ProxmoxMachineTemplate ("ProxmoxMachineTemplate is immutable")'),
     }]);
     const tct = findings(computePlan(base, handEdit(base, 'TalosConfigTemplate', (o) => { o.spec.template.spec.talosVersion = 'v1.13.10'; })), FindingKind.REJECTED);
-    expect(tct.map((r) => r.message)).toEqual([expect.stringContaining('CABPT rejects any change of a TalosConfigTemplate')]);
+    // The hand edit also moves the pool to another Talos release behind the same template VM.
+    expect(tct.map((r) => r.message)).toEqual([
+      expect.stringContaining('CABPT rejects any change of a TalosConfigTemplate'),
+      expect.stringContaining('still clones template VM K8S0/8700'),
+    ]);
   });
 
   test('an immutable field with a CEL transition rule: the CRD\'s own rule is evaluated with oldSelf', () => {
@@ -156,23 +163,40 @@ describe('plan', () => {
     ]);
   });
 
-  test('bumping Talos rolls the control plane, then the pool; warns while the template VM stays the same', () => {
+  test('bumping Talos rolls the control plane, then the pool; rejected while the template VM stays the same', () => {
     const plan = computePlan(base, distOf((c) => { c.talos.version = 'v1.13.10'; }));
     const f = only(plan);
-    expect(blockingFindings(plan)).toEqual([]);
     expect(f.rollouts.map((r) => r.what.split(' (')[0])).toEqual(['control plane homelab-control-plane', 'pool homelab-default']);
     expect(f.rollouts[0].reasons).toEqual(['Talos config: Talos v1.13.9 → v1.13.10 (a control-plane config edit replaces every control-plane machine)']);
     expect(f.rollouts[1].reasons).toEqual([expect.stringMatching(/^Talos config: Talos v1\.13\.9 → v1\.13\.10 \(TalosConfigTemplate homelab-default-[0-9a-f]{8} → homelab-default-[0-9a-f]{8}\)$/)]);
-    const warnings = findings(plan, FindingKind.WARNING);
-    expect(warnings).toHaveLength(2);
-    expect(warnings[0].message).toMatch(/still clones template VM K8S0\/8700: .*https:\/\/factory\.talos\.dev\/image\/[0-9a-f]{64}\/v1\.13\.10\/nocloud-amd64\.raw\.xz/);
+    // New machines would boot the old disk of template VM 8700: rejected, blocking unless --allow-rejected.
+    const id = guestAgent.id.slice(0, 8);
+    const url = guestAgent.diskImageUrl('v1.13.10');
+    const images = `from Talos v1.13.9 (schematic ${id}) to Talos v1.13.10 (schematic ${id}) but still clones template VM K8S0/8700, which holds the old image: new machines would boot the old disk (STACK.md §9.1). Build a template VM from ${url} under a new VM ID`;
+    expect(findings(plan, FindingKind.WARNING)).toEqual([]);
+    expect(findings(plan, FindingKind.REJECTED)).toEqual([
+      { kind: FindingKind.REJECTED, object: 'TalosControlPlane default/homelab-control-plane', message: `the control plane moves ${images} and point the config at it (proxmox.template.templateId)` },
+      { kind: FindingKind.REJECTED, object: 'MachineDeployment default/homelab-default', message: `pool homelab-default moves ${images} and point the config at it (the pool's template.templateId, or proxmox.template.templateId if it has none)` },
+    ]);
+    expect(blockingFindings(plan)).toHaveLength(2);
+    expect(blockingFindings(plan, new Set([FindingKind.REJECTED]))).toEqual([]);
+    expect(formatPlan(plan, 'dist/ at HEAD')).toContain(`  REJECTED: TalosControlPlane default/homelab-control-plane the control plane moves ${images}`);
 
-    // With a template VM built from the new image, the machine templates change too and no warning is left.
+    // With a template VM built from the new image, the machine templates change too and nothing is left.
     const withTemplate = computePlan(base, distOf((c) => { c.talos.version = 'v1.13.10'; c.proxmox.template.templateId = 8710; }));
-    expect(findings(withTemplate, FindingKind.WARNING)).toEqual([]);
+    expect(findings(withTemplate)).toEqual([]);
     expect(only(withTemplate).rollouts[1].reasons).toEqual([
       expect.stringMatching(/^machine template: ProxmoxMachineTemplate homelab-default-\w+ → homelab-default-\w+ \(spec\.template\.spec\.templateID: 8700 → 8710\)$/),
       expect.stringMatching(/^Talos config: Talos v1\.13\.9 → v1\.13\.10/),
+    ]);
+  });
+
+  test('a new schematic (another extension) behind the same template VM is rejected, naming both schematics', () => {
+    const extended = new Schematic({ officialExtensions: ['siderolabs/qemu-guest-agent', 'siderolabs/iscsi-tools'] });
+    const plan = computePlan(base, distOf((c) => { c.talos.extensions.push('siderolabs/iscsi-tools'); }));
+    expect(findings(plan, FindingKind.REJECTED).map((r) => r.message)).toEqual([
+      `the control plane moves from Talos v1.13.9 (schematic ${guestAgent.id.slice(0, 8)}) to Talos v1.13.9 (schematic ${extended.id.slice(0, 8)}) but still clones template VM K8S0/8700, which holds the old image: new machines would boot the old disk (STACK.md §9.1). Build a template VM from ${extended.diskImageUrl('v1.13.9')} under a new VM ID and point the config at it (proxmox.template.templateId)`,
+      expect.stringMatching(/^pool homelab-default moves from .* but still clones template VM K8S0\/8700/),
     ]);
   });
 
