@@ -58,6 +58,23 @@ function list(items: readonly string[]): string {
   return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }
 
+/**
+ * Where the next command block runs, said right before it: the runbook switches between the Proxmox
+ * nodes (pveum, qm) and the workstation (kind, clusterctl, kubectl, talosctl, npm), and a block pasted
+ * into the wrong shell fails, or worse, half succeeds.
+ */
+const WORKSTATION = 'On your workstation, in this repository:';
+
+/** The lead line of a block that runs in a root shell on a Proxmox node. */
+function onNode(node: string, why: string): string {
+  return `In a root shell on the Proxmox node ${code(node)} (${why}):`;
+}
+
+/** The project README, from dist/<cluster>/RUNBOOK.md; "README" alone would be the diagram beside it. */
+function projectReadme(anchor: string, title: string): string {
+  return `[the project README](../../README.md#${anchor}), section "${title}"`;
+}
+
 /** A heredoc whose delimiter occurs in no line of the body, so the body is taken verbatim. */
 function heredoc(command: string, body: readonly string[]): string[] {
   let delimiter = 'EOF';
@@ -98,8 +115,10 @@ function managementSection(cluster: TalosCluster): string[] {
   return [
     'Run kind on a host that reaches the node network: CACPPT talks to the Talos API of each control plane',
     `(addresses from ${cluster.addresses.map(code).join(', ')}) on TCP 50000, and Cluster API reaches the API server`,
-    `through the VIP ${code(`${cluster.endpoint}:${cluster.endpointPort}`)} [3.3]; CAPMOX calls the Proxmox API (port 8006).`,
-    'The Talos bootstrap Secrets live only in this cluster, so keep it (or back them up, last step) [3.2].',
+    `through the VIP ${code(`${cluster.endpoint}:${cluster.endpointPort}`)}; CAPMOX calls the Proxmox API (port 8006).`,
+    'The Talos bootstrap Secrets live only in this cluster, so keep it (or back them up, last step).',
+    '',
+    WORKSTATION,
     '',
     ...block('sh', [
       ...heredoc(`cat > ${config}`, [
@@ -113,7 +132,9 @@ function managementSection(cluster: TalosCluster): string[] {
       `kubectl config use-context kind-${MANAGEMENT_CLUSTER_NAME}`,
     ]),
     '',
-    'Once the first control plane has booted (last step), check the VIP from inside kind:',
+    'Once the first control plane has booted (last step), check the VIP from inside kind.',
+    '',
+    WORKSTATION,
     '',
     ...block('sh', [
       `docker exec ${MANAGEMENT_CLUSTER_NAME}-control-plane timeout 3 bash -c ${sh(`</dev/tcp/${cluster.endpoint}/${cluster.endpointPort}`)} && echo reachable`,
@@ -136,8 +157,10 @@ function providersSection(cluster: TalosCluster): string[] {
   const secretName = cluster.credentialsSecret;
   const credentials = secretName === undefined ? [
     `${cluster.clusterName} has no credentials Secret, so CAPMOX uses its global credentials (Secret`,
-    '`capmox-manager-credentials`, filled from these variables at init) [7]. They need the token of',
+    '`capmox-manager-credentials`, filled from these variables at init). They need the token of',
     'step 3: create it first.',
+    '',
+    WORKSTATION,
     '',
     ...block('sh', [
       'export PROXMOX_URL=https://<proxmox host>:8006     # adapt: no /api2/json',
@@ -148,19 +171,21 @@ function providersSection(cluster: TalosCluster): string[] {
   ] : [
     `CAPMOX reads the token of ${cluster.clusterName} from the Secret ${code(secretName)} in namespace`,
     `${code(cluster.namespace)} (the ProxmoxCluster's \`credentialsRef\`), created at the end of step 3 as in`,
-    'README "Proxmox credentials". Run init without `PROXMOX_*` variables, so no global credentials',
-    'are installed [7].',
+    `${projectReadme('proxmox-credentials', 'Proxmox credentials')}. Run init without \`PROXMOX_*\``,
+    'variables, so no global credentials are installed.',
+    '',
+    WORKSTATION,
     '',
     ...block('sh', init),
   ];
   return [
     `The pinned providers, with clusterctl ${v.clusterApi}; all five are in clusterctl's built-in provider list under`,
-    'these names [0].',
+    'these names.',
     '',
     ...credentials,
     '',
     'No `EXP_CLUSTER_RESOURCE_SET`: ClusterResourceSet is GA and its feature gate is gone in CAPI',
-    '1.12, whatever the CAPMOX docs say [0].',
+    '1.12, whatever the CAPMOX docs say.',
   ];
 }
 
@@ -183,32 +208,45 @@ function proxmoxSection(cluster: TalosCluster, vms: readonly TemplateVmUsers[]):
     acl('"/storage/$DISK_STORAGE"', 'PVEDatastoreUser'),
     `pveum user token add ${user} ${TOKEN_NAME} --privsep 0   # prints the token secret once`,
   ];
+  // pveum writes the cluster-wide /etc/pve, so any node will do; the first one the cluster uses is named.
+  const node = nodes[0] ?? vms[0].sourceNode;
   const out = [
-    `A user ${code(user)} with the least-privilege roles of CAPMOX [7], scoped to this cluster's nodes, template`,
-    `VM${vms.length > 1 ? 's' : ''}, bridge and storages, and a token that shares its rights (\`--privsep 0\`). Run as root on`,
-    'any node of the Proxmox VE cluster (PVE ≥ 8, which has ACLs on bridges under `/sdn/zones/localnetwork`):',
+    `A user ${code(user)} with the least-privilege roles CAPMOX documents, scoped to this cluster's nodes, template`,
+    `VM${vms.length > 1 ? 's' : ''}, bridge and storages, and a token that shares its rights (\`--privsep 0\`). Proxmox VE ≥ 8,`,
+    'which has ACLs on bridges under `/sdn/zones/localnetwork`.',
+    '',
+    onNode(node, 'or any other node of the Proxmox VE cluster: users and ACLs are cluster-wide'),
     '',
     ...block('sh', commands),
     '',
-    '- `/vms`, not a pool: the machine templates name no Proxmox pool, so clones join none [7].',
+    '- `/vms`, not a pool: the machine templates name no Proxmox pool, so clones join none.',
     `- ${code('$ISO_STORAGE')}: CAPMOX uploads each machine's NoCloud ISO (its machine config, cluster PKI included`,
-    '  on control planes) to the first ISO-capable storage of the node and attaches it on `ide0` [1.2].',
+    '  on control planes) to the first ISO-capable storage of the node and attaches it on `ide0`.',
     `- ${code('$DISK_STORAGE')}: Datastore.AllocateSpace for the full clones, which stay on the template's storage.`,
   ];
   if (secretName !== undefined) {
     const namespace = cluster.namespace;
+    // The CA is copied beside the credentials the command writes, outside the repository, where no
+    // `git add` picks it up; /etc/pve is the same on every node, so the node above will do.
+    const ca = '"$HOME/.config/cdk8s-talos-proxmox/pve-root-ca.pem"';
     out.push(
       '',
-      `Then the Secret ${code(secretName)} in ${code(namespace)}, as in README "Proxmox credentials". With sops and a`,
-      `\`.sops.yaml\` (Flux), the command writes it encrypted to \`secrets/${cluster.clusterName}/proxmox-credentials.sops.yaml\`:`,
+      `Then the Secret ${code(secretName)} in ${code(namespace)}, as in ${projectReadme('proxmox-credentials', 'Proxmox credentials')}.`,
+      `With sops and a \`.sops.yaml\` (Flux), the command writes it encrypted to \`secrets/${cluster.clusterName}/proxmox-credentials.sops.yaml\`:`,
       'commit that. Without sops (Fleet, plain kubectl) it writes plain text outside the repository only',
       `(\`~/.config/cdk8s-talos-proxmox/${cluster.clusterName}/\`, or \`--out\`): \`kubectl apply -f\` it, then delete the file.`,
+      `The Proxmox CA (${code('/etc/pve/pve-root-ca.pem')}, the same on every node) is copied from ${node} first, so CAPMOX`,
+      'verifies the API\'s certificate; without it the Secret says `insecure: "true"`.',
+      '',
+      WORKSTATION,
       '',
       ...block('sh', [
+        'mkdir -p ~/.config/cdk8s-talos-proxmox',
+        `scp ${sh(`root@${node}:/etc/pve/pve-root-ca.pem`)} ${ca}   # adapt: ${node}'s address if its name does not resolve`,
         'export PROXMOX_URL=https://<proxmox host>:8006     # adapt: no /api2/json',
         `export PROXMOX_TOKEN=${sh(`${user}!${TOKEN_NAME}`)}`,
         'export PROXMOX_SECRET=\'<token secret>\'             # printed by `pveum user token add` above',
-        'export PROXMOX_ROOT_CA_FILE=pve-root-ca.pem        # copy of /etc/pve/pve-root-ca.pem; without it TLS is not verified',
+        `export PROXMOX_ROOT_CA_FILE=${ca}`,
         `npm run credentials -- ${sh(cluster.clusterName)}`,
       ]),
     );
@@ -216,12 +254,46 @@ function proxmoxSection(cluster: TalosCluster, vms: readonly TemplateVmUsers[]):
   return out;
 }
 
+/**
+ * The shell lines that build one template VM. A pasted block runs line by line in the reader's
+ * interactive shell, where `exit` would close that shell and a failed line would not stop the next:
+ * so the whole build is one subshell with `set -e`, and it refuses a VM ID that is taken, since
+ * `qm create` on a reused ID would fail half-way on a re-run, or the ID may hold someone else's VM.
+ * `pvesh get /cluster/nextid --vmid` checks the whole Proxmox VE cluster (VMs and containers share
+ * IDs), where `qm status` sees only this node's VMs.
+ */
+function templateBuild(cluster: TalosCluster, id: number, name: string, imageUrl: string, agent: boolean): string[] {
+  // The body stays unindented, so each line reads (and greps) as the command it is.
+  return [
+    '(',
+    'set -e',
+    `if ! pvesh get /cluster/nextid --vmid ${id} >/dev/null; then`,
+    `  echo "VM ID ${id} is taken: check that it is the template ${name} (qm config ${id}), or pick another templateId" >&2`,
+    '  exit 1',
+    'fi',
+    'DISK_STORAGE=local-lvm  # adapt: as in step 3',
+    `IMAGE=/var/tmp/${name}.raw`,
+    `curl -fL -o "$IMAGE.xz" ${imageUrl}`,
+    'xz -d -f "$IMAGE.xz"',
+    `qm create ${id} --name ${name} --ostype l26 --machine q35 --cpu host \\`,
+    '  --cores 2 --memory 2048 --balloon 0 --hotplug network,disk,usb \\',
+    `  --scsihw virtio-scsi-pci --net0 ${sh(`virtio,bridge=${cluster.bridge}`)}${agent ? ' --agent enabled=1' : ''}`,
+    `qm set ${id} --scsi0 "$DISK_STORAGE:0,import-from=$IMAGE"`,
+    `qm set ${id} --boot order=scsi0`,
+    `qm template ${id}`,
+    'rm "$IMAGE"',
+    ')',
+  ];
+}
+
 function templateSection(cluster: TalosCluster, vms: readonly TemplateVmUsers[]): string[] {
   const version = cluster.talosVersion;
   const out = [
     `One template VM per ${code('sourceNode')}/${code('templateId')}, from the Image Factory nocloud disk image of the`,
-    `schematic its machines boot (Talos ${version}) [1.4]. CAPMOX sets each clone's size and grows its disk;`,
-    'the template needs no cloud-init drive, since CAPMOX attaches its own NoCloud ISO on `ide0` [1.2].',
+    `schematic its machines boot (Talos ${version}). CAPMOX sets each clone's size and grows its disk;`,
+    'the template needs no cloud-init drive, since CAPMOX attaches its own NoCloud ISO on `ide0`.',
+    'Each build runs in a subshell with `set -e`: it stops at the first failing command, and before',
+    '`qm create` when the VM ID is already taken anywhere in the Proxmox VE cluster, without closing your shell.',
   ];
   const otherNodes = (vm: TemplateVmUsers) => cluster.allowedNodes.filter((n) => n !== vm.sourceNode);
   for (const vm of vms) {
@@ -248,37 +320,27 @@ function templateSection(cluster: TalosCluster, vms: readonly TemplateVmUsers[])
     out.push(
       ...block('yaml', yaml),
       '',
-      'The Image Factory must answer with the same ID:',
+      'The Image Factory must answer with the same ID (any machine with internet access will do).',
+      '',
+      WORKSTATION,
       '',
       ...block('sh', heredoc('curl -fsS -X POST --data-binary @- https://factory.talos.dev/schematics', yaml)),
       '',
-      `On ${vm.sourceNode}, as root:`,
+      onNode(vm.sourceNode, `the template's ${code('sourceNode')}`),
       '',
-      ...block('sh', [
-        'DISK_STORAGE=local-lvm  # adapt: as in step 3',
-        `IMAGE=/var/tmp/${templateVmName(version, schematic)}.raw`,
-        `curl -fL -o "$IMAGE.xz" ${schematic.diskImageUrl(version)}`,
-        'xz -d -f "$IMAGE.xz"',
-        `qm create ${vm.templateId} --name ${templateVmName(version, schematic)} --ostype l26 --machine q35 --cpu host \\`,
-        '  --cores 2 --memory 2048 --balloon 0 --hotplug network,disk,usb \\',
-        `  --scsihw virtio-scsi-pci --net0 ${sh(`virtio,bridge=${cluster.bridge}`)}${agent ? ' --agent enabled=1' : ''}`,
-        `qm set ${vm.templateId} --scsi0 "$DISK_STORAGE:0,import-from=$IMAGE"`,
-        `qm set ${vm.templateId} --boot order=scsi0`,
-        `qm template ${vm.templateId}`,
-        'rm "$IMAGE"',
-      ]),
+      ...block('sh', templateBuild(cluster, vm.templateId, templateVmName(version, schematic), schematic.diskImageUrl(version), agent)),
       '',
-      '- `--scsihw virtio-scsi-pci` is "VirtIO SCSI"; "VirtIO SCSI single" hangs the bootstrap [1.4].',
-      '- `--balloon 0` and no memory hotplug: Talos does not see memory added later [1.4].',
+      '- `--scsihw virtio-scsi-pci` is "VirtIO SCSI"; "VirtIO SCSI single" hangs the bootstrap.',
+      '- `--balloon 0` and no memory hotplug: Talos does not see memory added later.',
       agent
-        ? `- \`--agent enabled=1\`: the image has ${code(QEMU_GUEST_AGENT_EXTENSION)}, and CAPMOX waits for the agent [1.4].`
-        : `- No \`--agent\`: the image lacks ${code(QEMU_GUEST_AGENT_EXTENSION)}; the machine templates skip CAPMOX's agent check [1.4].`,
+        ? `- \`--agent enabled=1\`: the image has ${code(QEMU_GUEST_AGENT_EXTENSION)}, and CAPMOX waits for the agent.`
+        : `- No \`--agent\`: the image lacks ${code(QEMU_GUEST_AGENT_EXTENSION)}; the machine templates skip CAPMOX's agent check.`,
     );
     const others = otherNodes(vm);
     if (others.length > 0) {
       out.push(
         `- CAPMOX also places clones on ${list(others)}, and Proxmox clones to another node only from shared`,
-        `  storage: put ${code('$DISK_STORAGE')} on storage ${vm.sourceNode} shares with ${list(others)} [1.4].`,
+        `  storage: put ${code('$DISK_STORAGE')} on storage ${vm.sourceNode} shares with ${list(others)}.`,
       );
     }
   }
@@ -290,18 +352,20 @@ function longhornSection(cluster: TalosCluster, kubeconfig: string, applyStep: n
   const ns = LONGHORN_NAMESPACE;
   const out = [
     `Longhorn needs ${list(LONGHORN_EXTENSIONS.map(code))} (iscsid, fstrim) in the image of its nodes, so ${pools.length > 1 ? 'these pools boot their' : 'this pool boots its'}`,
-    `own schematic from ${pools.length > 1 ? 'their' : 'its'} own template VM (step 4) [6]:`,
+    `own schematic from ${pools.length > 1 ? 'their' : 'its'} own template VM (step 4); ${projectReadme('add-a-longhorn-pool', 'Add a Longhorn pool')}, has the details:`,
     '',
     ...pools.map((p) => `- pool ${code(p.poolName)}: schematic ${code(p.schematic.id)}, template VM ${p.template.templateId} on ${p.template.sourceNode}`),
   ];
   for (const p of pools) {
     const missing = LONGHORN_EXTENSIONS.filter((e) => !p.schematic.hasExtension(e));
-    if (missing.length > 0) out.push('', `> **MISSING: pool ${code(p.poolName)} lacks ${list(missing.map(code))}**; Longhorn cannot attach volumes there [6].`);
+    if (missing.length > 0) out.push('', `> **MISSING: pool ${code(p.poolName)} lacks ${list(missing.map(code))}**; Longhorn cannot attach volumes there.`);
   }
   out.push(
     '',
     `After step ${applyStep}, with the workload cluster's kubeconfig: Talos enforces the baseline pod security level, and`,
-    'Longhorn\'s pods are privileged [6].',
+    'Longhorn\'s pods are privileged.',
+    '',
+    WORKSTATION,
     '',
     ...block('sh', [
       `kubectl --kubeconfig ${kubeconfig} create namespace ${ns}`,
@@ -311,7 +375,7 @@ function longhornSection(cluster: TalosCluster, kubeconfig: string, applyStep: n
     `Data path: ${code(LONGHORN_DATA_PATH)} on the system disk (CAPMOX can only grow the boot disk), bind-mounted`,
     'into the kubelet with `rshared` by the pool\'s machine config, so keep Longhorn\'s default data path',
     `(Helm value ${code(`defaultSettings.defaultDataPath=${LONGHORN_DATA_PATH}`)}) and size the pool's \`diskGiB\` for its replicas.`,
-    'Schedule Longhorn only on these nodes: the others lack the extensions [6].',
+    'Schedule Longhorn only on these nodes: the others lack the extensions.',
   );
   return out;
 }
@@ -325,14 +389,19 @@ function applySection(cluster: TalosCluster, options: ClusterRunbookOptions, kub
   const talosconfig = `${name}.talosconfig`;
   const cpSelector = `${CLUSTER_NAME_LABEL}=${name},${CONTROL_PLANE_LABEL}`;
   return [
-    `Commit and push ${code(options.sourceFile)} and ${code(`dist/${name}/`)}; the GitOps agent applies the folder (README "How`,
-    'dist/ reaches the management cluster" installs Flux or Fleet and applies `dist/management/` once). Without an',
-    'agent, apply it yourself; server-side, since the resource-set ConfigMaps are large [4.2]:',
+    `Commit and push ${code(options.sourceFile)} and ${code(`dist/${name}/`)}; the GitOps agent applies the folder`,
+    `(${projectReadme('how-dist-reaches-the-management-cluster', 'How dist/ reaches the management cluster')}, installs Flux or Fleet`,
+    'and applies `dist/management/` once). Without an agent, apply it yourself; server-side, since the',
+    'resource-set ConfigMaps are large.',
+    '',
+    WORKSTATION,
     '',
     ...block('sh', [`kubectl apply --server-side -f dist/${name}/`]),
     '',
     `Wait for the first control plane, take the kubeconfig, then wait for all of ${name} (when a wait times out,`,
-    `\`clusterctl describe cluster ${name} -n ${ns}\` says where it stands):`,
+    `\`clusterctl describe cluster ${name} -n ${ns}\` says where it stands).`,
+    '',
+    WORKSTATION,
     '',
     ...block('sh', [
       `kubectl wait -n ${ns} ${clusterRes} --for=condition=ControlPlaneInitialized --timeout=30m`,
@@ -345,7 +414,9 @@ function applySection(cluster: TalosCluster, options: ClusterRunbookOptions, kub
     '`Ready` on the TalosControlPlane needs every control-plane machine ready.',
     '',
     'Every node must carry `proxmox://<uuid>`; `talos://nocloud/<ip>` or an empty column means the Talos CCM',
-    'did not get the provider ID from CAPMOX, and its Machine never gets a node [2]:',
+    'did not get the provider ID from CAPMOX, and its Machine never gets a node.',
+    '',
+    WORKSTATION,
     '',
     ...block('sh', [
       `kubectl --kubeconfig ${kubeconfig} get nodes -o custom-columns=NAME:.metadata.name,PROVIDERID:.spec.providerID`,
@@ -354,7 +425,9 @@ function applySection(cluster: TalosCluster, options: ClusterRunbookOptions, kub
     '',
     `The talosconfig (Secret ${code(`${name}-talosconfig`)}, key \`talosconfig\`, written by CABPT) and, with talosctl`,
     `${cluster.talosVersion}, the etcd members: one per control-plane Machine, since a Machine can be ready while its`,
-    'etcd member never joined [3.2, 8]:',
+    'etcd member never joined.',
+    '',
+    WORKSTATION,
     '',
     ...block('sh', [
       `kubectl get secret -n ${ns} ${name}-talosconfig -o jsonpath='{.data.talosconfig}' | base64 -d > ${talosconfig}`,
@@ -363,7 +436,7 @@ function applySection(cluster: TalosCluster, options: ClusterRunbookOptions, kub
     ]),
     '',
     `Back up the Secrets ${list([`${name}-talos`, `${name}-ca`, `${name}-talosconfig`].map(code))} of namespace ${code(ns)}: they exist only`,
-    'on the management cluster [3.2].',
+    'on the management cluster.',
   ];
 }
 
@@ -377,7 +450,9 @@ function applySection(cluster: TalosCluster, options: ClusterRunbookOptions, kub
  * 3 Proxmox API user and token with least privilege, 4 one template VM per `sourceNode`/
  * `templateId`, 5 Longhorn (only when a pool has `longhorn`), then apply and verify. Only what
  * Proxmox knows and the project cannot (storage names, the API URL, the token secret) is left to
- * the reader, marked `adapt`. Bracketed numbers are STACK.md sections.
+ * the reader, marked `adapt`. Every command block is preceded by the machine it runs on (a Proxmox
+ * node's root shell or the workstation, in this repository), and every link resolves inside the
+ * repository: the runbook is read on GitHub or in a clone, where nothing beside the repository exists.
  *
  * Deterministic: the same cluster gives byte-identical text.
  */
@@ -400,7 +475,9 @@ export function clusterRunbook(cluster: TalosCluster, options: ClusterRunbookOpt
     `# Runbook: ${cluster.clusterName}`,
     '',
     `Generated by \`cdk8s synth\` from ${code(options.sourceFile)}; do not edit. Day 0 of this cluster, in order;`,
-    'numbers in brackets are STACK.md sections.',
+    `${projectReadme('day-0-create-the-management-cluster-and-prepare-proxmox', 'Day 0')}, explains the steps. Each command`,
+    'block says where it runs: in a root shell on a Proxmox node (`pveum`, `qm`), or on your workstation, in',
+    'a clone of this repository with `npm ci` done (kind, clusterctl, kubectl, talosctl, npm).',
     '',
     `- namespace ${code(cluster.namespace)}, Kubernetes ${cluster.kubernetesVersion}, Talos ${cluster.talosVersion}`,
     `- VIP ${code(`${cluster.endpoint}:${cluster.endpointPort}`)}, node addresses ${cluster.addresses.map(code).join(', ')}, bridge ${code(cluster.bridge)}`,

@@ -1,3 +1,5 @@
+import { existsSync, readdirSync, readFileSync } from 'fs';
+import { join, relative, resolve } from 'path';
 import { ProxmoxWorkerPool, STACK_VERSIONS, TalosCluster, TalosClusterProps } from '../../lib';
 import { clusterRunbook } from '../../lib/app/runbook';
 import { homelabProps, newChart } from '../util';
@@ -48,9 +50,50 @@ function blocks(lines: readonly string[], lang = 'sh'): string[][] {
   return out;
 }
 
+/** Where a block runs, as the runbook says it on the line before the block. */
+const WORKSTATION = 'On your workstation, in this repository:';
+const onNode = (node: string, why: string) => `In a root shell on the Proxmox node \`${node}\` (${why}):`;
+const TEMPLATE_NODE = (node: string) => onNode(node, 'the template\'s `sourceNode`');
+
+/** For each shell block of a text, the line that precedes it (a blank line between), in order. */
+function leads(text: string): string[] {
+  const lines = text.split('\n');
+  return lines.flatMap((l, i) => (l === '```sh' ? [i >= 2 && lines[i - 1] === '' ? lines[i - 2] : `(no lead before line ${i + 1})`] : []));
+}
+
+/** The repository's root, and the folder a runbook of `cluster` is written to (its links are relative to it). */
+const ROOT = resolve(__dirname, '../..');
+
+/** GitHub's anchor of a markdown heading: lower case, punctuation dropped, spaces as hyphens. */
+function anchor(heading: string): string {
+  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+}
+
+/** Every markdown link of a runbook that does not resolve inside the repository from dist/<cluster>/. */
+function danglingLinks(text: string, cluster: string): string[] {
+  const dir = join(ROOT, 'dist', cluster);
+  const outside = (target: string) => target.startsWith('http') || target.startsWith('mailto:');
+  return [...text.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]).filter((target) => {
+    if (outside(target)) return false;
+    const [path, fragment] = target.split('#');
+    const file = resolve(dir, path);
+    if (relative(ROOT, file).startsWith('..') || !existsSync(file)) return true;
+    if (fragment === undefined) return false;
+    const headings = readFileSync(file, 'utf8').split('\n').filter((l) => /^#{1,6} /.test(l)).map((l) => anchor(l.replace(/^#+ /, '')));
+    return !headings.includes(fragment);
+  });
+}
+
+/** Bracketed section numbers (`[1.4]`, `[3.2, 8]`) that cite a document outside the repository. */
+function citations(text: string): string[] {
+  // Not after a word: `items[0]` of a jsonpath is an index, not a citation.
+  return text.match(/(?<![\w.])\[\d+(\.\d+)?(, *\d+(\.\d+)?)*\]/g) ?? [];
+}
+
 /** The shell lines of a section, continuation lines joined, so a command can be matched whole. */
 function commands(lines: readonly string[]): string[] {
-  return blocks(lines).flatMap((b) => b.join('\n').replace(/ \\\n\s*/g, ' ').split('\n'));
+  // Indentation dropped too: the template builds run indented inside a subshell.
+  return blocks(lines).flatMap((b) => b.join('\n').replace(/ \\\n\s*/g, ' ').split('\n').map((l) => l.trimStart()));
 }
 
 describe('clusterRunbook of the homelab cluster', () => {
@@ -121,6 +164,8 @@ describe('clusterRunbook of the homelab cluster', () => {
     ]);
     expect(sh[1]).toContain('export PROXMOX_TOKEN=\'capmox-homelab@pve!capi\'');
     expect(sh[1][sh[1].length - 1]).toBe('npm run credentials -- homelab');
+    // pveum on a node, npm on the workstation: two blocks, each after its own lead line.
+    expect(sh[0].some((l) => l.startsWith('npm ') || l.startsWith('export '))).toBe(false);
   });
 
   test('one template VM, 8700 on K8S0, from the schematic of its users', () => {
@@ -131,8 +176,16 @@ describe('clusterRunbook of the homelab cluster', () => {
     expect(blocks(lines, 'yaml')).toEqual([yaml]);
     const [factory, build] = blocks(lines);
     expect(factory).toEqual(['curl -fsS -X POST --data-binary @- https://factory.talos.dev/schematics <<\'EOF\'', ...yaml, 'EOF']);
-    expect(lines).toContain('On K8S0, as root:');
-    expect(commands(['```sh', ...build, '```'])).toEqual([
+    expect(lines).toContain(TEMPLATE_NODE('K8S0'));
+    // One subshell with set -e: a pasted block stops at the first failure, and exit leaves the reader's shell open.
+    expect(build[0]).toBe('(');
+    expect(build[build.length - 1]).toBe(')');
+    expect(commands(['```sh', ...build.slice(1, -1), '```']).map((l) => l.trim())).toEqual([
+      'set -e',
+      'if ! pvesh get /cluster/nextid --vmid 8700 >/dev/null; then',
+      'echo "VM ID 8700 is taken: check that it is the template talos-v1-13-9-ce4c9805 (qm config 8700), or pick another templateId" >&2',
+      'exit 1',
+      'fi',
       'DISK_STORAGE=local-lvm  # adapt: as in step 3',
       'IMAGE=/var/tmp/talos-v1-13-9-ce4c9805.raw',
       `curl -fL -o "$IMAGE.xz" https://factory.talos.dev/image/${AGENT_ID}/v1.13.9/nocloud-amd64.raw.xz`,
@@ -174,6 +227,40 @@ describe('clusterRunbook of the homelab cluster', () => {
     expect(text).toContain('it writes plain text outside the repository only\n(`~/.config/cdk8s-talos-proxmox/homelab/`, or `--out`)');
   });
 
+  test('every shell block says where it runs: the workstation, any node for pveum, the source node for qm', () => {
+    expect(leads(text)).toEqual([
+      WORKSTATION, // kind
+      WORKSTATION, // VIP check
+      WORKSTATION, // clusterctl init
+      onNode('K8S0', 'or any other node of the Proxmox VE cluster: users and ACLs are cluster-wide'),
+      WORKSTATION, // CA copy and npm run credentials, split from pveum since they need the repository
+      WORKSTATION, // Image Factory check
+      TEMPLATE_NODE('K8S0'),
+      WORKSTATION, WORKSTATION, WORKSTATION, WORKSTATION, // apply, waits, providerIDs, etcd
+    ]);
+    expect(text).not.toContain('Run as root on');
+  });
+
+  test('the Proxmox CA is copied from a node of the cluster to the workstation before npm run credentials', () => {
+    const sh = blocks(section(text, 'Proxmox API user and token'))[1];
+    expect(sh.slice(0, 2)).toEqual([
+      'mkdir -p ~/.config/cdk8s-talos-proxmox',
+      'scp root@K8S0:/etc/pve/pve-root-ca.pem "$HOME/.config/cdk8s-talos-proxmox/pve-root-ca.pem"   # adapt: K8S0\'s address if its name does not resolve',
+    ]);
+    expect(sh).toContain('export PROXMOX_ROOT_CA_FILE="$HOME/.config/cdk8s-talos-proxmox/pve-root-ca.pem"');
+    expect(sh.findIndex((l) => l.startsWith('scp '))).toBeLessThan(sh.indexOf('npm run credentials -- homelab'));
+  });
+
+  test('links resolve inside the repository, the project README is named as such, no STACK.md citations', () => {
+    expect(danglingLinks(text, 'homelab')).toEqual([]);
+    expect(citations(text)).toEqual([]);
+    expect(text).not.toMatch(/STACK\.md|\.\.\/shared/);
+    expect(text).toContain('[the project README](../../README.md#proxmox-credentials), section "Proxmox credentials"');
+    expect(text).toContain('[the project README](../../README.md#day-0-create-the-management-cluster-and-prepare-proxmox)');
+    // "README" alone would be the diagram beside the runbook, dist/homelab/README.md.
+    expect(text.replace(/\[the project README\]\(\.\.\/\.\.\/README\.md#[a-z0-9-]+\)/g, '')).not.toContain('README');
+  });
+
   test('byte-identical across constructions and calls', () => {
     expect(clusterRunbook(homelab(), OPTIONS)).toBe(text);
   });
@@ -205,7 +292,18 @@ describe('clusterRunbook follows the cluster', () => {
       'clusterctl init \\',
     ]);
     expect(text).not.toContain('npm run credentials');
+    expect(text).not.toContain('pve-root-ca.pem');
     expect(text).toContain('credentials: the provider\'s global credentials');
+    expect(leads(text)).toEqual([
+      WORKSTATION, WORKSTATION, WORKSTATION,
+      onNode('pve-a', 'or any other node of the Proxmox VE cluster: users and ACLs are cluster-wide'),
+      WORKSTATION, TEMPLATE_NODE('pve-a'),
+      WORKSTATION, WORKSTATION, WORKSTATION, WORKSTATION,
+    ]);
+    expect(danglingLinks(text, 'lab')).toEqual([]);
+    expect(citations(text)).toEqual([]);
+    // The guard names this cluster's template VM.
+    expect(commands(section(text, 'Talos template VM')).map((l) => l.trim())).toContain('if ! pvesh get /cluster/nextid --vmid 9100 >/dev/null; then');
     const pveum = commands(section(text, 'Proxmox API user and token')).filter((l) => l.startsWith('pveum acl'));
     expect(pveum).toEqual([
       'pveum acl modify / --users capmox@pve --roles CapmoxSysAudit --propagate 0',
@@ -286,6 +384,24 @@ describe('clusterRunbook follows the cluster', () => {
     expect(longhorn.join(' ')).toContain('After step 6,');
     expect(longhorn.join(' ')).toContain('`defaultSettings.defaultDataPath=/var/lib/longhorn`');
     expect(longhorn.join(' ')).not.toContain('MISSING');
+    expect(longhorn.join(' ')).toContain('[the project README](../../README.md#add-a-longhorn-pool)');
+    expect(leads(text)).toEqual([
+      WORKSTATION, WORKSTATION, WORKSTATION,
+      onNode('K8S0', 'or any other node of the Proxmox VE cluster: users and ACLs are cluster-wide'),
+      WORKSTATION,
+      WORKSTATION, TEMPLATE_NODE('K8S0'), // 8700
+      WORKSTATION, TEMPLATE_NODE('K8S0'), // 8701
+      WORKSTATION, // Longhorn namespace
+      WORKSTATION, WORKSTATION, WORKSTATION, WORKSTATION,
+    ]);
+    // Each template VM has its own guard, before its own qm create.
+    const trimmed = commands(templates).map((l) => l.trim());
+    for (const id of [8700, 8701]) {
+      expect(trimmed.indexOf(`if ! pvesh get /cluster/nextid --vmid ${id} >/dev/null; then`))
+        .toBeLessThan(trimmed.findIndex((l) => l.startsWith(`qm create ${id} `)));
+    }
+    expect(danglingLinks(text, 'homelab')).toEqual([]);
+    expect(citations(text)).toEqual([]);
   });
 
   test('two images on one template VM are shown as a conflict, never built as one', () => {
@@ -303,5 +419,28 @@ describe('clusterRunbook follows the cluster', () => {
     expect(lines).toContain(`> ${rogue.schematic.diskImageUrl('v1.13.9')}`);
     // Built from the first user's image only.
     expect(commands(lines).filter((l) => l.startsWith('curl -fL '))).toEqual([`curl -fL -o "$IMAGE.xz" https://factory.talos.dev/image/${AGENT_ID}/v1.13.9/nocloud-amd64.raw.xz`]);
+  });
+});
+
+describe('the runbooks synth wrote to dist/', () => {
+  // The committed runbooks, as a reader finds them on GitHub or in a clone: links relative to dist/<cluster>/.
+  const runbooks = readdirSync(join(ROOT, 'dist'), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(ROOT, 'dist', d.name, 'RUNBOOK.md')))
+    .map((d) => [d.name, readFileSync(join(ROOT, 'dist', d.name, 'RUNBOOK.md'), 'utf8')] as const);
+
+  test('exist', () => {
+    expect(runbooks.map(([name]) => name)).toContain('homelab');
+  });
+
+  test.each(runbooks)('%s: every link resolves inside the repository, no STACK.md citation, every block placed', (name, text) => {
+    expect(danglingLinks(text, name)).toEqual([]);
+    expect(citations(text)).toEqual([]);
+    expect(leads(text).filter((l) => l !== WORKSTATION && !l.startsWith('In a root shell on the Proxmox node '))).toEqual([]);
+  });
+
+  test('the link check catches a link that leaves the repository or misses a heading', () => {
+    expect(danglingLinks('[a](../../../shared/reference/STACK.md) [b](../../README.md#no-such-heading) [c](README.md) [d](../../README.md#layout)', 'homelab'))
+      .toEqual(['../../../shared/reference/STACK.md', '../../README.md#no-such-heading']);
+    expect(citations('see [1.4] and [3.2, 8]; jsonpath {.items[0].status}')).toEqual(['[1.4]', '[3.2, 8]']);
   });
 });
