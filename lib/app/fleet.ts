@@ -9,6 +9,7 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { Diagnostic, error, quote, ValidationError } from '../core/errors';
+import { compareText } from '../core/naming';
 import { Ipv4Range, ipv4ToInt, parseIpv4Range, rangeContains, rangesOverlap } from '../core/network';
 import { BuiltCluster } from './clusters';
 
@@ -42,11 +43,7 @@ export function checkFleet(clusters: readonly BuiltCluster[], management: readon
 
 /** Clusters in file-name order, so that the later file is the one reported on. */
 function byFile(clusters: readonly BuiltCluster[]): BuiltCluster[] {
-  return [...clusters].sort((a, b) => compare(a.source.file, b.source.file));
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  return [...clusters].sort((a, b) => compareText(a.source.file, b.source.file));
 }
 
 function at(b: BuiltCluster, path: string, message: string): Diagnostic {
@@ -66,17 +63,18 @@ const REACH = 'the management cluster must reach every cluster\'s VIP and contro
 /** VIPs and node ranges shared between clusters. */
 function addressProblems(clusters: readonly BuiltCluster[]): Diagnostic[] {
   const sorted = byFile(clusters);
+  // Parsed once per cluster: the pairs below are quadratic in the fleet's size.
+  const parsed = new Map(sorted.map((b) => [b, { vip: ipv4ToInt(b.cluster.endpoint), ranges: ranges(b) }]));
   const problems: Diagnostic[] = [];
   sorted.forEach((later, j) => {
-    const vip = ipv4ToInt(later.cluster.endpoint);
-    const laterRanges = ranges(later);
+    const { vip, ranges: laterRanges } = parsed.get(later)!;
     for (const earlier of sorted.slice(0, j)) {
       const other = earlier.source.file;
-      const otherVip = ipv4ToInt(earlier.cluster.endpoint);
+      const { vip: otherVip, ranges: earlierRanges } = parsed.get(earlier)!;
       if (vip !== undefined && vip === otherVip) {
         problems.push(at(later, 'network.endpoint', `${quote(later.cluster.endpoint)} is also the VIP of ${other} (network.endpoint); give each cluster its own VIP: ${REACH}`));
       }
-      for (const { range, field } of ranges(earlier)) {
+      for (const { range, field } of earlierRanges) {
         if (vip !== undefined && rangeContains(range, vip)) {
           problems.push(at(later, 'network.endpoint', `${quote(later.cluster.endpoint)} lies in the node addresses of ${other} (${field} ${quote(range.spec)}); choose a VIP outside every cluster's node ranges: ${REACH}`));
         }
@@ -85,7 +83,7 @@ function addressProblems(clusters: readonly BuiltCluster[]): Diagnostic[] {
         if (otherVip !== undefined && rangeContains(range, otherVip)) {
           problems.push(at(later, field, `${quote(range.spec)} contains the VIP of ${other} (network.endpoint ${quote(earlier.cluster.endpoint)}); leave it out of this cluster's node ranges: ${REACH}`));
         }
-        for (const theirs of ranges(earlier)) {
+        for (const theirs of earlierRanges) {
           if (rangesOverlap(range, theirs.range)) {
             problems.push(at(later, field, `${quote(range.spec)} overlaps ${other} ${theirs.field} ${quote(theirs.range.spec)}; give each cluster node ranges of its own: ${REACH}`));
           }

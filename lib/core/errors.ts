@@ -112,8 +112,22 @@ export function throwErrors(diagnostics: readonly Diagnostic[]): Diagnostic[] {
  * circular (YAML aliases can make one): the text is built only as far as it is shown.
  */
 export function quote(value: unknown, max = 80): string {
+  if (typeof value === 'string') return quoteString(value, max);
   const text = value === undefined ? 'nothing' : excerpt(value, max + 1);
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/**
+ * A string JSON-quoted (whitespace and control characters show) in at most `max` characters: a
+ * longer one is cut in its raw form, before escaping, so that no escape sequence is cut in half and
+ * the closing quote stays.
+ */
+function quoteString(value: string, max: number): string {
+  const quoted = JSON.stringify(value.length > max ? value.slice(0, max + 1) : value);
+  if (quoted.length <= max) return quoted;
+  let cut = value.slice(0, max);
+  while (cut !== '' && JSON.stringify(`${cut}…`).length > max) cut = cut.slice(0, -1);
+  return JSON.stringify(`${cut}…`);
 }
 
 /**

@@ -8,7 +8,7 @@ import { bech32 } from 'bech32';
 import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import * as YAML from 'yaml';
-import { UserError } from '../core/errors';
+import { quote, UserError } from '../core/errors';
 import { KubeObject } from '../core/kube-object';
 import { SECRETS_FOLDER } from '../core/naming';
 import { builtinViolations } from '../gate/builtin';
@@ -113,12 +113,7 @@ export const MAX_EXCERPT = 80;
  * never echoed whole.
  */
 export function excerpt(value: string): string {
-  const quoted = JSON.stringify(value);
-  if (quoted.length <= MAX_EXCERPT) return quoted;
-  // Cut the raw value, not the quoted text, so no escape sequence is cut in half.
-  let cut = value.slice(0, MAX_EXCERPT);
-  while (cut !== '' && JSON.stringify(`${cut}…`).length > MAX_EXCERPT) cut = cut.slice(0, -1);
-  return JSON.stringify(`${cut}…`);
+  return quote(value, MAX_EXCERPT);
 }
 
 /**
