@@ -4,15 +4,18 @@
  * Upstream removed its own plan command (`clusterctl alpha topology plan`), and `git diff dist/`
  * shows text, not consequences. This compares two output trees object by object and explains:
  * which objects are created, changed and deleted; which control plane and pools roll and why; and
- * what the controllers would refuse or what would destroy machines (STACK.md §3.4, §4.2, §5.1).
+ * what the controllers would refuse, what would destroy machines, and which day-2 edits the running
+ * cluster cannot follow or that put it at risk (STACK.md §3.4, §4.2, §5.1, §7, §9.6).
  */
 import { isDeepStrictEqual } from 'util';
 import * as semver from 'semver';
 import * as YAML from 'yaml';
 import { OutputFile } from '../app/output';
 import { AUTOSCALER_MAX_ANNOTATION, AUTOSCALER_MIN_ANNOTATION } from '../constructs/worker-pool';
+import { quote } from '../core/errors';
 import { describeObject, KubeObject } from '../core/kube-object';
-import { compareText } from '../core/naming';
+import { CLUSTER_NAME_LABEL, compareText } from '../core/naming';
+import { intToIpv4, Ipv4Range, parseIpv4Range } from '../core/network';
 import { API, CustomKind } from '../core/stack';
 import { CelValidator } from '../gate/cel';
 import { IMAGE_FACTORY, nocloudDiskImageUrl } from '../talos/schematic';
@@ -22,11 +25,16 @@ export enum FindingKind {
   /** Deletes machines or a whole cluster (a renamed object is a deleted one). */
   DESTRUCTIVE = 'destructive',
   /**
-   * The API server or a provider webhook will refuse it and the rollout wedges, or new machines
-   * would boot an image other than the config names.
+   * The API server or a provider webhook will refuse it and the rollout wedges, new machines
+   * would boot an image other than the config names, or the running cluster cannot follow it
+   * (a moved control-plane endpoint, pod or service network).
    */
   REJECTED = 'rejected',
-  /** Accepted by the controllers, but breaks an upgrade rule (version skew, skipped minors). */
+  /**
+   * Accepted by the controllers, but breaks an upgrade rule (version skew, skipped minors) or puts
+   * the running cluster at risk in a way the plan cannot rule out: etcd quorum, node addresses
+   * already handed out, machines that keep their old network settings, fallback credentials.
+   */
   UNSAFE = 'unsafe',
   /** Worth knowing; does not fail the plan. */
   WARNING = 'warning',
@@ -116,10 +124,15 @@ interface TemplateSpec extends ConfigSpec {
  */
 interface PlanSpec {
   readonly version?: unknown;
+  readonly controlPlaneEndpoint?: { readonly host?: unknown; readonly port?: unknown };
+  readonly clusterNetwork?: { readonly pods?: { readonly cidrBlocks?: unknown }; readonly services?: { readonly cidrBlocks?: unknown } };
+  readonly ipv4Config?: { readonly addresses?: unknown; readonly prefix?: unknown; readonly gateway?: unknown };
+  readonly credentialsRef?: NameRef & { readonly namespace?: unknown };
   readonly replicas?: unknown;
   readonly strategy?: unknown;
   readonly clusterSelector?: unknown;
   readonly infrastructureTemplate?: NameRef;
+  readonly infrastructureRef?: NameRef;
   readonly rolloutStrategy?: { readonly type?: unknown };
   readonly controlPlaneConfig?: { readonly controlplane?: ConfigSpec };
   readonly template?: { readonly metadata?: unknown; readonly spec?: TemplateSpec };
@@ -228,6 +241,7 @@ export function computePlan(before: readonly OutputFile[], after: readonly Outpu
     const plan = folder(f);
     plan.changed.push({ object: describeObject(object), fields });
     plan.findings.push(...updateFindings(prev.object, object, cel));
+    plan.findings.push(...clusterFindings(prev.object, object, old, next));
   }
   for (const [key, { folder: f, object }] of old) {
     if (next.has(key)) continue;
@@ -289,6 +303,181 @@ function updateFindings(prev: Obj, object: Obj, cel: CelValidator): Finding[] {
     out.push({ kind: FindingKind.REJECTED, object: id, message: `${v.field ? `${v.field}: ` : ''}${v.message} (rule on updates)` });
   }
   return out;
+}
+
+/** A value short enough for a message: as is when it is a plain word or number, quoted and cut otherwise. */
+function brief(v: unknown): string {
+  if (v === undefined || v === null) return '(none)';
+  if (typeof v === 'number' || (typeof v === 'string' && /^[\w.:/-]{1,48}$/.test(v))) return String(v);
+  return quote(v, 48);
+}
+
+/** A list of CIDRs or address ranges, comma-separated, quoted and cut when long or odd. */
+function briefList(v: unknown): string {
+  if (!Array.isArray(v)) return brief(v);
+  if (v.length === 0) return '(none)';
+  const text = v.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(', ');
+  return /^[\w.:/, -]{1,64}$/.test(text) ? text : quote(text, 64);
+}
+
+/** The cluster an object belongs to: its cluster-name label, or its own name (a Cluster's). */
+function clusterNameOf(o: Obj): string {
+  const label = (o.metadata.labels as Record<string, unknown> | undefined)?.[CLUSTER_NAME_LABEL];
+  return typeof label === 'string' ? label : o.metadata.name;
+}
+
+/** Whether an object had a control-plane endpoint and the other one has another (or none). */
+function endpointMoves(prev: Obj | undefined, next: Obj | undefined): boolean {
+  return prev?.spec?.controlPlaneEndpoint !== undefined && !isDeepStrictEqual(prev.spec.controlPlaneEndpoint, next?.spec?.controlPlaneEndpoint);
+}
+
+function showEndpoint(o: Obj): string {
+  const e = o.spec?.controlPlaneEndpoint;
+  return e ? `${brief(e.host)}:${brief(e.port)}` : '(none)';
+}
+
+/**
+ * The addresses of `before` (CAPMOX `ipv4Config.addresses` entries: `a-b`, `a/n`, `a`) that no entry
+ * of `after` holds, as merged ranges in address order. An entry of `before` that does not parse is
+ * dropped when `after` lacks it verbatim; one of `after` that does not parse holds nothing.
+ */
+export function droppedAddresses(before: readonly string[], after: readonly string[]): { ranges: Ipv4Range[]; unparsed: string[] } {
+  const merge = (rs: Ipv4Range[]): Ipv4Range[] => {
+    const out: Ipv4Range[] = [];
+    for (const r of [...rs].sort((a, b) => a.first - b.first)) {
+      const last = out[out.length - 1];
+      if (last && r.first <= last.last + 1) out[out.length - 1] = { ...last, last: Math.max(last.last, r.last) };
+      else out.push(r);
+    }
+    return out;
+  };
+  const kept = merge(after.map(parseIpv4Range).filter((r): r is Ipv4Range => r !== undefined));
+  const dropped: Ipv4Range[] = [];
+  const unparsed: string[] = [];
+  for (const spec of before) {
+    const range = parseIpv4Range(spec);
+    if (!range) {
+      if (!after.includes(spec)) unparsed.push(spec);
+      continue;
+    }
+    // Walk the kept ranges over this one; every gap between them is dropped.
+    let next = range.first;
+    for (const k of kept) {
+      if (k.last < next || k.first > range.last) continue;
+      if (k.first > next) dropped.push({ first: next, last: k.first - 1, spec });
+      next = k.last + 1;
+      if (next > range.last) break;
+    }
+    if (next <= range.last) dropped.push({ first: next, last: range.last, spec });
+  }
+  const ranges = merge(dropped).map((r) => ({ ...r, spec: r.first === r.last ? intToIpv4(r.first) : `${intToIpv4(r.first)}-${intToIpv4(r.last)}` }));
+  return { ranges, unparsed };
+}
+
+const stringsOf = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+/**
+ * Day-2 edits of a Cluster or ProxmoxCluster that the webhooks accept but the running cluster
+ * cannot follow (REJECTED) or that the plan cannot prove harmless (UNSAFE), STACK.md §9.6, §7.
+ */
+function clusterFindings(prev: Obj, object: Obj, old: Map<string, Entry>, next: Map<string, Entry>): Finding[] {
+  if (object.kind !== 'Cluster' && object.kind !== 'ProxmoxCluster') return [];
+  const out: Finding[] = [];
+  const id = describeObject(object);
+  const cluster = clusterNameOf(object);
+  const [s0, s1] = [prev.spec ?? {}, object.spec ?? {}];
+
+  // Both objects carry the endpoint and synth moves them together: one finding, on the Cluster.
+  if (endpointMoves(prev, object)) {
+    let field = 'spec.controlPlaneEndpoint';
+    if (object.kind === 'Cluster') {
+      const infra = [findObject(old, prev, 'ProxmoxCluster', s0.infrastructureRef?.name), findObject(next, object, 'ProxmoxCluster', s1.infrastructureRef?.name)];
+      if (infra[0] && infra[1] && showEndpoint(infra[0]) === showEndpoint(prev) && showEndpoint(infra[1]) === showEndpoint(object)) {
+        field = 'spec.controlPlaneEndpoint of the Cluster and the ProxmoxCluster';
+      }
+    }
+    const owner = [findObject(old, prev, 'Cluster', cluster), findObject(next, object, 'Cluster', cluster)];
+    const coveredByCluster = object.kind === 'ProxmoxCluster' && owner[0] && owner[1] && endpointMoves(owner[0], owner[1])
+      && showEndpoint(owner[0]) === showEndpoint(prev) && showEndpoint(owner[1]) === showEndpoint(object);
+    if (!coveredByCluster) {
+      const e = s0.controlPlaneEndpoint ?? {};
+      out.push({
+        kind: FindingKind.REJECTED, object: id,
+        message: `cluster ${cluster}: the control-plane endpoint moves ${showEndpoint(prev)} → ${showEndpoint(object)} (${field}): the Cluster API and CAPMOX webhooks accept it, but the control plane does not roll on the endpoint itself and the running nodes keep the old one (STACK.md §9.6). Move it back (network.endpoint: ${brief(e.host)}, network.endpointPort: ${brief(e.port)}), or build a new cluster under a new name on the new endpoint and move the workloads to it`,
+      });
+    }
+  }
+
+  if (object.kind === 'Cluster') {
+    for (const [key, what, config] of [['pods', 'pod', 'network.podCidrs'], ['services', 'service', 'network.serviceCidrs']] as const) {
+      const [a, b] = [s0.clusterNetwork?.[key]?.cidrBlocks, s1.clusterNetwork?.[key]?.cidrBlocks];
+      if (a === undefined || isDeepStrictEqual(a, b)) continue;
+      out.push({
+        kind: FindingKind.REJECTED, object: id,
+        message: `cluster ${cluster}: the ${what} network moves ${briefList(a)} → ${briefList(b)} (spec.clusterNetwork.${key}.cidrBlocks): a running cluster keeps its ${what} network, so the edit only changes the Cluster object, not the cluster (STACK.md §9.6). Revert to ${briefList(a)} (${config}); another ${what} network needs a new cluster under a new name`,
+      });
+    }
+    return out;
+  }
+
+  // ProxmoxCluster: the node address pool, its subnet settings, the credentials.
+  const [v0, v1] = [s0.ipv4Config, s1.ipv4Config];
+  if (v0?.addresses !== undefined) {
+    const { ranges, unparsed } = droppedAddresses(stringsOf(v0.addresses), stringsOf(v1?.addresses));
+    const count = ranges.reduce((n, r) => n + r.last - r.first + 1, 0) + unparsed.length;
+    if (count > 0) {
+      const listed = [...ranges.map((r) => r.spec), ...unparsed.map((u) => quote(u, 24))];
+      const shown = listed.length > 3 ? `${listed.slice(0, 3).join(', ')}, …` : listed.join(', ');
+      const ns = object.metadata.namespace ?? 'default';
+      out.push({
+        kind: FindingKind.UNSAFE, object: id,
+        message: `cluster ${cluster}: spec.ipv4Config.addresses ${briefList(v0.addresses)} → ${briefList(v1?.addresses)} drops ${count} address(es) (${shown}): CAPMOX hands addresses to machines at run time, so the plan cannot tell whether a machine holds one of them, and such a machine keeps an address outside the new range. Before shrinking, list the addresses in use: kubectl get ipaddresses.ipam.cluster.x-k8s.io -n ${ns} -o custom-columns=NAME:.metadata.name,ADDRESS:.spec.address,POOL:.spec.poolRef.name; keep every address in use in network.addresses, then proceed with --allow-unsafe`,
+      });
+    }
+  }
+  // Machines get prefix and gateway once, in the nocloud network config Talos then keeps, and a
+  // ProxmoxCluster edit rolls no machine: the old machines would keep the old subnet settings.
+  const subnet = (['prefix', 'gateway'] as const)
+    .filter((k) => v0?.[k] !== undefined && !isDeepStrictEqual(v0[k], v1?.[k]))
+    .map((k) => `${k} ${brief(v0?.[k])} → ${brief(v1?.[k])}`);
+  if (subnet.length > 0) {
+    out.push({
+      kind: FindingKind.UNSAFE, object: id,
+      message: `cluster ${cluster}: spec.ipv4Config ${subnet.join(', ')}: the running machines keep the prefix and gateway they were created with (CAPMOX writes them into each machine's network config once, and Talos keeps it: STACK.md §1.3, §9.1), and this change rolls no machine; only machines created later get the new values. Revert (network.prefix, network.gateway), or replace every machine of the cluster right after applying (a rolling update of the control plane and of each pool)`,
+    });
+  }
+  const [r0, r1] = [s0.credentialsRef?.name, s1.credentialsRef?.name];
+  if (r0 !== undefined && r1 === undefined) {
+    out.push({
+      kind: FindingKind.UNSAFE, object: id,
+      message: `cluster ${cluster}: spec.credentialsRef ${brief(r0)} → (none): CAPMOX then falls back to its global credentials (Secret capmox-manager-credentials of the provider, STACK.md §7) for this cluster: another Proxmox token, perhaps another Proxmox, and without global credentials the ProxmoxCluster fails ("No credentials found, ProxmoxCluster missing credentialsRef"). Keep proxmox.credentialsSecret: ${brief(r0)}, or proceed with --allow-unsafe if the global credentials are meant for this cluster`,
+    });
+  }
+  return out;
+}
+
+/**
+ * A control plane scaled to 1 or to an even count: etcd needs a majority of its members, so one
+ * member tolerates no failure and an even count no more than one member fewer (STACK.md §3.1, §3.4).
+ */
+function controlPlaneReplicaFindings(id: string, cluster: string, before: unknown, after: unknown): Finding[] {
+  // The TalosControlPlane webhook defaults replicas to 1 (STACK.md §3.1).
+  const [r0, r1] = [before ?? 1, after ?? 1];
+  if (r0 === r1 || typeof r1 !== 'number' || !Number.isInteger(r1) || r1 < 0) return [];
+  const head = `cluster ${cluster}: the control plane scales ${brief(r0)} → ${r1} machine(s) (spec.replicas)`;
+  if (r1 === 1) {
+    return [{
+      kind: FindingKind.UNSAFE, object: id,
+      message: `${head}: etcd is left with one member, so losing that machine loses the cluster's state, and a single control-plane machine cannot finish a rolling update (STACK.md §3.4). Keep an odd count of 3 or more (controlPlane.replicas: 3)`,
+    }];
+  }
+  if (r1 % 2 !== 0) return [];
+  const quorum = r1 / 2 + 1;
+  const why = r1 === 0
+    ? 'no control-plane machine, and so no etcd member, is left'
+    : `etcd needs a majority (${quorum} of ${r1} members), so ${r1} machines survive ${r1 - quorum} failure(s), no more than ${r1 - 1} do, with more members to agree on every write`;
+  const instead = r1 <= 2 ? '3' : `${r1 - 1} or ${r1 + 1}`;
+  return [{ kind: FindingKind.UNSAFE, object: id, message: `${head}: ${why}. Use an odd count (controlPlane.replicas: ${instead})` }];
 }
 
 /** A template that `from` references by name, in `from`'s namespace (references carry no group). */
@@ -393,6 +582,7 @@ function controlPlaneRollout(
     plan.rollouts.unshift({ what: `control plane ${tcp.metadata.name} (${tcp.spec?.replicas ?? 1} machines, one at a time)`, reasons });
   }
   if (prev.spec?.replicas !== tcp.spec?.replicas) plan.scaling.push(`control plane ${tcp.metadata.name} scales ${prev.spec?.replicas} → ${tcp.spec?.replicas} machine(s)`);
+  plan.findings.push(...controlPlaneReplicaFindings(id, clusterNameOf(tcp), prev.spec?.replicas, tcp.spec?.replicas));
   plan.findings.push(...versionFindings(id, 'control plane', [v0, v1], [talosVersionOf(c0), talosVersionOf(c1)]));
   plan.findings.push(...templateVmFindings(id, 'the control plane', 'proxmox.template.templateId', [c0, c1],
     [findObject(old, prev, 'ProxmoxMachineTemplate', t0), findObject(next, tcp, 'ProxmoxMachineTemplate', t1)]));

@@ -4,7 +4,7 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { OutputFile } from '../../lib/app/output';
 import { synthesize } from '../../lib/app/synth';
-import { blockingFindings, changedFields, computePlan, FindingKind, Plan } from '../../lib/plan/plan';
+import { blockingFindings, changedFields, computePlan, droppedAddresses, FindingKind, Plan } from '../../lib/plan/plan';
 import { formatPlan } from '../../lib/plan/report';
 import { Schematic } from '../../lib/talos/schematic';
 
@@ -235,5 +235,147 @@ describe('plan', () => {
     });
     expect(reordered).not.toEqual(base);
     expect(computePlan(base, reordered).folders).toEqual([]);
+  });
+});
+
+/**
+ * Day 2: edits the webhooks accept but the running cluster cannot follow (REJECTED) or that the plan
+ * cannot prove harmless (UNSAFE), STACK.md §9.6, §7. Each is planned before → after, with a counter-case.
+ */
+describe('plan: day 2', () => {
+  const kinds = (plan: Plan) => findings(plan).map((f) => `${f.kind} ${f.object}`);
+  const notSafe = (plan: Plan) => expect(formatPlan(plan, 'dist/ at HEAD')).toMatch(/\nNot safe to apply: .*\n$/);
+
+  test('a moved control-plane endpoint host is rejected once, on the Cluster', () => {
+    const plan = computePlan(base, distOf((c) => { c.network.endpoint = '192.168.0.31'; }));
+    expect(findings(plan)).toEqual([{
+      kind: FindingKind.REJECTED, object: 'Cluster default/homelab',
+      message: 'cluster homelab: the control-plane endpoint moves 192.168.0.30:6443 → 192.168.0.31:6443 (spec.controlPlaneEndpoint of the Cluster and the ProxmoxCluster): '
+        + 'the Cluster API and CAPMOX webhooks accept it, but the control plane does not roll on the endpoint itself and the running nodes keep the old one (STACK.md §9.6). '
+        + 'Move it back (network.endpoint: 192.168.0.30, network.endpointPort: 6443), or build a new cluster under a new name on the new endpoint and move the workloads to it',
+    }]);
+    notSafe(plan);
+  });
+
+  test('a moved control-plane endpoint port is rejected', () => {
+    const plan = computePlan(base, distOf((c) => { c.network.endpointPort = 7443; }));
+    expect(findings(plan, FindingKind.REJECTED).map((f) => `${f.object}: ${f.message}`)).toEqual([
+      expect.stringMatching(/^Cluster default\/homelab: cluster homelab: the control-plane endpoint moves 192\.168\.0\.30:6443 → 192\.168\.0\.30:7443 \(/),
+    ]);
+  });
+
+  test('an endpoint edited by hand in the ProxmoxCluster alone is reported there', () => {
+    const after = handEdit(base, 'ProxmoxCluster', (o) => { o.spec.controlPlaneEndpoint.host = 'api.example.org'; });
+    expect(findings(computePlan(base, after)).map((f) => `${f.kind} ${f.object}: ${f.message.split(': ').slice(0, 2).join(': ')}`)).toEqual([
+      'rejected ProxmoxCluster default/homelab: cluster homelab: the control-plane endpoint moves 192.168.0.30:6443 → api.example.org:6443 (spec.controlPlaneEndpoint)',
+    ]);
+  });
+
+  test('a changed pod or service network is rejected: the running cluster keeps its networks', () => {
+    const pods = computePlan(base, distOf((c) => { c.network.podCidrs = ['10.245.0.0/16']; }));
+    expect(findings(pods)).toEqual([{
+      kind: FindingKind.REJECTED, object: 'Cluster default/homelab',
+      message: 'cluster homelab: the pod network moves 10.244.0.0/16 → 10.245.0.0/16 (spec.clusterNetwork.pods.cidrBlocks): a running cluster keeps its pod network, '
+        + 'so the edit only changes the Cluster object, not the cluster (STACK.md §9.6). Revert to 10.244.0.0/16 (network.podCidrs); another pod network needs a new cluster under a new name',
+    }]);
+    const services = computePlan(base, distOf((c) => { c.network.serviceCidrs = ['10.112.0.0/12']; }));
+    expect(findings(services).map((f) => `${f.kind} ${f.object}: ${f.message}`)).toEqual([
+      expect.stringMatching(/^rejected Cluster default\/homelab: cluster homelab: the service network moves 10\.96\.0\.0\/12 → 10\.112\.0\.0\/12 \(spec\.clusterNetwork\.services\.cidrBlocks\): .* Revert to 10\.96\.0\.0\/12 \(network\.serviceCidrs\)/),
+    ]);
+    notSafe(services);
+  });
+
+  test('a node address range shrunk or moved is unsafe, with the kubectl command to check first', () => {
+    const shrunk = computePlan(base, distOf((c) => { c.network.addresses = ['192.168.0.20-192.168.0.27']; }));
+    expect(findings(shrunk)).toEqual([{
+      kind: FindingKind.UNSAFE, object: 'ProxmoxCluster default/homelab',
+      message: 'cluster homelab: spec.ipv4Config.addresses 192.168.0.20-192.168.0.29 → 192.168.0.20-192.168.0.27 drops 2 address(es) (192.168.0.28-192.168.0.29): '
+        + 'CAPMOX hands addresses to machines at run time, so the plan cannot tell whether a machine holds one of them, and such a machine keeps an address outside the new range. '
+        + 'Before shrinking, list the addresses in use: kubectl get ipaddresses.ipam.cluster.x-k8s.io -n default -o custom-columns=NAME:.metadata.name,ADDRESS:.spec.address,POOL:.spec.poolRef.name; '
+        + 'keep every address in use in network.addresses, then proceed with --allow-unsafe',
+    }]);
+    notSafe(shrunk);
+    const moved = computePlan(base, distOf((c) => { c.network.addresses = ['192.168.0.40-192.168.0.49']; }));
+    expect(findings(moved).map((f) => f.message)).toEqual([
+      expect.stringContaining('192.168.0.20-192.168.0.29 → 192.168.0.40-192.168.0.49 drops 10 address(es) (192.168.0.20-192.168.0.29)'),
+    ]);
+    expect(blockingFindings(moved, new Set([FindingKind.UNSAFE]))).toEqual([]);
+  });
+
+  test('a range grown or written another way drops no address: safe', () => {
+    const grown = computePlan(base, distOf((c) => { c.network.addresses = ['192.168.0.10-192.168.0.29', '192.168.0.40/29']; }));
+    expect(only(grown).changed.map((c) => c.object)).toContain('ProxmoxCluster default/homelab');
+    expect(findings(grown)).toEqual([]);
+    const rewritten = computePlan(base, distOf((c) => { c.network.addresses = ['192.168.0.24/30', '192.168.0.20-192.168.0.23', '192.168.0.28', '192.168.0.29']; }));
+    expect(findings(rewritten)).toEqual([]);
+  });
+
+  test('a changed prefix or gateway is unsafe: the running machines keep theirs', () => {
+    const plan = computePlan(base, distOf((c) => { c.network.prefix = 23; c.network.gateway = '192.168.1.254'; }));
+    expect(findings(plan)).toEqual([{
+      kind: FindingKind.UNSAFE, object: 'ProxmoxCluster default/homelab',
+      message: 'cluster homelab: spec.ipv4Config prefix 24 → 23, gateway 192.168.0.254 → 192.168.1.254: the running machines keep the prefix and gateway they were created with '
+        + '(CAPMOX writes them into each machine\'s network config once, and Talos keeps it: STACK.md §1.3, §9.1), and this change rolls no machine; only machines created later get the new values. '
+        + 'Revert (network.prefix, network.gateway), or replace every machine of the cluster right after applying (a rolling update of the control plane and of each pool)',
+    }]);
+  });
+
+  test('a control plane scaled to 1 is unsafe (etcd quorum); 1 → 3 and 3 → 5 are safe', () => {
+    const single = distOf((c) => { c.controlPlane.replicas = 1; });
+    const down = computePlan(base, single);
+    expect(only(down).scaling).toEqual(['control plane homelab-control-plane scales 3 → 1 machine(s)']);
+    expect(findings(down)).toEqual([{
+      kind: FindingKind.UNSAFE, object: 'TalosControlPlane default/homelab-control-plane',
+      message: 'cluster homelab: the control plane scales 3 → 1 machine(s) (spec.replicas): etcd is left with one member, so losing that machine loses the cluster\'s state, '
+        + 'and a single control-plane machine cannot finish a rolling update (STACK.md §3.4). Keep an odd count of 3 or more (controlPlane.replicas: 3)',
+    }]);
+    notSafe(down);
+    expect(findings(computePlan(single, base))).toEqual([]);
+    expect(findings(computePlan(base, distOf((c) => { c.controlPlane.replicas = 5; })))).toEqual([]);
+  });
+
+  test('a control plane scaled to an even count is unsafe (synth refuses it, a hand edit of dist/ does not)', () => {
+    const to = (n: number) => handEdit(base, 'TalosControlPlane', (o) => { o.spec.replicas = n; });
+    expect(findings(computePlan(base, to(4)))).toEqual([{
+      kind: FindingKind.UNSAFE, object: 'TalosControlPlane default/homelab-control-plane',
+      message: 'cluster homelab: the control plane scales 3 → 4 machine(s) (spec.replicas): etcd needs a majority (3 of 4 members), so 4 machines survive 1 failure(s), '
+        + 'no more than 3 do, with more members to agree on every write. Use an odd count (controlPlane.replicas: 3 or 5)',
+    }]);
+    expect(findings(computePlan(base, to(2))).map((f) => f.message)).toEqual([
+      expect.stringMatching(/3 → 2 machine\(s\) \(spec\.replicas\): etcd needs a majority \(2 of 2 members\), so 2 machines survive 0 failure\(s\), .* \(controlPlane\.replicas: 3\)$/),
+    ]);
+    expect(findings(computePlan(base, to(0))).map((f) => f.message)).toEqual([expect.stringContaining('3 → 0 machine(s) (spec.replicas): no control-plane machine, and so no etcd member, is left')]);
+    // A control plane left alone is no finding, whatever its count.
+    expect(findings(computePlan(to(4), handEdit(to(4), 'TalosControlPlane', (o) => { o.metadata.annotations = { note: 'x' }; })))).toEqual([]);
+  });
+
+  test('a removed credentials Secret reference is unsafe: CAPMOX falls back to its global credentials', () => {
+    const plan = computePlan(base, distOf((c) => { delete c.proxmox.credentialsSecret; }));
+    expect(findings(plan)).toEqual([{
+      kind: FindingKind.UNSAFE, object: 'ProxmoxCluster default/homelab',
+      message: 'cluster homelab: spec.credentialsRef homelab-proxmox → (none): CAPMOX then falls back to its global credentials (Secret capmox-manager-credentials of the provider, STACK.md §7) '
+        + 'for this cluster: another Proxmox token, perhaps another Proxmox, and without global credentials the ProxmoxCluster fails ("No credentials found, ProxmoxCluster missing credentialsRef"). '
+        + 'Keep proxmox.credentialsSecret: homelab-proxmox, or proceed with --allow-unsafe if the global credentials are meant for this cluster',
+    }]);
+    notSafe(plan);
+    // Another Secret (a rotation) is no finding.
+    expect(findings(computePlan(base, distOf((c) => { c.proxmox.credentialsSecret = 'homelab-proxmox-2'; })))).toEqual([]);
+  });
+
+  test('long hand-edited values are cut in messages', () => {
+    const after = handEdit(base, 'Cluster', (o) => { o.spec.clusterNetwork.pods.cidrBlocks = ['10.245.0.0/16', 'x'.repeat(500)]; });
+    const [f] = findings(computePlan(base, after));
+    expect(f.message.length).toBeLessThan(500);
+    expect(f.message).toContain('10.244.0.0/16 → "10.245.0.0/16, xxx');
+    expect(kinds(computePlan(base, after))).toEqual(['rejected Cluster default/homelab']);
+  });
+
+  test('droppedAddresses: ranges, CIDRs and single addresses, merged in address order', () => {
+    const specs = (r: ReturnType<typeof droppedAddresses>) => [...r.ranges.map((x) => x.spec), ...r.unparsed];
+    expect(specs(droppedAddresses(['10.0.0.1-10.0.0.10'], ['10.0.0.4/31', '10.0.0.8']))).toEqual(['10.0.0.1-10.0.0.3', '10.0.0.6-10.0.0.7', '10.0.0.9-10.0.0.10']);
+    expect(specs(droppedAddresses(['10.0.0.0/30', '10.0.0.2-10.0.0.5'], ['10.0.0.0-10.0.0.1']))).toEqual(['10.0.0.2-10.0.0.5']);
+    expect(specs(droppedAddresses(['10.0.0.0/24'], ['10.0.0.0/23']))).toEqual([]);
+    expect(specs(droppedAddresses(['10.0.0.7'], []))).toEqual(['10.0.0.7']);
+    expect(specs(droppedAddresses(['bogus', 'kept?'], ['kept?']))).toEqual(['bogus']);
   });
 });
