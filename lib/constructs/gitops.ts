@@ -4,9 +4,11 @@ import { GitRepo } from '../../imports/fleet.cattle.io';
 import {
   Kustomization,
   KustomizationSpecDecryptionProvider,
+  KustomizationSpecHealthCheckExprs,
   KustomizationSpecSourceRefKind,
 } from '../../imports/kustomize.toolkit.fluxcd.io';
 import { GitRepository } from '../../imports/source.toolkit.fluxcd.io';
+import { API, apiVersionOf } from '../core/stack';
 
 /** The git repository holding dist/, as the management cluster reaches it. */
 export interface GitSourceOptions {
@@ -69,10 +71,94 @@ export interface FluxDeliveryProps {
 }
 
 /**
- * How long a Kustomization waits for a cluster's objects to become ready: creating VMs and
- * bootstrapping etcd takes minutes, not the 5 minutes Flux allows by default.
+ * How long a cluster's Kustomization waits for its objects to become healthy (Flux's default is the
+ * 5m interval). The health checks below wait until the cluster is up, so the timeout covers a
+ * bring-up and a control-plane rollout: CACPPT replaces control-plane machines one at a time
+ * (clone, Talos install, etcd join, Node Ready, old machine removed), some 6-10 minutes each on
+ * Proxmox, so three replicas take up to half an hour, plus margin. Without kustomize-controller's
+ * `CancelHealthCheckOnNewRevision` feature gate a fix commit waits until this runs out.
  */
-export const FLUX_WAIT_TIMEOUT = '30m';
+export const FLUX_WAIT_TIMEOUT = '45m';
+
+/**
+ * CEL: the object carries condition `type` with `status`, set for its current generation. CAPI
+ * v1beta2 conditions (metav1.Condition) record the generation they were computed from, so a
+ * condition left over from before a spec change does not count.
+ */
+function freshCondition(type: string, status?: 'True' | 'False'): string {
+  const statusTest = status ? ` && c.status == '${status}'` : '';
+  return `(has(status.conditions) && status.conditions.exists(c, c.type == '${type}'${statusTest}`
+    + ' && has(c.observedGeneration) && c.observedGeneration == metadata.generation))';
+}
+
+/** CEL: a v1beta1-style condition (no observedGeneration of its own) has `status`. */
+function v1beta1Condition(type: string, status: 'True' | 'False'): string {
+  return `(has(status.conditions) && status.conditions.exists(c, c.type == '${type}' && c.status == '${status}'))`;
+}
+
+/** CEL: the object is being deleted; what Flux applied cannot come up. */
+const DELETING = 'has(metadata.deletionTimestamp)';
+
+/**
+ * Flux `healthCheckExprs` that make a cluster's Kustomization Ready only when the cluster is up
+ * (STACK.md §9.4): kstatus alone calls CAPI v1beta2 objects Current at once, as they have no `Ready`
+ * condition. Flux evaluates them on the object itself (`metadata`, `spec`, `status` at top level):
+ * InProgress while `status.observedGeneration` differs from `metadata.generation`, then
+ * `inProgress`, `failed`, `current` in that order, the first true one wins, none true is
+ * InProgress; an evaluation error (no `status` yet) is Unknown, and it keeps waiting. Failed ends
+ * the wait at once (fail-fast).
+ *
+ * CAPI v1beta2 has no terminal failures any more (a False `Available` is retried, not final), so
+ * `failed` matches only what cannot heal without a change in git: a terminal failure reported by
+ * the infrastructure or control-plane provider (the Cluster's deprecated v1beta1 failure fields,
+ * the TalosControlPlane's own), a Secret of the wrong type in a resource set, or an object being
+ * deleted.
+ */
+export const CLUSTER_HEALTH_CHECKS: readonly KustomizationSpecHealthCheckExprs[] = [
+  {
+    apiVersion: apiVersionOf(API.Cluster),
+    kind: 'Cluster',
+    // Available: infrastructure ready, control plane available, workers available, API reachable.
+    current: freshCondition('Available', 'True'),
+    inProgress: `!${freshCondition('Available')}`,
+    failed: `${DELETING} || (has(status.deprecated) && has(status.deprecated.v1beta1)`
+      + ' && (has(status.deprecated.v1beta1.failureReason) || has(status.deprecated.v1beta1.failureMessage)))',
+  },
+  {
+    apiVersion: apiVersionOf(API.TalosControlPlane),
+    kind: 'TalosControlPlane',
+    // Ready (CACPPT's summary), every desired replica a Ready Node, no surge machine left and no
+    // machine with an outdated spec: a rollout is finished, not just started.
+    current: [
+      'has(status.observedGeneration) && status.observedGeneration == metadata.generation',
+      v1beta1Condition('Ready', 'True'),
+      'has(status.ready) && status.ready',
+      'has(status.readyReplicas) && status.readyReplicas == (has(spec.replicas) ? spec.replicas : 1)',
+      'has(status.replicas) && status.replicas == (has(spec.replicas) ? spec.replicas : 1)',
+      '(!has(status.unavailableReplicas) || status.unavailableReplicas == 0)',
+      `!${v1beta1Condition('MachinesSpecUpToDate', 'False')}`,
+    ].join(' && '),
+    // CACPPT patches observedGeneration on every reconcile; Flux's own check skips a missing one.
+    inProgress: '!has(status.observedGeneration) || status.observedGeneration != metadata.generation',
+    failed: `${DELETING} || has(status.failureReason) || has(status.failureMessage)`,
+  },
+  {
+    apiVersion: apiVersionOf(API.MachineDeployment),
+    kind: 'MachineDeployment',
+    current: freshCondition('Available', 'True'),
+    inProgress: `!${freshCondition('Available')}`,
+    failed: DELETING,
+  },
+  {
+    apiVersion: apiVersionOf(API.ClusterResourceSet),
+    kind: 'ClusterResourceSet',
+    // False with other reasons is retried: the cluster not reachable yet, a CRD not there yet.
+    current: freshCondition('ResourcesApplied', 'True'),
+    inProgress: `!${freshCondition('ResourcesApplied')}`,
+    failed: `${DELETING} || (has(status.conditions) && status.conditions.exists(c, c.type == 'ResourcesApplied'`
+      + " && c.status == 'False' && c.reason == 'WrongSecretType'))",
+  },
+];
 
 /** `./<path>`: Flux paths are relative to the repository root. */
 function fluxPath(p: string): string {
@@ -81,7 +167,8 @@ function fluxPath(p: string): string {
 
 /**
  * Flux objects that apply dist/ to the management cluster: one GitRepository and, per cluster, a
- * Kustomization on `dist/<cluster>` with prune and wait on, plus one for its SOPS-encrypted
+ * Kustomization on `dist/<cluster>` with prune and wait on, whose health checks
+ * ({@link CLUSTER_HEALTH_CHECKS}) wait until the cluster is up, plus one for its SOPS-encrypted
  * Secrets, which the cluster's Kustomization depends on. A last Kustomization applies the folder
  * of these objects, so after one `kubectl apply` the repository manages its own delivery.
  *
@@ -121,6 +208,7 @@ export class FluxDelivery extends Construct {
         metadata: { name: c.clusterName, namespace },
         spec: {
           interval, sourceRef, path: fluxPath(c.manifestsPath), prune: true, wait: true, timeout: FLUX_WAIT_TIMEOUT,
+          healthCheckExprs: [...CLUSTER_HEALTH_CHECKS],
           ...(c.secretsPath ? { dependsOn: [{ name: secretsName }] } : {}),
         },
       });
