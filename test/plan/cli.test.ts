@@ -54,7 +54,7 @@ describe('npm run plan (scripts/plan.ts)', () => {
     child.on('error', (e) => resolve({ status: null, stdout, stderr: `${stderr}${e.message}` }));
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
-  let programRuns: { blocked: Promise<Run>; failed: Promise<Run> };
+  let programRuns: { blocked: Promise<Run>; failed: Promise<Run>; day2: Promise<Run> };
   const homelabYaml = () => fs.readFileSync(path.join(ROOT, 'clusters', 'homelab.yaml'), 'utf8');
   /** A clusters/ folder holding only homelab.yaml with this text. */
   const clustersWith = (text: string) => {
@@ -70,14 +70,18 @@ describe('npm run plan (scripts/plan.ts)', () => {
     expect(edited).not.toBe(homelabYaml());
     return plan(['--committed', homelabDist(), ...args], { CLUSTERS_DIR: clustersWith(edited) });
   };
-  /** A new copy of the committed dist/ with a template's memory edited by hand. */
-  const handEditedDist = () => {
+  /** A new copy of the committed dist/ with the homelab manifests edited by hand (by default, a template's memory). */
+  const handEditedDist = (edit = (t: string) => t.replace('memoryMiB: 4096', 'memoryMiB: 6144')) => {
     const edited = fs.mkdtempSync(path.join(work, 'edited-'));
     fs.cpSync(repoDist(), edited, { recursive: true });
     const file = path.join(edited, 'homelab', 'homelab.k8s.yaml');
-    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('memoryMiB: 4096', 'memoryMiB: 6144'));
+    const text = fs.readFileSync(file, 'utf8');
+    expect(edit(text)).not.toBe(text);
+    fs.writeFileSync(file, edit(text));
     return edited;
   };
+  /** The committed dist/ with the control plane scaled to 4 by hand (synth refuses an even count). */
+  const evenControlPlane = (t: string) => t.replace(/(\nkind: TalosControlPlane\n[\s\S]*?\n {2}replicas: )3\n/, (_m, head: string) => `${head}4\n`);
 
   beforeAll(() => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'plan-cli-'));
@@ -95,11 +99,15 @@ describe('npm run plan (scripts/plan.ts)', () => {
     commit('--allow-empty', '-m', 'empty');
     git('add', '.');
     commit('-m', 'dist');
-    programRuns = { blocked: spawnPlan(['--dist', handEditedDist()]), failed: spawnPlan(['--ref', 'no-such-ref']) };
+    programRuns = {
+      blocked: spawnPlan(['--dist', handEditedDist()]),
+      failed: spawnPlan(['--ref', 'no-such-ref']),
+      day2: spawnPlan(['--dist', handEditedDist(evenControlPlane)]),
+    };
   });
   afterAll(async () => {
     // Let the programs finish before their files go.
-    await Promise.all([programRuns?.blocked, programRuns?.failed]);
+    await Promise.all([programRuns?.blocked, programRuns?.failed, programRuns?.day2]);
     fs.rmSync(work, { recursive: true, force: true });
   });
 
@@ -129,6 +137,46 @@ describe('npm run plan (scripts/plan.ts)', () => {
     expect(plan(['--dist', edited, '--allow-rejected']).status).toBe(0);
     // The other flags allow other kinds only.
     expect(plan(['--dist', edited, '--allow-destructive', '--allow-unsafe']).status).toBe(1);
+  });
+
+  // Day 2 (STACK.md §9.6, §7): each change exits 1 with its finding, and --allow-<kind> lets it through.
+  test.each([
+    { what: 'a moved endpoint host', heading: 'REJECTED', edit: (t: string) => t.replace('endpoint: 192.168.0.30', 'endpoint: 192.168.0.31'),
+      finding: 'Cluster default/homelab cluster homelab: the control-plane endpoint moves 192.168.0.30:6443 → 192.168.0.31:6443' },
+    { what: 'a moved endpoint port', heading: 'REJECTED', edit: (t: string) => t.replace(/\n {2}addresses: /, '\n  endpointPort: 7443\n  addresses: '),
+      finding: 'Cluster default/homelab cluster homelab: the control-plane endpoint moves 192.168.0.30:6443 → 192.168.0.30:7443' },
+    { what: 'a changed pod network', heading: 'REJECTED', edit: (t: string) => t.replace('podCidrs: [10.244.0.0/16]', 'podCidrs: [10.245.0.0/16]'),
+      finding: 'Cluster default/homelab cluster homelab: the pod network moves 10.244.0.0/16 → 10.245.0.0/16' },
+    { what: 'a changed service network', heading: 'REJECTED', edit: (t: string) => t.replace('serviceCidrs: [10.96.0.0/12]', 'serviceCidrs: [10.112.0.0/12]'),
+      finding: 'Cluster default/homelab cluster homelab: the service network moves 10.96.0.0/12 → 10.112.0.0/12' },
+    { what: 'a shrunk address range', heading: 'UNSAFE', edit: (t: string) => t.replace('192.168.0.20-192.168.0.29', '192.168.0.20-192.168.0.27'),
+      finding: 'ProxmoxCluster default/homelab cluster homelab: spec.ipv4Config.addresses 192.168.0.20-192.168.0.29 → 192.168.0.20-192.168.0.27 drops 2 address(es)' },
+    { what: 'a control plane scaled 3 → 1', heading: 'UNSAFE', edit: (t: string) => t.replace(/controlPlane: \{ replicas: 3\b/, 'controlPlane: { replicas: 1'),
+      finding: 'TalosControlPlane default/homelab-control-plane cluster homelab: the control plane scales 3 → 1 machine(s)' },
+    { what: 'a removed credentials Secret reference', heading: 'UNSAFE', edit: (t: string) => t.replace(/\n *credentialsSecret: homelab-proxmox *\n/, '\n'),
+      finding: 'ProxmoxCluster default/homelab cluster homelab: spec.credentialsRef homelab-proxmox → (none): CAPMOX then falls back to its global credentials' },
+  ])('day 2, $what: $heading, exit 1', ({ edit, heading, finding }) => {
+    const r = planHomelab(edit);
+    expect(r.stdout).toContain(`\n  ${heading}: ${finding}`);
+    expect(r.stdout).toMatch(/\nNot safe to apply: .*\n$/);
+    expect(r.status).toBe(1);
+    expect(planHomelab(edit, [`--allow-${heading.toLowerCase()}`]).status).toBe(0);
+  });
+
+  test('day 2, a control plane scaled to an even count by hand in dist/: unsafe, exit 1', () => {
+    const r = plan(['--dist', handEditedDist(evenControlPlane)]);
+    expect(r.stdout).toContain('\n  UNSAFE: TalosControlPlane default/homelab-control-plane cluster homelab: the control plane scales 3 → 4 machine(s) (spec.replicas): etcd needs a majority (3 of 4 members)');
+    expect(r.stdout).toContain('Not safe to apply: 1 unsafe (--allow-unsafe to proceed anyway).');
+    expect(r.status).toBe(1);
+  });
+
+  test('day 2 counter-cases: a grown address range, a control plane scaled 3 → 5: safe, exit 0', () => {
+    const grown = planHomelab((t) => t.replace('addresses: [192.168.0.20-192.168.0.29]', 'addresses: [192.168.0.10-192.168.0.29]'));
+    expect(grown.stdout).toContain('Safe to apply: nothing destructive, rejected or unsafe.');
+    expect(grown.status).toBe(0);
+    const five = planHomelab((t) => t.replace(/controlPlane: \{ replicas: 3\b/, 'controlPlane: { replicas: 5'));
+    expect(five.stdout).toContain('scaling: control plane homelab-control-plane scales 3 → 5 machine(s)');
+    expect(five.status).toBe(0);
   });
 
   test('--json: the same plan for CI tools', () => {
@@ -186,6 +234,14 @@ describe('npm run plan (scripts/plan.ts)', () => {
       const r = await programRuns.blocked;
       expect(r.stderr).toBe('');
       expect(r.stdout).toContain('Not safe to apply: 1 rejected (--allow-rejected to proceed anyway).\n');
+      expect(r.status).toBe(1);
+    });
+
+    test('a day-2 finding (a control plane scaled to an even count): the plan on stdout, exit 1', async () => {
+      const r = await programRuns.day2;
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toContain('UNSAFE: TalosControlPlane default/homelab-control-plane cluster homelab: the control plane scales 3 → 4 machine(s)');
+      expect(r.stdout).toContain('Not safe to apply: 1 unsafe (--allow-unsafe to proceed anyway).\n');
       expect(r.status).toBe(1);
     });
 
