@@ -331,6 +331,7 @@ function endpointMoves(prev: Obj | undefined, next: Obj | undefined): boolean {
   return prev?.spec?.controlPlaneEndpoint !== undefined && !isDeepStrictEqual(prev.spec.controlPlaneEndpoint, next?.spec?.controlPlaneEndpoint);
 }
 
+/** `host:port` of an object's control-plane endpoint, short. */
 function showEndpoint(o: Obj): string {
   const e = o.spec?.controlPlaneEndpoint;
   return e ? `${brief(e.host)}:${brief(e.port)}` : '(none)';
@@ -338,8 +339,9 @@ function showEndpoint(o: Obj): string {
 
 /**
  * The addresses of `before` (CAPMOX `ipv4Config.addresses` entries: `a-b`, `a/n`, `a`) that no entry
- * of `after` holds, as merged ranges in address order. An entry of `before` that does not parse is
- * dropped when `after` lacks it verbatim; one of `after` that does not parse holds nothing.
+ * of `after` holds, as merged ranges in address order, each `spec` written `a-b` or `a`. An entry
+ * of `before` that does not parse is dropped when `after` lacks it verbatim; one of `after` that
+ * does not parse holds nothing (the gate refuses it anyway).
  */
 export function droppedAddresses(before: readonly string[], after: readonly string[]): { ranges: Ipv4Range[]; unparsed: string[] } {
   const merge = (rs: Ipv4Range[]): Ipv4Range[] => {
@@ -374,6 +376,7 @@ export function droppedAddresses(before: readonly string[], after: readonly stri
   return { ranges, unparsed };
 }
 
+/** The string entries of a list read from YAML (anything else holds no address). */
 const stringsOf = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
 /**
