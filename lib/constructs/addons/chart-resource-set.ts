@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import {
@@ -19,6 +20,19 @@ export enum ResourceSetStrategy {
   /** Re-apply (Get + MergePatch) whenever the ConfigMap content changes. */
   RECONCILE = 'Reconcile',
 }
+
+/**
+ * Whether a rendered object is a one-shot Job. A `Reconcile` re-apply patches the live object from
+ * the payload (Get + merge patch, STACK.md §9.5), which nulls a Job's server-generated
+ * `spec.selector` and the controller-uid labels of its pod template: the API server refuses that
+ * change of immutable fields, and the resource set stays `ResourcesApplied=False`.
+ */
+export function isOneShotJob(o: KubeObject): boolean {
+  return o.apiVersion === 'batch/v1' && o.kind === 'Job';
+}
+
+/** Hex characters of the content hash in the name of a {@link ChartResourceSet.jobs} ConfigMap. */
+const CONTENT_HASH_LENGTH = 10;
 
 /**
  * Most data one ConfigMap of a resource set carries. Kubernetes caps an object at 1 MiB; the
@@ -56,10 +70,29 @@ export interface ChartResourceSetProps {
   readonly strategy?: ResourceSetStrategy;
 }
 
+/** The resource set that creates the one-shot Jobs of a chart, once per Job spec. */
+export interface OneShotJobSet {
+  /** Name of the ClusterResourceSet (`<cluster>-<addon>-jobs`, strategy ApplyOnce). */
+  readonly name: string;
+  /** Name of its ConfigMap, `<name>-<hash of its content>`: a new Job spec makes a new ConfigMap. */
+  readonly configMapName: string;
+  /** The Jobs, in render order. */
+  readonly objects: readonly KubeObject[];
+}
+
 /**
  * A Helm chart rendered at synth time and delivered to a workload cluster by a
  * ClusterResourceSet: ConfigMap(s) with the manifests plus the resource set selecting the
  * Cluster by its `cluster.x-k8s.io/cluster-name` label (STACK.md §4.2).
+ *
+ * With `strategy: Reconcile`, one-shot Jobs of the render (Cilium's Hubble certificate Job) go to
+ * a second resource set with strategy ApplyOnce ({@link ChartResourceSet.jobs}): CAPI v1.12 creates
+ * its objects and ignores AlreadyExists, and applies a resource only when the cluster's binding
+ * has no applied entry for that ConfigMap name (`clusterresourceset_scope.go@v1.12.11`
+ * `reconcileApplyOnceScope`). The ConfigMap is named after a hash of its content, so a new Job spec
+ * (which charts such as Cilium's also name after its hash) is created once as a new object, and a
+ * value change that leaves the Jobs alone applies nothing. Every object of the `Reconcile` payload
+ * can be re-applied without changing an immutable field (test/constructs/addons/reapply.test.ts).
  *
  * The render must be free of Secrets: anything in dist/ is committed to git.
  */
@@ -68,8 +101,13 @@ export class ChartResourceSet extends Construct {
   public readonly name: string;
   /** Names of the ConfigMaps holding the manifests, in apply order. */
   public readonly configMapNames: string[];
-  /** The rendered objects, in the order they are applied. */
+  /** The rendered objects, in the order they are applied (the {@link jobs} among them). */
   public readonly objects: readonly KubeObject[];
+  /**
+   * The resource set of the render's one-shot Jobs.
+   * @default - none: the render has no Job, or the strategy is ApplyOnce anyway
+   */
+  public readonly jobs?: OneShotJobSet;
 
   constructor(scope: Construct, id: string, props: ChartResourceSetProps) {
     super(scope, id);
@@ -89,8 +127,15 @@ export class ChartResourceSet extends Construct {
       }
     }
 
-    const chunks = chunkDocuments(render.documents);
+    const strategy = props.strategy ?? ResourceSetStrategy.RECONCILE;
     const labels = { [CLUSTER_NAME_LABEL]: cluster.clusterName };
+    // helm.ts guarantees documents[i] is the text of objects[i].
+    const split = strategy === ResourceSetStrategy.RECONCILE;
+    const oneShot = render.objects.map((o) => split && isOneShotJob(o));
+    const reconciled = render.documents.filter((_, i) => !oneShot[i]);
+    const jobDocs = render.documents.filter((_, i) => oneShot[i]);
+
+    const chunks = chunkDocuments(reconciled);
     this.configMapNames = chunks.map((_, i) => chunks.length === 1 ? this.name : `${this.name}-${i + 1}`);
     chunks.forEach((docs, i) => {
       // cdk8s-plus writes `immutable: false` explicitly: nothing is left for the API server to fill.
@@ -112,9 +157,35 @@ export class ChartResourceSet extends Construct {
       spec: {
         clusterSelector: { matchLabels: { ...cluster.selectorLabels } },
         resources: this.configMapNames.map((name) => ({ kind: ClusterResourceSetSpecResourcesKind.CONFIG_MAP, name })),
-        strategy: (props.strategy ?? ResourceSetStrategy.RECONCILE) as string as ClusterResourceSetSpecStrategy,
+        strategy: strategy as string as ClusterResourceSetSpecStrategy,
       },
     });
+
+    if (jobDocs.length > 0) {
+      const data = jobDocs.join('---\n');
+      if (Buffer.byteLength(data) > MAX_CONFIGMAP_DATA_BYTES) throw new UserError(`the Jobs of chart ${props.chart.name} are more than a ConfigMap can carry`);
+      const name = `${this.name}-jobs`;
+      const configMapName = `${name}-${createHash('sha256').update(data).digest('hex').slice(0, CONTENT_HASH_LENGTH)}`;
+      this.jobs = { name, configMapName, objects: render.objects.filter((_, i) => oneShot[i]) };
+      new kplus.ConfigMap(this, 'JobsConfigMap', {
+        immutable: false,
+        metadata: {
+          name: configMapName,
+          namespace: cluster.namespace,
+          labels,
+          annotations: { 'kustomize.toolkit.fluxcd.io/substitute': 'disabled' },
+        },
+        data: { [`${props.addonName}-jobs.yaml`]: data },
+      });
+      new ClusterResourceSet(this, 'Jobs', {
+        metadata: { name, namespace: cluster.namespace, labels },
+        spec: {
+          clusterSelector: { matchLabels: { ...cluster.selectorLabels } },
+          resources: [{ kind: ClusterResourceSetSpecResourcesKind.CONFIG_MAP, name: configMapName }],
+          strategy: ClusterResourceSetSpecStrategy.APPLY_ONCE,
+        },
+      });
+    }
   }
 }
 

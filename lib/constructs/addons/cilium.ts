@@ -7,8 +7,10 @@ import { ChartResourceSet, ResourceSetStrategy } from './chart-resource-set';
 /** Options of Cilium on a cluster (`cilium` in the cluster props and config file). */
 export interface CiliumOptions {
   /**
-   * Deploy Hubble with its relay and UI. Hubble's TLS certificates are generated in the cluster
-   * by a CronJob, never by helm, so no key material reaches dist/.
+   * Deploy Hubble with its relay and UI. Hubble's TLS certificates are generated in the cluster,
+   * never by helm, so no key material reaches dist/: by a Job at install, created once by the
+   * `<cluster>-cilium-jobs` resource set (ApplyOnce; a re-applied finished Job would be refused),
+   * and renewed by a CronJob.
    * @default true
    */
   readonly hubble?: boolean;
@@ -79,7 +81,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  * Cilium as the workload cluster's CNI, from the pinned chart with the Talos values, delivered by
  * a ClusterResourceSet (`strategy: Reconcile`; the `Resource` child, `node.defaultChild`). The
  * Talos machine configs set `cni: none` and disable kube-proxy, so nodes stay NotReady until this
- * arrives.
+ * arrives. The Hubble certificate Job (named by Cilium after a hash of its spec) is in a second,
+ * ApplyOnce resource set whose ConfigMap is named after its content ({@link ChartResourceSet.jobs}).
  */
 export class CiliumCRS extends ChartResourceSet {
   constructor(scope: Construct, id: string, props: CiliumCRSProps) {

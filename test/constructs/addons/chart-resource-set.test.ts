@@ -1,7 +1,8 @@
 import * as YAML from 'yaml';
 import { ChartResourceSet, chunkDocuments, ResourceSetStrategy, TalosCluster } from '../../../lib';
 import { CILIUM_CHART, TALOS_CCM_CHART } from '../../../lib/core/stack';
-import { homelabObjects, homelabProps, newChart, one, synth } from '../../util';
+import { OutputGate } from '../../../lib/gate/gate';
+import { homelabObjects, homelabProps, newChart, Obj, one, synth } from '../../util';
 
 describe('CiliumCRS', () => {
   const objects = homelabObjects();
@@ -50,6 +51,64 @@ describe('CiliumCRS', () => {
     expect(cm.data['cilium.yaml']).not.toMatch(/BEGIN [A-Z ]*PRIVATE KEY|BEGIN CERTIFICATE/);
     expect(manifests.find((o) => o.kind === 'CronJob')?.metadata.name).toBe('hubble-generate-certs');
     expect(manifests.some((o) => o.kind === 'Deployment' && o.metadata.name === 'hubble-relay')).toBe(true);
+  });
+
+  describe('the Hubble certificate Job: created once per Job spec by an ApplyOnce resource set', () => {
+    const jobsCrs = one(objects, 'ClusterResourceSet', 'homelab-cilium-jobs');
+    const jobsCm = one(objects, 'ConfigMap', jobsCrs.spec.resources[0].name);
+    const jobDocs = YAML.parseAllDocuments(jobsCm.data['cilium-jobs.yaml']).map((d) => d.toJS());
+    const jobsOf = (o: Obj[]) => one(o, 'ClusterResourceSet', 'homelab-cilium-jobs');
+
+    test('snapshot of the jobs resource set and its ConfigMap\'s envelope', () => {
+      expect([jobsCrs, { ...jobsCm, data: Object.keys(jobsCm.data) }]).toMatchSnapshot();
+    });
+
+    test('ApplyOnce, same cluster selector, one ConfigMap named after its content holding only the Job', () => {
+      expect(jobsCrs.spec).toEqual({
+        clusterSelector: crs.spec.clusterSelector,
+        resources: [{ kind: 'ConfigMap', name: expect.stringMatching(/^homelab-cilium-jobs-[0-9a-f]{10}$/) }],
+        strategy: 'ApplyOnce',
+      });
+      expect(jobsCm.metadata.namespace).toBe(crs.metadata.namespace);
+      expect(jobsCm.metadata.annotations).toEqual({ 'kustomize.toolkit.fluxcd.io/substitute': 'disabled' });
+      expect(jobDocs.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)).toEqual([expect.stringMatching(/^Job kube-system\/hubble-generate-certs-[0-9a-f]{10}$/)]);
+      expect(jobDocs[0].spec.template.spec.serviceAccountName).toBe('hubble-generate-certs');
+    });
+
+    test('the Reconcile payload keeps what the Job needs and the renewing CronJob, not the Job', () => {
+      const names = manifests.map((o) => `${o.kind} ${o.metadata.name}`);
+      expect(names).toEqual(expect.arrayContaining([
+        'ServiceAccount hubble-generate-certs', 'Role hubble-generate-certs', 'RoleBinding hubble-generate-certs', 'CronJob hubble-generate-certs',
+      ]));
+      expect(manifests.filter((o) => o.kind === 'Job')).toEqual([]);
+    });
+
+    test('a value change that leaves the Job alone keeps its ConfigMap (nothing is applied again)', () => {
+      const changed = homelabObjects({ cilium: { values: { operator: { replicas: 1 } } } });
+      expect(one(changed, 'ConfigMap', 'homelab-cilium').data).not.toEqual(cm.data);
+      expect(jobsOf(changed).spec.resources).toEqual(jobsCrs.spec.resources);
+    });
+
+    test('a new Job spec makes a new ConfigMap and a new Job name, so it is created as a new object', () => {
+      const changed = homelabObjects({ cilium: { values: { hubble: { tls: { auto: { certValidityDuration: 730 } } } } } });
+      const name = jobsOf(changed).spec.resources[0].name;
+      expect(name).not.toBe(jobsCm.metadata.name);
+      const [job] = YAML.parseAllDocuments(one(changed, 'ConfigMap', name).data['cilium-jobs.yaml']).map((d) => d.toJS());
+      expect(job.metadata.name).not.toBe(jobDocs[0].metadata.name);
+      expect(job.spec.template.spec.containers[0].env[0].value).toContain('validity: 17520h');
+    });
+
+    test('no Jobs, no jobs resource set: Hubble off, the CCM, or a chart applied with ApplyOnce anyway', () => {
+      expect(homelabObjects({ cilium: { hubble: false } }).filter((o) => o.metadata.name.startsWith('homelab-cilium-jobs'))).toEqual([]);
+      expect(objects.filter((o) => o.metadata.name.startsWith('homelab-talos-ccm-jobs'))).toEqual([]);
+      const applyOnce = homelabObjects({ cilium: { strategy: ResourceSetStrategy.APPLY_ONCE } });
+      expect(applyOnce.filter((o) => o.metadata.name.startsWith('homelab-cilium-jobs'))).toEqual([]);
+      expect(one(applyOnce, 'ConfigMap', 'homelab-cilium').data['cilium.yaml']).toMatch(/kind: Job\n/);
+    });
+
+    test('the cluster with both resource sets passes the output gate', () => {
+      expect(new OutputGate().violations(objects)).toEqual([]);
+    });
   });
 
   test('hubble can be turned off', () => {
