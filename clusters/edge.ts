@@ -16,7 +16,14 @@ const edge: ClusterDefinition = (scope) => new TalosCluster(scope, 'Cluster', {
   },
   proxmox: {
     allowedNodes: ['K8S0', 'K8S1', 'K8S2'],
-    template: { sourceNode: 'K8S0', templateId: 8700 },
+    // On storage every node reaches, so CAPMOX may clone it on any of the three.
+    template: {
+      sourceNode: 'K8S0',
+      templateId: 8710,
+      image: { talosVersion: 'v1.13.9', schematic: 'ce4c980550dd2ab1b17bbf2b08801c7eb59418eafe8f279833297925d67c7515' },
+      storage: { name: 'ceph-vm', shared: true },
+    },
+    isoStorage: 'local',
     credentialsSecret: 'edge-proxmox',
   },
   controlPlane: { cores: 2, memoryMiB: 4096, diskGiB: 20 },

@@ -1,7 +1,9 @@
 import * as os from 'os';
 import * as path from 'path';
 import { App, Chart, Testing } from 'cdk8s';
-import { TalosCluster, TalosClusterProps, ValidationError, WorkerPoolOptions } from '../lib';
+import {
+  QEMU_GUEST_AGENT_EXTENSION, Schematic, STACK_VERSIONS, TalosCluster, TalosClusterProps, TemplateVm, ValidationError, WorkerPoolOptions,
+} from '../lib';
 import { buildConfigCluster } from '../lib/app/clusters';
 import { parseClusterConfig } from '../lib/app/config/load';
 
@@ -19,8 +21,47 @@ export type Obj = {
 /** The seeds' default pool. */
 export const DEFAULT_POOL: WorkerPoolOptions = { name: 'default', replicas: 2, cores: 2, memoryMiB: 8192, diskGiB: 40 };
 
-/** Props of the seeds' homelab cluster (clusters/homelab.yaml), without pools unless given. */
+/** Schematic ID of the default image: the QEMU guest agent only. */
+export const DEFAULT_SCHEMATIC_ID = 'ce4c980550dd2ab1b17bbf2b08801c7eb59418eafe8f279833297925d67c7515';
+
+/** The homelab's template VM (clusters/homelab.yaml): the default image, on K8S0's local-lvm. */
+export const HOMELAB_TEMPLATE: TemplateVm = {
+  sourceNode: 'K8S0', templateId: 8700,
+  image: { talosVersion: STACK_VERSIONS.talos, schematic: DEFAULT_SCHEMATIC_ID },
+  storage: { name: 'local-lvm', shared: false },
+};
+
+/**
+ * A template VM holding the default image plus `extensions` (a pool's, Longhorn's) at the default
+ * Talos release, on K8S0's local-lvm unless told otherwise.
+ */
+export function templateVm(templateId: number, options: {
+  extensions?: readonly string[]; sourceNode?: string; storage?: TemplateVm['storage']; talosVersion?: string;
+} = {}): TemplateVm {
+  const schematic = new Schematic({ officialExtensions: [QEMU_GUEST_AGENT_EXTENSION] }).withExtensions(options.extensions ?? []);
+  return {
+    sourceNode: options.sourceNode ?? 'K8S0', templateId,
+    image: { talosVersion: options.talosVersion ?? STACK_VERSIONS.talos, schematic: schematic.id },
+    storage: options.storage ?? { name: 'local-lvm', shared: false },
+  };
+}
+
+/** Shared storage every node reaches. */
+export const SHARED_STORAGE: TemplateVm['storage'] = { name: 'ceph-vm', shared: true };
+
+/** The image a cluster's control plane boots with these Talos options: what its template VM must declare. */
+export function imageOf(talos: TalosClusterProps['talos'] = {}): TemplateVm['image'] {
+  const schematic = new Schematic({ officialExtensions: talos.extensions ?? [QEMU_GUEST_AGENT_EXTENSION], extraKernelArgs: talos.extraKernelArgs });
+  return { talosVersion: talos.version ?? STACK_VERSIONS.talos, schematic: schematic.id };
+}
+
+/**
+ * Props of the seeds' homelab cluster (clusters/homelab.yaml), without pools unless given. Overriding
+ * `talos` alone also declares the matching image on the template VM, as a user rebuilding it would,
+ * so tests about other things need not repeat it; tests of the image rule override `proxmox`.
+ */
 export function homelabProps(overrides: Partial<TalosClusterProps> = {}): TalosClusterProps {
+  const template = overrides.talos !== undefined ? { ...HOMELAB_TEMPLATE, image: imageOf(overrides.talos) } : HOMELAB_TEMPLATE;
   return {
     name: 'homelab',
     namespace: 'default',
@@ -32,8 +73,9 @@ export function homelabProps(overrides: Partial<TalosClusterProps> = {}): TalosC
       dnsServers: ['8.8.8.8', '8.8.4.4'],
     },
     proxmox: {
-      allowedNodes: ['K8S0', 'K8S1', 'K8S2'],
-      template: { sourceNode: 'K8S0', templateId: 8700 },
+      allowedNodes: ['K8S0'],
+      template,
+      isoStorage: 'local',
       credentialsSecret: 'homelab-proxmox',
     },
     controlPlane: { replicas: 3, cores: 2, memoryMiB: 4096, diskGiB: 20 },

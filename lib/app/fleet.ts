@@ -11,6 +11,9 @@ import { Construct } from 'constructs';
 import { Diagnostic, error, quote, ValidationError } from '../core/errors';
 import { compareText } from '../core/naming';
 import { Ipv4Range, ipv4ToInt, parseIpv4Range, rangeContains, rangesOverlap } from '../core/network';
+import { TemplateVm } from '../constructs/proxmox-machine-template';
+import { freeVmIdAfter, imageText } from '../constructs/rules';
+import { nocloudDiskImageUrl } from '../talos/schematic';
 import { BuiltCluster } from './clusters';
 
 /** The management objects of one GitOps agent (the chart id is the agent: `flux`, `fleet`). */
@@ -26,7 +29,8 @@ export interface ManagementOutput {
 /**
  * Checks the clusters of a project together: VIPs and node address ranges never overlap,
  * no two clusters of one namespace share a credentials Secret, a template VM ID always names the
- * same source node and image (Talos release and schematic), and no two output objects (the
+ * same source node, image (Talos release and schematic) and storage, a storage is shared or
+ * node-local in every file, and no two output objects (the
  * management objects included) have the same group, kind, namespace and name.
  *
  * Each problem is reported on the later file in name order and names the earlier one.
@@ -118,68 +122,61 @@ function credentialsProblems(clusters: readonly BuiltCluster[]): Diagnostic[] {
 /** A template VM as one machine set of a cluster names it. */
 interface TemplateVmUse {
   readonly cluster: BuiltCluster;
-  /** The field naming the VM ID: `proxmox.template.templateId`, `workers[i].template.templateId`. */
+  /** The field naming the template VM: `proxmox.template`, `workers[i].template`. */
   readonly field: string;
-  readonly sourceNode: string;
-  readonly templateId: number;
-  readonly talosVersion: string;
-  readonly schematicId: string;
-  readonly diskImageUrl: string;
+  readonly vm: TemplateVm;
 }
 
 /**
- * The template VMs of a cluster, control plane first, then the pools in props order; a pool
- * cloning the cluster's template VM is left out: the cluster already refused it another image.
+ * The template VMs of a cluster as it declares them, control plane first, then the pools in props
+ * order; a pool cloning the cluster's template VM is left out (the cluster checked it already).
+ * The constructs made sure that each declared image is the one its machines boot.
  */
 function templateVmUses(b: BuiltCluster): TemplateVmUse[] {
   const c = b.cluster;
-  const talos = c.talosVersion;
-  const uses: TemplateVmUse[] = [{
-    cluster: b, field: 'proxmox.template.templateId', ...c.controlPlaneTemplate.template,
-    talosVersion: talos, schematicId: c.schematic.id, diskImageUrl: c.schematic.diskImageUrl(talos),
-  }];
+  const uses: TemplateVmUse[] = [{ cluster: b, field: 'proxmox.template', vm: c.template }];
   c.workerPools.forEach((pool, i) => {
-    if (pool.template.sourceNode === c.template.sourceNode && pool.template.templateId === c.template.templateId) return;
-    uses.push({
-      cluster: b, field: `workers[${i}].template.templateId`, sourceNode: pool.template.sourceNode, templateId: pool.template.templateId,
-      talosVersion: talos, schematicId: pool.schematic.id, diskImageUrl: pool.schematic.diskImageUrl(talos),
-    });
+    if (pool.template.templateId === c.template.templateId) return;
+    uses.push({ cluster: b, field: `workers[${i}].template`, vm: pool.template });
   });
   return uses;
 }
 
-/** A Talos image as messages show it: release and the start of the schematic ID. */
-function image(u: TemplateVmUse): string {
-  return `Talos ${u.talosVersion} (schematic ${u.schematicId.slice(0, 8)})`;
-}
-
 /**
- * One VM ID named with two source nodes or two images: Proxmox VM IDs are unique across the
- * Proxmox cluster, so both are one VM and one of the machine sets would boot the wrong disk.
+ * One VM ID named with two source nodes, images or storages: Proxmox VM IDs are unique across the
+ * Proxmox cluster, so both are one VM, and one of the machine sets would boot the wrong disk. And
+ * one storage is shared or node-local for every cluster that names it.
  */
 function templateVmProblems(clusters: readonly BuiltCluster[]): Diagnostic[] {
   const uses = byFile(clusters).flatMap(templateVmUses);
-  const taken = new Set(uses.map((u) => u.templateId));
-  const freeAfter = (id: number) => {
-    let free = id + 1;
-    while (taken.has(free)) free++;
-    return free;
-  };
+  const taken = new Set(uses.map((u) => u.vm.templateId));
   const owners = new Map<number, TemplateVmUse>();
+  const storages = new Map<string, TemplateVmUse>();
   const problems: Diagnostic[] = [];
+  const unique = 'Proxmox VM IDs are unique across the whole Proxmox cluster, so both name one VM';
   for (const u of uses) {
-    const owner = owners.get(u.templateId);
+    const { vm } = u;
+    const other = (o: TemplateVmUse) => `${o.cluster.source.file} (${o.field})`;
+    const storageOwner = storages.get(vm.storage.name);
+    if (storageOwner === undefined) storages.set(vm.storage.name, u);
+    else if (storageOwner.vm.storage.shared !== vm.storage.shared) {
+      const kind = (shared: boolean) => (shared ? 'shared' : 'node-local');
+      problems.push(at(u.cluster, `${u.field}.storage.shared`, `storage ${quote(vm.storage.name)} is ${kind(vm.storage.shared)} here but ${kind(storageOwner.vm.storage.shared)} in ${other(storageOwner)}: a Proxmox storage is one or the other; declare it alike (pvesm status shows it)`));
+    }
+    const owner = owners.get(vm.templateId);
     if (owner === undefined) {
-      owners.set(u.templateId, u);
+      owners.set(vm.templateId, u);
       continue;
     }
-    const other = `${owner.cluster.source.file} (${owner.field})`;
-    const fix = `build a template VM from ${u.diskImageUrl} under a free VM ID (${freeAfter(u.templateId)} is not used by any cluster) and name it here`;
-    const unique = 'Proxmox VM IDs are unique across the whole Proxmox cluster, so both name one VM';
-    if (owner.sourceNode !== u.sourceNode) {
-      problems.push(at(u.cluster, u.field, `${u.templateId} is also the template VM of ${other} on source node ${quote(owner.sourceNode)}, but here on ${quote(u.sourceNode)}: ${unique}; if it is that VM, name sourceNode ${quote(owner.sourceNode)}, otherwise ${fix}`));
-    } else if (owner.talosVersion !== u.talosVersion || owner.schematicId !== u.schematicId) {
-      problems.push(at(u.cluster, u.field, `${u.templateId} is also the template VM of ${other}, which boots ${image(owner)}, but here ${image(u)}: ${unique}, and a template VM holds one disk image; ${fix}`));
+    const was = owner.vm;
+    const img = vm.image;
+    const fix = `build a template VM from ${nocloudDiskImageUrl(img.schematic, img.talosVersion)} under a free VM ID (${freeVmIdAfter(vm.templateId, taken)} is not used by any cluster) and name it here`;
+    if (was.sourceNode !== vm.sourceNode) {
+      problems.push(at(u.cluster, `${u.field}.templateId`, `${vm.templateId} is also the template VM of ${other(owner)} on source node ${quote(was.sourceNode)}, but here on ${quote(vm.sourceNode)}: ${unique}; if it is that VM, name sourceNode ${quote(was.sourceNode)}, otherwise ${fix}`));
+    } else if (was.image.talosVersion !== img.talosVersion || was.image.schematic !== img.schematic) {
+      problems.push(at(u.cluster, `${u.field}.templateId`, `${vm.templateId} is also the template VM of ${other(owner)}, which holds ${imageText(was.image.talosVersion, was.image.schematic)}, but here ${imageText(img.talosVersion, img.schematic)}: ${unique}, and a template VM holds one disk image; ${fix}`));
+    } else if (was.storage.name !== vm.storage.name) {
+      problems.push(at(u.cluster, `${u.field}.storage.name`, `template VM ${vm.templateId} is on storage ${quote(was.storage.name)} in ${other(owner)}, but ${quote(vm.storage.name)} here: one VM's disk is on one storage; declare the same`));
     }
   }
   return problems;

@@ -1,4 +1,5 @@
-import { TemplateVm } from '../constructs/proxmox-machine-template';
+import { ProxmoxMachineTemplate, TemplateVm } from '../constructs/proxmox-machine-template';
+import { joinList as list } from '../core/errors';
 import { TalosCluster } from '../constructs/talos-cluster';
 import { CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL } from '../core/naming';
 import { API, STACK_VERSIONS } from '../core/stack';
@@ -26,9 +27,11 @@ interface TemplateVmUser {
 
 /** A Proxmox template VM and the machine sets cloned from it, in the order they were added. */
 interface TemplateVmUsers {
-  readonly sourceNode: string;
-  readonly templateId: number;
+  /** The template VM as the first machine set declares it (synth made the others agree). */
+  readonly vm: TemplateVm;
   readonly users: TemplateVmUser[];
+  /** Every node CAPMOX may clone it on, in the cluster's node order. */
+  readonly nodes: string[];
 }
 
 /**
@@ -53,10 +56,6 @@ function block(lang: string, lines: readonly string[]): string[] {
   return [`${fence}${lang}`, ...lines, fence];
 }
 
-/** `a`, `a and b`, `a, b and c`. */
-function list(items: readonly string[]): string {
-  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
-}
 
 /**
  * Where the next command block runs, said right before it: the runbook switches between the Proxmox
@@ -70,7 +69,7 @@ function onNode(node: string, why: string): string {
   return `In a root shell on the Proxmox node ${code(node)} (${why}):`;
 }
 
-/** The project README, from dist/<cluster>/RUNBOOK.md; "README" alone would be the diagram beside it. */
+/** The project README, from dist/<folder>/RUNBOOK.md; "README" alone would be the diagram beside it. */
 function projectReadme(anchor: string, title: string): string {
   return `[the project README](../../README.md#${anchor}), section "${title}"`;
 }
@@ -85,14 +84,20 @@ function heredoc(command: string, body: readonly string[]): string[] {
 /** Every template VM the cluster clones from: the control plane's first, then the pools' in order. */
 function templateVms(cluster: TalosCluster): TemplateVmUsers[] {
   const vms: TemplateVmUsers[] = [];
-  const add = ({ sourceNode, templateId }: TemplateVm, user: TemplateVmUser) => {
-    const vm = vms.find((v) => v.sourceNode === sourceNode && v.templateId === templateId);
-    if (vm) vm.users.push(user);
-    else vms.push({ sourceNode, templateId, users: [user] });
+  const add = (template: ProxmoxMachineTemplate, user: TemplateVmUser) => {
+    const nodes = template.allowedNodes ?? cluster.allowedNodes;
+    let vm = vms.find((v) => v.vm.templateId === template.template.templateId);
+    if (!vm) {
+      vm = { vm: template.template, users: [], nodes: [] };
+      vms.push(vm);
+    }
+    vm.users.push(user);
+    vm.nodes.push(...nodes.filter((n) => !vm.nodes.includes(n)));
+    vm.nodes.sort((a, b) => cluster.allowedNodes.indexOf(a) - cluster.allowedNodes.indexOf(b));
   };
-  add(cluster.controlPlaneTemplate.template, { what: 'control plane', schematic: cluster.schematic });
+  add(cluster.controlPlaneTemplate, { what: 'control plane', schematic: cluster.schematic });
   for (const pool of cluster.workerPools) {
-    add(pool.template, { what: `pool ${code(pool.poolName)}`, schematic: pool.schematic });
+    add(pool.machineTemplate, { what: `pool ${code(pool.poolName)}`, schematic: pool.schematic });
   }
   return vms;
 }
@@ -102,21 +107,37 @@ function templateVmName(talosVersion: string, schematic: Schematic): string {
   return `talos-${talosVersion.replace(/\./g, '-')}-${schematic.id.slice(0, 8)}`;
 }
 
+/** Proxmox user of the global credentials, shared by every cluster without a Secret of its own. */
+const GLOBAL_PROXMOX_USER = 'capmox@pve';
+
 /** Proxmox user of the API token: one per cluster with its own Secret, one shared by the global credentials. */
 function proxmoxUser(cluster: TalosCluster): string {
-  return cluster.credentialsSecret !== undefined ? `capmox-${cluster.clusterName}@pve` : 'capmox@pve';
+  return cluster.credentialsSecret !== undefined ? `capmox-${cluster.clusterName}@pve` : GLOBAL_PROXMOX_USER;
 }
 
 /** Name of the API token (`<user>!capi`), as README "Proxmox credentials" names it. */
 const TOKEN_NAME = 'capi';
 
-function managementSection(cluster: TalosCluster): string[] {
+/** What {@link managementRunbook} needs besides the clusters. */
+export interface ManagementRunbookOptions {
+  /** Each cluster's source file, by cluster name, as the runbook names it. */
+  readonly sourceFiles: ReadonlyMap<string, string>;
+}
+
+/** Where the management runbook is, from dist/<cluster>/RUNBOOK.md. */
+const MANAGEMENT_RUNBOOK_LINK = '../management/RUNBOOK.md';
+
+function kindSection(clusters: readonly TalosCluster[]): string[] {
   const config = `${MANAGEMENT_CLUSTER_NAME}.kind.yaml`;
   return [
-    'Run kind on a host that reaches the node network: CACPPT talks to the Talos API of each control plane',
-    `(addresses from ${cluster.addresses.map(code).join(', ')}) on TCP 50000, and Cluster API reaches the API server`,
-    `through the VIP ${code(`${cluster.endpoint}:${cluster.endpointPort}`)}; CAPMOX calls the Proxmox API (port 8006).`,
-    'The Talos bootstrap Secrets live only in this cluster, so keep it (or back them up, last step).',
+    'Run kind on a host that reaches every cluster\'s node network: CACPPT talks to the Talos API of each',
+    'control plane on TCP 50000, Cluster API reaches each API server through its VIP, and CAPMOX calls the',
+    'Proxmox API (port 8006). The clusters of this repository:',
+    '',
+    ...clusters.map((c) => `- ${c.clusterName} (namespace ${code(c.namespace)}): nodes ${c.addresses.map(code).join(', ')}, VIP ${code(`${c.endpoint}:${c.endpointPort}`)}`),
+    '',
+    'The Talos bootstrap Secrets of each cluster live only in this cluster, so keep it (or back them up:',
+    'each cluster\'s runbook, last step).',
     '',
     WORKSTATION,
     '',
@@ -131,18 +152,10 @@ function managementSection(cluster: TalosCluster): string[] {
       `kind create cluster --config ${config}`,
       `kubectl config use-context kind-${MANAGEMENT_CLUSTER_NAME}`,
     ]),
-    '',
-    'Once the first control plane has booted (last step), check the VIP from inside kind.',
-    '',
-    WORKSTATION,
-    '',
-    ...block('sh', [
-      `docker exec ${MANAGEMENT_CLUSTER_NAME}-control-plane timeout 3 bash -c ${sh(`</dev/tcp/${cluster.endpoint}/${cluster.endpointPort}`)} && echo reachable`,
-    ]),
   ];
 }
 
-function providersSection(cluster: TalosCluster): string[] {
+function providersSection(clusters: readonly TalosCluster[]): string[] {
   const v = STACK_VERSIONS;
   const init = [
     'clusterctl init \\',
@@ -154,25 +167,25 @@ function providersSection(cluster: TalosCluster): string[] {
     '  --wait-providers',
     'kubectl get providers.clusterctl.cluster.x-k8s.io -A',
   ];
-  const secretName = cluster.credentialsSecret;
-  const credentials = secretName === undefined ? [
-    `${cluster.clusterName} has no credentials Secret, so CAPMOX uses its global credentials (Secret`,
-    '`capmox-manager-credentials`, filled from these variables at init). They need the token of',
-    'step 3: create it first.',
+  const global = clusters.filter((c) => c.credentialsSecret === undefined);
+  const link = (c: TalosCluster) => `[${c.clusterName}](../${c.clusterName}/RUNBOOK.md)`;
+  const credentials = global.length > 0 ? [
+    `${list(global.map(link))} ${global.length > 1 ? 'have' : 'has'} no credentials Secret, so CAPMOX uses its global credentials (Secret`,
+    '`capmox-manager-credentials`, filled from these variables at init). They need the token of the user',
+    `${code(GLOBAL_PROXMOX_USER)}: create it first (step 2 of ${global.length > 1 ? 'those runbooks' : 'that runbook'}).`,
     '',
     WORKSTATION,
     '',
     ...block('sh', [
       'export PROXMOX_URL=https://<proxmox host>:8006     # adapt: no /api2/json',
-      `export PROXMOX_TOKEN=${sh(`${proxmoxUser(cluster)}!${TOKEN_NAME}`)}              # step 3`,
-      'export PROXMOX_SECRET=\'<token secret>\'             # printed once by `pveum user token add` (step 3)',
+      `export PROXMOX_TOKEN=${sh(`${GLOBAL_PROXMOX_USER}!${TOKEN_NAME}`)}`,
+      'export PROXMOX_SECRET=\'<token secret>\'             # printed once by `pveum user token add`',
       ...init,
     ]),
   ] : [
-    `CAPMOX reads the token of ${cluster.clusterName} from the Secret ${code(secretName)} in namespace`,
-    `${code(cluster.namespace)} (the ProxmoxCluster's \`credentialsRef\`), created at the end of step 3 as in`,
-    `${projectReadme('proxmox-credentials', 'Proxmox credentials')}. Run init without \`PROXMOX_*\``,
-    'variables, so no global credentials are installed.',
+    'Every cluster reads its token from a Secret of its own (the ProxmoxCluster\'s `credentialsRef`,',
+    `${projectReadme('proxmox-credentials', 'Proxmox credentials')}), so run init without \`PROXMOX_*\``,
+    'variables: no global credentials are installed.',
     '',
     WORKSTATION,
     '',
@@ -189,40 +202,108 @@ function providersSection(cluster: TalosCluster): string[] {
   ];
 }
 
+/**
+ * The day-0 runbook of the management cluster, `dist/management/RUNBOOK.md`: what every workload
+ * cluster needs once (kind, `clusterctl init` with the pinned providers, the GitOps agent); each
+ * cluster's runbook links to it instead of repeating it.
+ */
+export function managementRunbook(clusters: readonly TalosCluster[], options: ManagementRunbookOptions): string {
+  const sections = [
+    { title: 'Management cluster with kind', body: kindSection(clusters) },
+    { title: 'Cluster API providers', body: providersSection(clusters) },
+    {
+      title: 'GitOps agent',
+      body: [
+        `Install Flux or Fleet and apply its folder under \`dist/management/\` once, as ${projectReadme('how-dist-reaches-the-management-cluster', 'How dist/ reaches the management cluster')};`,
+        'it then applies each cluster\'s folder. Without an agent, each cluster\'s runbook says what to apply.',
+      ],
+    },
+  ];
+  return [
+    '# Runbook: management cluster',
+    '',
+    'Generated by `cdk8s synth` from the cluster files; do not edit. Day 0 of the management cluster, once,',
+    'before the runbook of any workload cluster:',
+    '',
+    ...clusters.map((c) => `- [${c.clusterName}](../${c.clusterName}/RUNBOOK.md), from ${code(options.sourceFiles.get(c.clusterName) ?? '')}`),
+    '',
+    'Each command block says where it runs; here, all on your workstation, in a clone of this repository',
+    'with `npm ci` done (kind, clusterctl, kubectl).',
+    '',
+    ...sections.flatMap((sec, i) => [`## ${i + 1}. ${sec.title}`, '', ...sec.body, '']),
+  ].join('\n');
+}
+
+/** The storages a cluster's token needs, each once: the ISO storage, then the template disks' storages. */
+function templateStorages(vms: readonly TemplateVmUsers[]): string[] {
+  return [...new Set(vms.map((v) => v.vm.storage.name))];
+}
+
+/**
+ * A check, pasted on any node, that each node has each storage active with the content type
+ * CAPMOX or Proxmox needs there (and shared, where the config says so): `pvesh` answers for any
+ * node of the Proxmox VE cluster, and the storage status has `content`, `active` and `shared`.
+ */
+function storageChecks(checks: readonly { storage: string; content: string; nodes: readonly string[]; shared?: boolean }[]): string[] {
+  return checks.flatMap(({ storage, content, nodes, shared }) => [
+    `for node in ${nodes.map(sh).join(' ')}; do`,
+    `  s=$(pvesh get "/nodes/$node/storage/${storage}/status" --output-format json 2>/dev/null)`,
+    `  echo "$s" | grep -q '"active":1' && echo "$s" | grep -Eq '"content":"[^"]*${content}' \\`,
+    `    || echo "MISSING: node $node has no active storage ${storage} with content ${content}" >&2`,
+    ...(shared ? [
+      `  echo "$s" | grep -q '"shared":1' || echo "NOT SHARED: storage ${storage} on node $node; clones to other nodes will fail" >&2`,
+    ] : []),
+    'done',
+  ]);
+}
+
 function proxmoxSection(cluster: TalosCluster, vms: readonly TemplateVmUsers[]): string[] {
   const user = proxmoxUser(cluster);
   const acl = (path: string, role: string, extra = '') => `pveum acl modify ${path} --users ${user} --roles ${role}${extra}`;
   const nodes = cluster.allowedNodes;
   const secretName = cluster.credentialsSecret;
+  const iso = cluster.isoStorage;
+  const disks = templateStorages(vms);
   const commands = [
-    `ISO_STORAGE=local       # adapt: the first storage with content "iso" on ${list(nodes)}`,
-    'DISK_STORAGE=local-lvm  # adapt: the storage of the template disks (step 4); full clones land there too',
     `pveum user add ${user} --comment ${sh(secretName !== undefined ? `CAPMOX, cluster ${cluster.clusterName}` : 'CAPMOX, global credentials')}`,
     'pveum role add CapmoxSysAudit --privs Sys.Audit   # once per Proxmox cluster',
     acl('/', 'CapmoxSysAudit', ' --propagate 0'),
     ...nodes.map((n) => acl(sh(`/nodes/${n}`), 'CapmoxSysAudit')),
     acl('/vms', 'PVEVMAdmin'),
-    ...vms.map((vm) => acl(`/vms/${vm.templateId}`, 'PVETemplateUser')),
+    ...vms.map((vm) => acl(`/vms/${vm.vm.templateId}`, 'PVETemplateUser')),
     acl(sh(`/sdn/zones/localnetwork/${cluster.bridge}`), 'PVESDNUser'),
-    acl('"/storage/$ISO_STORAGE"', 'PVEDatastoreAdmin'),
-    acl('"/storage/$DISK_STORAGE"', 'PVEDatastoreUser'),
+    acl(sh(`/storage/${iso}`), 'PVEDatastoreAdmin'),
+    ...disks.filter((d) => d !== iso).map((d) => acl(sh(`/storage/${d}`), 'PVEDatastoreUser')),
     `pveum user token add ${user} ${TOKEN_NAME} --privsep 0   # prints the token secret once`,
   ];
   // pveum writes the cluster-wide /etc/pve, so any node will do; the first one the cluster uses is named.
-  const node = nodes[0] ?? vms[0].sourceNode;
+  const node = nodes[0] ?? vms[0].vm.sourceNode;
   const out = [
     `A user ${code(user)} with the least-privilege roles CAPMOX documents, scoped to this cluster's nodes, template`,
     `VM${vms.length > 1 ? 's' : ''}, bridge and storages, and a token that shares its rights (\`--privsep 0\`). Proxmox VE ≥ 8,`,
-    'which has ACLs on bridges under `/sdn/zones/localnetwork`.',
+    'which has ACLs on bridges under `/sdn/zones/localnetwork`. The storages are the config\'s',
+    `(${code('proxmox.isoStorage')} ${code(iso)}; template disks on ${list(disks.map(code))}); the check below says`,
+    'if a node lacks one.',
     '',
-    onNode(node, 'or any other node of the Proxmox VE cluster: users and ACLs are cluster-wide'),
+    onNode(node, 'or any other node of the Proxmox VE cluster: users, ACLs and storages are cluster-wide'),
     '',
     ...block('sh', commands),
     '',
+    onNode(node, 'any node will do: `pvesh` answers for every node'),
+    '',
+    ...block('sh', storageChecks([
+      { storage: iso, content: 'iso', nodes },
+      ...vms.map((v) => ({
+        storage: v.vm.storage.name, content: 'images', shared: v.vm.storage.shared,
+        nodes: v.vm.storage.shared ? v.nodes : [v.vm.sourceNode],
+      })).filter((c, i, all) => all.findIndex((o) => o.storage === c.storage) === i),
+    ])),
+    '',
     '- `/vms`, not a pool: the machine templates name no Proxmox pool, so clones join none.',
-    `- ${code('$ISO_STORAGE')}: CAPMOX uploads each machine's NoCloud ISO (its machine config, cluster PKI included`,
-    '  on control planes) to the first ISO-capable storage of the node and attaches it on `ide0`.',
-    `- ${code('$DISK_STORAGE')}: Datastore.AllocateSpace for the full clones, which stay on the template's storage.`,
+    `- ${code(iso)}: CAPMOX uploads each machine's NoCloud ISO (its machine config, cluster PKI included on`,
+    '  control planes) to the first storage with `iso` content the token can see on the target node, and',
+    `  attaches it on \`ide0\`: every node in ${code('proxmox.allowedNodes')} needs it, and the token sees this one only.`,
+    `- ${list(disks.map(code))}: Datastore.AllocateSpace for the full clones, which land on their template's storage.`,
   ];
   if (secretName !== undefined) {
     const namespace = cluster.namespace;
@@ -257,28 +338,33 @@ function proxmoxSection(cluster: TalosCluster, vms: readonly TemplateVmUsers[]):
 /**
  * The shell lines that build one template VM. A pasted block runs line by line in the reader's
  * interactive shell, where `exit` would close that shell and a failed line would not stop the next:
- * so the whole build is one subshell with `set -e`, and it refuses a VM ID that is taken, since
- * `qm create` on a reused ID would fail half-way on a re-run, or the ID may hold someone else's VM.
+ * so the whole build is one subshell with `set -e`. A re-run finds the VM ID taken: by this very
+ * template (same name, which carries the release and schematic, and a template already), the build
+ * is done; by anything else (another image, a half-built VM, someone else's VM), it refuses.
  * `pvesh get /cluster/nextid --vmid` checks the whole Proxmox VE cluster (VMs and containers share
- * IDs), where `qm status` sees only this node's VMs.
+ * IDs); `qm config` runs on the template's own node.
  */
-function templateBuild(cluster: TalosCluster, id: number, name: string, imageUrl: string, agent: boolean): string[] {
+function templateBuild(cluster: TalosCluster, vm: TemplateVm, name: string, imageUrl: string, agent: boolean): string[] {
+  const id = vm.templateId;
   // The body stays unindented, so each line reads (and greps) as the command it is.
   return [
     '(',
     'set -e',
-    `if ! pvesh get /cluster/nextid --vmid ${id} >/dev/null; then`,
-    `  echo "VM ID ${id} is taken: check that it is the template ${name} (qm config ${id}), or pick another templateId" >&2`,
+    `if ! pvesh get /cluster/nextid --vmid ${id} >/dev/null 2>&1; then`,
+    `  if qm config ${id} 2>/dev/null | grep -qx 'name: ${name}' && qm config ${id} | grep -qx 'template: 1'; then`,
+    `    echo "VM ${id} is already the template ${name}: nothing to do"`,
+    '    exit 0',
+    '  fi',
+    `  echo "VM ID ${id} is taken by another VM, image or an unfinished build (qm config ${id}): remove it, or pick another templateId" >&2`,
     '  exit 1',
     'fi',
-    'DISK_STORAGE=local-lvm  # adapt: as in step 3',
     `IMAGE=/var/tmp/${name}.raw`,
     `curl -fL -o "$IMAGE.xz" ${imageUrl}`,
     'xz -d -f "$IMAGE.xz"',
     `qm create ${id} --name ${name} --ostype l26 --machine q35 --cpu host \\`,
     '  --cores 2 --memory 2048 --balloon 0 --hotplug network,disk,usb \\',
     `  --scsihw virtio-scsi-pci --net0 ${sh(`virtio,bridge=${cluster.bridge}`)}${agent ? ' --agent enabled=1' : ''}`,
-    `qm set ${id} --scsi0 "$DISK_STORAGE:0,import-from=$IMAGE"`,
+    `qm set ${id} --scsi0 ${sh(`${vm.storage.name}:0,import-from=`)}"$IMAGE"`,
     `qm set ${id} --boot order=scsi0`,
     `qm template ${id}`,
     'rm "$IMAGE"',
@@ -289,30 +375,35 @@ function templateBuild(cluster: TalosCluster, id: number, name: string, imageUrl
 function templateSection(cluster: TalosCluster, vms: readonly TemplateVmUsers[]): string[] {
   const version = cluster.talosVersion;
   const out = [
-    `One template VM per ${code('sourceNode')}/${code('templateId')}, from the Image Factory nocloud disk image of the`,
-    `schematic its machines boot (Talos ${version}). CAPMOX sets each clone's size and grows its disk;`,
-    'the template needs no cloud-init drive, since CAPMOX attaches its own NoCloud ISO on `ide0`.',
-    'Each build runs in a subshell with `set -e`: it stops at the first failing command, and before',
-    '`qm create` when the VM ID is already taken anywhere in the Proxmox VE cluster, without closing your shell.',
+    `One template VM per ${code('templateId')}, from the Image Factory nocloud disk image its config declares`,
+    `(${code('template.image')}: Talos ${version} and the schematic its machines boot). CAPMOX sets each clone's size and`,
+    'grows its disk; the template needs no cloud-init drive, since CAPMOX attaches its own NoCloud ISO on `ide0`.',
+    'Each build runs in a subshell with `set -e`: it stops at the first failing command, and it is safe to',
+    're-run: a VM ID that already holds this template is left alone, any other VM under that ID stops the build.',
   ];
-  const otherNodes = (vm: TemplateVmUsers) => cluster.allowedNodes.filter((n) => n !== vm.sourceNode);
-  for (const vm of vms) {
-    const schematic = vm.users[0].schematic;
-    const conflicting = vm.users.filter((u) => u.schematic.id !== schematic.id);
+  for (const tvm of vms) {
+    const { vm } = tvm;
+    const schematic = tvm.users[0].schematic;
+    const conflicting = tvm.users.filter((u) => u.schematic.id !== schematic.id);
     const yaml = schematic.toYaml().trimEnd().split('\n');
     const agent = schematic.hasExtension(QEMU_GUEST_AGENT_EXTENSION);
+    const others = tvm.nodes.filter((n) => n !== vm.sourceNode);
     out.push(
       '',
       `### Template VM ${vm.templateId} on ${vm.sourceNode}`,
       '',
-      `Used by the ${list(vm.users.map((u) => u.what))}. Schematic ${code(schematic.id)}:`,
+      `Used by the ${list(tvm.users.map((u) => u.what))}. Disk on ${vm.storage.shared ? 'shared' : 'node-local'} storage ${code(vm.storage.name)}`
+        + (vm.storage.shared
+          ? `${others.length > 0 ? `, so CAPMOX may clone it on ${list(others.map(code))} too` : ''}.`
+          : `: every clone stays on ${code(vm.sourceNode)}.`)
+        + ` Schematic ${code(schematic.id)}:`,
       '',
     );
     if (conflicting.length > 0) {
       // Synth refuses this; should it ever pass, the runbook must not quietly build one image for both.
       out.push(
         `> **CONFLICT: one template VM, two images.** ${list(conflicting.map((u) => `the ${u.what} boots schematic ${code(u.schematic.id)}`))},`,
-        `> not ${code(schematic.id)}. A template VM holds one disk image: give ${conflicting.length > 1 ? 'them their' : 'it its'} own \`templateID\` and build it from`,
+        `> not ${code(schematic.id)}. A template VM holds one disk image: give ${conflicting.length > 1 ? 'them their' : 'it its'} own \`templateId\` and build it from`,
         ...conflicting.map((u) => `> ${u.schematic.diskImageUrl(version)}`),
         '',
       );
@@ -328,7 +419,7 @@ function templateSection(cluster: TalosCluster, vms: readonly TemplateVmUsers[])
       '',
       onNode(vm.sourceNode, `the template's ${code('sourceNode')}`),
       '',
-      ...block('sh', templateBuild(cluster, vm.templateId, templateVmName(version, schematic), schematic.diskImageUrl(version), agent)),
+      ...block('sh', templateBuild(cluster, vm, templateVmName(version, schematic), schematic.diskImageUrl(version), agent)),
       '',
       '- `--scsihw virtio-scsi-pci` is "VirtIO SCSI"; "VirtIO SCSI single" hangs the bootstrap.',
       '- `--balloon 0` and no memory hotplug: Talos does not see memory added later.',
@@ -336,13 +427,6 @@ function templateSection(cluster: TalosCluster, vms: readonly TemplateVmUsers[])
         ? `- \`--agent enabled=1\`: the image has ${code(QEMU_GUEST_AGENT_EXTENSION)}, and CAPMOX waits for the agent.`
         : `- No \`--agent\`: the image lacks ${code(QEMU_GUEST_AGENT_EXTENSION)}; the machine templates skip CAPMOX's agent check.`,
     );
-    const others = otherNodes(vm);
-    if (others.length > 0) {
-      out.push(
-        `- CAPMOX also places clones on ${list(others)}, and Proxmox clones to another node only from shared`,
-        `  storage: put ${code('$DISK_STORAGE')} on storage ${vm.sourceNode} shares with ${list(others)}.`,
-      );
-    }
   }
   return out;
 }
@@ -352,7 +436,7 @@ function longhornSection(cluster: TalosCluster, kubeconfig: string, applyStep: n
   const ns = LONGHORN_NAMESPACE;
   const out = [
     `Longhorn needs ${list(LONGHORN_EXTENSIONS.map(code))} (iscsid, fstrim) in the image of its nodes, so ${pools.length > 1 ? 'these pools boot their' : 'this pool boots its'}`,
-    `own schematic from ${pools.length > 1 ? 'their' : 'its'} own template VM (step 4); ${projectReadme('add-a-longhorn-pool', 'Add a Longhorn pool')}, has the details:`,
+    `own schematic from ${pools.length > 1 ? 'their' : 'its'} own template VM (step 3); ${projectReadme('add-a-longhorn-pool', 'Add a Longhorn pool')}, has the details:`,
     '',
     ...pools.map((p) => `- pool ${code(p.poolName)}: schematic ${code(p.schematic.id)}, template VM ${p.template.templateId} on ${p.template.sourceNode}`),
   ];
@@ -411,7 +495,14 @@ function applySection(cluster: TalosCluster, options: ClusterRunbookOptions, kub
     ]),
     '',
     '`Available` on the Cluster needs the infrastructure, the control plane, every pool and the API through the VIP;',
-    '`Ready` on the TalosControlPlane needs every control-plane machine ready.',
+    '`Ready` on the TalosControlPlane needs every control-plane machine ready. Once the first control plane has',
+    'booted, the management cluster must reach the VIP:',
+    '',
+    WORKSTATION,
+    '',
+    ...block('sh', [
+      `docker exec ${MANAGEMENT_CLUSTER_NAME}-control-plane timeout 3 bash -c ${sh(`</dev/tcp/${cluster.endpoint}/${cluster.endpointPort}`)} && echo reachable`,
+    ]),
     '',
     'Every node must carry `proxmox://<uuid>`; `talos://nocloud/<ip>` or an empty column means the Talos CCM',
     'did not get the provider ID from CAPMOX, and its Machine never gets a node.',
@@ -440,32 +531,43 @@ function applySection(cluster: TalosCluster, options: ClusterRunbookOptions, kub
   ];
 }
 
+/** Step 1 of a cluster's runbook: the management cluster, set up once by its own runbook. */
+function managementLinkSection(cluster: TalosCluster): string[] {
+  return [
+    `Once per management cluster, not per workload cluster: kind, \`clusterctl init\` with the pinned providers and`,
+    `the GitOps agent, in [the management runbook](${MANAGEMENT_RUNBOOK_LINK}). For ${cluster.clusterName}, its host must reach the`,
+    `node addresses ${cluster.addresses.map(code).join(', ')} (Talos API, TCP 50000) and the VIP`,
+    `${code(`${cluster.endpoint}:${cluster.endpointPort}`)}; the last step checks the VIP from inside kind.`,
+  ];
+}
+
 /**
  * The day-0 runbook of one cluster: the exact commands that take an empty Proxmox VE and a
  * workstation to this cluster running, with every value (names, versions, schematic IDs, image
- * URLs, template VM IDs, nodes, bridge, VIP, namespace, credentials Secret) taken from the cluster
- * construct and lib/stack.ts, so the runbook cannot drift from the manifests synthesized beside it.
+ * URLs, template VM IDs, nodes, storages, bridge, VIP, namespace, credentials Secret) taken from the
+ * cluster construct and lib/core/stack.ts, so the runbook cannot drift from the manifests beside it.
  *
- * Sections: 1 management cluster with kind, 2 `clusterctl init` with the pinned providers,
- * 3 Proxmox API user and token with least privilege, 4 one template VM per `sourceNode`/
- * `templateId`, 5 Longhorn (only when a pool has `longhorn`), then apply and verify. Only what
- * Proxmox knows and the project cannot (storage names, the API URL, the token secret) is left to
- * the reader, marked `adapt`. Every command block is preceded by the machine it runs on (a Proxmox
- * node's root shell or the workstation, in this repository), and every link resolves inside the
- * repository: the runbook is read on GitHub or in a clone, where nothing beside the repository exists.
+ * Sections: 1 the management cluster (a link to `dist/management/RUNBOOK.md`, {@link managementRunbook}),
+ * 2 Proxmox API user and token with least privilege, and a check of the storages on every node,
+ * 3 one template VM per `templateId`, 4 Longhorn (only when a pool has `longhorn`), then apply
+ * and verify. Only what Proxmox knows and the project cannot (the API URL, the token secret) is
+ * left to the reader, marked `adapt`. Every command block is preceded by the machine it runs on (a
+ * Proxmox node's root shell or the workstation, in this repository), and every link resolves inside
+ * the repository: the runbook is read on GitHub or in a clone, where nothing beside it exists.
  *
  * Deterministic: the same cluster gives byte-identical text.
  */
 export function clusterRunbook(cluster: TalosCluster, options: ClusterRunbookOptions): string {
   const vms = templateVms(cluster);
   const kubeconfig = `${cluster.clusterName}.kubeconfig`;
+  const longhorn = cluster.workerPools.some((p) => p.longhorn);
+  const applyStep = longhorn ? 5 : 4;
   const sections: { title: string; body: string[] }[] = [
-    { title: 'Management cluster with kind', body: managementSection(cluster) },
-    { title: 'Cluster API providers', body: providersSection(cluster) },
+    { title: 'Management cluster', body: managementLinkSection(cluster) },
     { title: 'Proxmox API user and token', body: proxmoxSection(cluster, vms) },
     { title: `Talos template VM${vms.length > 1 ? 's' : ''}`, body: templateSection(cluster, vms) },
-    // Numbered only when present, so the apply step is 6 with Longhorn and 5 without.
-    ...(cluster.workerPools.some((p) => p.longhorn) ? [{ title: 'Storage: Longhorn', body: longhornSection(cluster, kubeconfig, 6) }] : []),
+    // Numbered only when present, so the apply step is 5 with Longhorn and 4 without.
+    ...(longhorn ? [{ title: 'Storage: Longhorn', body: longhornSection(cluster, kubeconfig, applyStep) }] : []),
     { title: 'Apply and verify', body: applySection(cluster, options, kubeconfig) },
   ];
   const credentials = cluster.credentialsSecret !== undefined
@@ -476,12 +578,12 @@ export function clusterRunbook(cluster: TalosCluster, options: ClusterRunbookOpt
     '',
     `Generated by \`cdk8s synth\` from ${code(options.sourceFile)}; do not edit. Day 0 of this cluster, in order;`,
     `${projectReadme('day-0-create-the-management-cluster-and-prepare-proxmox', 'Day 0')}, explains the steps. Each command`,
-    'block says where it runs: in a root shell on a Proxmox node (`pveum`, `qm`), or on your workstation, in',
-    'a clone of this repository with `npm ci` done (kind, clusterctl, kubectl, talosctl, npm).',
+    'block says where it runs: in a root shell on a Proxmox node (`pveum`, `pvesh`, `qm`), or on your workstation,',
+    'in a clone of this repository with `npm ci` done (kind, clusterctl, kubectl, talosctl, npm).',
     '',
     `- namespace ${code(cluster.namespace)}, Kubernetes ${cluster.kubernetesVersion}, Talos ${cluster.talosVersion}`,
     `- VIP ${code(`${cluster.endpoint}:${cluster.endpointPort}`)}, node addresses ${cluster.addresses.map(code).join(', ')}, bridge ${code(cluster.bridge)}`,
-    `- Proxmox nodes ${list(cluster.allowedNodes.map(code))}; credentials: ${credentials}`,
+    `- Proxmox nodes ${list(cluster.allowedNodes.map(code))}; ISO storage ${code(cluster.isoStorage)}; credentials: ${credentials}`,
     '',
     ...sections.flatMap((s, i) => [`## ${i + 1}. ${s.title}`, '', ...s.body, '']),
   ].join('\n');

@@ -9,7 +9,7 @@ import { BuiltCluster, buildClusters, displayPath, findClusterSources } from './
 import { GitopsConfig, loadGitopsConfig } from './config/gitops';
 import { checkFleet } from './fleet';
 import { clusterFiles, manifestFile, OutputFile } from './output';
-import { clusterRunbook } from './runbook';
+import { clusterRunbook, managementRunbook } from './runbook';
 
 /** The result of a synth: the files to publish and the warnings to print. */
 export interface SynthResult {
@@ -66,6 +66,8 @@ export function synthesize(options: SynthOptions): SynthResult {
     warnings.push(...w.map(formatDiagnostic));
     files.push(...clusterFiles(cluster.clusterName, objects, source.file, clusterRunbook(cluster, { sourceFile: source.file })));
   }
+  const sourceFiles = new Map(built.map(({ cluster, source }) => [cluster.clusterName, source.file]));
+  files.push({ path: `${MANAGEMENT_OUTPUT}/RUNBOOK.md`, content: managementRunbook(built.map((b) => b.cluster), { sourceFiles }) });
   for (const { chart } of management) {
     const objects = chart.toJson() as KubeObject[];
     gate.check(gitopsName, objects);

@@ -21,6 +21,8 @@ export interface ITalosCluster extends IConstruct {
   readonly schematic: Schematic;
   /** Proxmox bridge the nodes' `net0` attaches to. */
   readonly bridge: string;
+  /** Proxmox nodes the cluster's machines may be cloned on (a pool may narrow them). */
+  readonly allowedNodes: readonly string[];
   /** The template VM machines are cloned from unless their pool names another. */
   readonly template: TemplateVm;
   /** Labels on the Cluster object that add-ons select it by. */

@@ -11,12 +11,40 @@ import { QEMU_GUEST_AGENT_EXTENSION, Schematic } from '../talos/schematic';
 import { ITalosCluster } from './cluster-ref';
 import { machineSizeProblems, templateVmRefProblems } from './rules';
 
-/** A Proxmox template VM: the VM that machines are cloned from. */
+/**
+ * The disk image a template VM holds: every clone boots it, whatever `machine.install.image` says
+ * (STACK.md §9.1). Declared, not looked up, so synth stays a function of the repository and can
+ * refuse a machine set whose image differs from its template's.
+ */
+export interface TemplateImage {
+  /** Talos release of the image, e.g. `v1.13.9`. */
+  readonly talosVersion: string;
+  /** Image Factory schematic ID of the image (64 hex digits; the runbook and synth's messages print it). */
+  readonly schematic: string;
+}
+
+/** The Proxmox storage that holds a template VM's disk; full clones land on it too. */
+export interface TemplateStorage {
+  /** Proxmox storage ID, e.g. `local-lvm` or `ceph-vm`. */
+  readonly name: string;
+  /**
+   * Whether every Proxmox node the clones may land on reaches this storage (Ceph RBD, NFS, iSCSI, …).
+   * Proxmox clones a VM to another node only from shared storage (STACK.md §9.1), so a node-local
+   * template serves only machines that stay on its `sourceNode`.
+   */
+  readonly shared: boolean;
+}
+
+/** A Proxmox template VM: the VM that machines are cloned from, with the image and storage it has. */
 export interface TemplateVm {
   /** Proxmox node that holds the template VM. */
   readonly sourceNode: string;
   /** VM ID of the template VM (Proxmox VM IDs are unique in the whole Proxmox cluster). */
   readonly templateId: number;
+  /** The disk image the template VM holds; it must be the image of every machine set cloned from it. */
+  readonly image: TemplateImage;
+  /** The storage of the template VM's disk. */
+  readonly storage: TemplateStorage;
 }
 
 /** Size of a Proxmox VM; shared by the control plane and worker pools. */
@@ -50,6 +78,11 @@ export interface ProxmoxMachineTemplateProps extends MachineSize {
    * @default - the cluster's schematic
    */
   readonly schematic?: Schematic;
+  /**
+   * Proxmox nodes CAPMOX may clone these machines on (the template's `allowedNodes`).
+   * @default - the cluster's `proxmox.allowedNodes` (ProxmoxCluster)
+   */
+  readonly allowedNodes?: readonly string[];
 }
 
 /** Boot disk of a clone of a Talos template VM built with the "VirtIO SCSI" controller. */
@@ -72,16 +105,20 @@ export class ProxmoxMachineTemplate extends Construct {
   public readonly name: string;
   /** The template VM that machines are cloned from. */
   public readonly template: TemplateVm;
+  /** Nodes this template's machines may be cloned on, or undefined for the cluster's. */
+  public readonly allowedNodes: readonly string[] | undefined;
 
   constructor(scope: Construct, id: string, props: ProxmoxMachineTemplateProps) {
     super(scope, id);
     const cluster = props.cluster;
     this.template = { ...(props.template ?? cluster.template) };
     throwErrors([...machineSizeProblems(props, ''), ...templateVmRefProblems(this.template, 'template')]);
+    this.allowedNodes = props.allowedNodes !== undefined ? [...props.allowedNodes] : undefined;
     const hasAgent = (props.schematic ?? cluster.schematic).hasExtension(QEMU_GUEST_AGENT_EXTENSION);
     const spec: ProxmoxMachineTemplateSpecTemplateSpec = {
       sourceNode: this.template.sourceNode,
       templateId: this.template.templateId,
+      ...(this.allowedNodes !== undefined ? { allowedNodes: [...this.allowedNodes] } : {}),
       full: true,
       numSockets: props.sockets ?? DEFAULT_SOCKETS,
       numCores: props.cores,

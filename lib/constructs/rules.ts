@@ -5,13 +5,14 @@
  * TypeScript prop. Config files add no rules of their own (lib/app/config only checks structure).
  */
 import * as semver from 'semver';
-import { Diagnostic, error, quote, warning } from '../core/errors';
+import { Diagnostic, error, joinList as list, quote, warning } from '../core/errors';
 import { DNS1123_LABEL, DNS1123_LABEL_MAX } from '../core/naming';
 import { cidrHostBitsZero, intToIpv4, Ipv4Range, ipv4ToInt, parseIpv4Range, rangeContains, rangesOverlap, rangeSize, subnetRange } from '../core/network';
 import { TALOS_KUBERNETES_SUPPORT } from '../core/stack';
 import { releaseVersion } from '../core/versions';
 import { closestNames, OfficialExtensions, officialExtensions } from '../talos/extensions';
 import { Schematic } from '../talos/schematic';
+import type { TemplateVm } from './proxmox-machine-template';
 
 /** A finding of a rule: the project's one diagnostic type (lib/core/errors.ts). */
 export type Problem = Diagnostic;
@@ -303,46 +304,148 @@ export function versionProblems(talosVersion: string, kubernetesVersion: string,
 export interface TemplateVmUser {
   /** `control plane`, `pool gpu`. */
   readonly what: string;
-  /** Field that names the template VM, in the caller's vocabulary. */
+  /** Field that names the template VM, in the caller's vocabulary (`proxmox.template`, `workers[1].template`). */
   readonly field: string;
-  readonly sourceNode: string;
-  readonly templateId: number;
-  /** Image Factory schematic ID of the image its machines must boot. */
-  readonly schematicId: string;
-  /** The schematic's extensions, for the message. */
-  readonly extensions: readonly string[];
-  /** Where the disk image of its schematic is, for the message. */
-  readonly diskImageUrl: string;
+  /** Whether the field is set: a pool without its own `template` clones the cluster's. */
+  readonly declared: boolean;
+  /** The template VM, as declared (image and storage included). */
+  readonly vm: TemplateVm;
+  /** Talos release the machine set boots. */
+  readonly talosVersion: string;
+  /** Image Factory schematic the machine set boots. */
+  readonly schematic: Schematic;
+  /** Nodes CAPMOX may clone its machines on, and the field that says so. */
+  readonly nodes: readonly string[];
+  readonly nodesField: string;
 }
 
-/** A machine set as the user of a template VM whose machines boot `schematic` at `talosVersion`. */
-export function templateVmUser(
-  what: string, field: string, vm: { sourceNode: string; templateId: number }, schematic: Schematic, talosVersion: string,
-): TemplateVmUser {
-  return {
-    what, field, sourceNode: vm.sourceNode, templateId: vm.templateId,
-    schematicId: schematic.id, extensions: schematic.officialExtensions, diskImageUrl: schematic.diskImageUrl(talosVersion),
-  };
+/** Image Factory schematic IDs: hex sha256. */
+export const SCHEMATIC_ID = /^[0-9a-f]{64}$/;
+
+/** Proxmox storage IDs (`pve-storage-id`: a letter first, a letter or digit last, case-insensitive). */
+export const PROXMOX_STORAGE_ID = /^[a-z][a-z0-9_.-]*[a-z0-9]$/i;
+
+/**
+ * Storage names that Proxmox gives its node-local storages at install (LVM-thin, ZFS): Proxmox
+ * cannot share either type, so declaring them shared is almost surely a slip.
+ */
+const NODE_LOCAL_STORAGE_NAMES: readonly string[] = ['local-lvm', 'local-zfs'];
+
+/** A Proxmox storage ID; `what` says which storage it is. */
+export function storageIdProblems(value: string, path: string, what: string): Problem[] {
+  if (typeof value === 'string' && PROXMOX_STORAGE_ID.test(value)) return [];
+  return [error(path, `${quote(value)} must be a Proxmox storage ID (${what}): letters, digits, "-", "_" and ".", a letter first`)];
+}
+
+/** The Proxmox template VM a machine set is cloned from: node, VM ID, declared image and storage. */
+export function templateVmRefProblems(vm: TemplateVm, path: string): Diagnostic[] {
+  const image = vm.image ?? {};
+  return [
+    ...proxmoxNodeProblems(vm.sourceNode, `${path}.sourceNode`, 'the one that holds the template VM'),
+    ...wholeNumberProblems(vm.templateId, `${path}.templateId`, 'a Proxmox VM ID', MIN_VM_ID, MAX_VM_ID),
+    ...(releaseVersion(image.talosVersion) ? []
+      : [error(`${path}.image.talosVersion`, `${quote(image.talosVersion)} must be the Talos release of the template's image, like v1.13.9`)]),
+    ...(typeof image.schematic === 'string' && SCHEMATIC_ID.test(image.schematic) ? []
+      : [error(`${path}.image.schematic`, `${quote(image.schematic)} must be the Image Factory schematic ID of the template's image (64 hex digits, lower case)`)]),
+    ...storageIdProblems(vm.storage?.name, `${path}.storage.name`, 'the one that holds the template VM\'s disk'),
+  ];
+}
+
+/** The declared image of a template VM, for messages: `Talos v1.13.9, schematic 376567988ad3…`. */
+export function imageText(talosVersion: string, schematicId: string): string {
+  return `Talos ${talosVersion}, schematic ${schematicId.slice(0, 12)}…`;
+}
+
+/** The smallest VM ID above `id` that none of `taken` uses: a suggestion, checked nowhere else. */
+export function freeVmIdAfter(id: number, taken: ReadonlySet<number>): number {
+  let next = id + 1;
+  while (taken.has(next)) next += 1;
+  return next;
 }
 
 /**
- * A template VM holds one disk image, so every machine set cloned from it boots one schematic:
- * a pool with other extensions (Longhorn's, say) needs its own template VM (STACK.md §1.4, §6).
+ * Every machine set boots the image its template VM declares (STACK.md §9.1: a clone boots the
+ * template's disk, never `machine.install.image`). A mismatch means the template VM must be built
+ * anew, under a new VM ID: the message gives the image URL, the declaration to write and a free ID.
+ */
+export function templateImageProblems(u: TemplateVmUser, taken: ReadonlySet<number>): Problem[] {
+  const image = u.vm.image;
+  // Malformed releases and IDs are reported on their own fields; a comparison would only add noise.
+  const malformed = !releaseVersion(u.talosVersion) || !releaseVersion(image.talosVersion) || !SCHEMATIC_ID.test(image.schematic);
+  if (malformed || (image.talosVersion === u.talosVersion && image.schematic === u.schematic.id)) return [];
+  const free = freeVmIdAfter(u.vm.templateId, taken);
+  const extensions = u.schematic.officialExtensions.length > 0 ? `with ${u.schematic.officialExtensions.join(', ')}` : 'without extensions';
+  const holds = `template VM ${u.vm.templateId} holds ${imageText(image.talosVersion, image.schematic)}`;
+  const needs = `the ${u.what} boots Talos ${u.talosVersion} ${extensions} (schematic ${u.schematic.id.slice(0, 12)}…)`;
+  const build = `build a template VM from ${u.schematic.diskImageUrl(u.talosVersion)} under a free VM ID (${free} is free in this cluster)`;
+  const declare = `image { talosVersion: ${u.talosVersion}, schematic: ${u.schematic.id} }`;
+  return [u.declared
+    ? error(`${u.field}.image`, `${holds}, but ${needs}: ${build} and name it here, with ${declare}; a template VM is never rebuilt in place`)
+    : error(u.field, `${holds}, but ${needs}: give the pool a template of its own: ${build} and name it here, with ${declare}`)];
+}
+
+/**
+ * A node-local template serves only clones on its own node: Proxmox refuses a clone to another
+ * node from local storage (STACK.md §9.1), and CAPMOX picks the target among the allowed nodes.
+ */
+export function templatePlacementProblems(u: TemplateVmUser): Problem[] {
+  const { vm } = u;
+  const storage = vm.storage;
+  const field = u.declared ? `${u.field}.storage` : u.field;
+  if (storage.shared) {
+    return NODE_LOCAL_STORAGE_NAMES.includes(storage.name)
+      ? [warning(`${field}.shared`, `${quote(storage.name)} is the name Proxmox gives a node-local storage (LVM-thin or ZFS), which cannot be shared: check that this one really reaches every node`)]
+      : [];
+  }
+  // Malformed node names are refused on their own fields.
+  const elsewhere = u.nodes.filter((n) => n !== vm.sourceNode && PROXMOX_NODE_NAME.test(n));
+  if (elsewhere.length === 0 || !PROXMOX_NODE_NAME.test(vm.sourceNode)) return [];
+  const ways = [
+    `put the template on storage every node reaches and declare it (storage: { name: <shared storage>, shared: true })`,
+    `set ${u.nodesField} to [${vm.sourceNode}]`,
+    `or build one template VM per node and give each node a pool of its own (workers[].template and workers[].allowedNodes)`,
+  ];
+  return [error(field, `template VM ${vm.templateId} is on node-local storage ${quote(storage.name)} of ${quote(vm.sourceNode)}, but ${u.nodesField} lets CAPMOX clone the ${u.what} on ${list(elsewhere)}, and Proxmox refuses clones to another node from local storage. Ways out: ${ways.join('; ')}`)];
+}
+
+/**
+ * A VM ID is one template VM (Proxmox VM IDs are unique across the Proxmox cluster): every machine
+ * set that names it must agree on its node, image and storage (STACK.md §9.1).
  */
 export function templateVmProblems(users: readonly TemplateVmUser[]): Problem[] {
-  const first = new Map<string, TemplateVmUser>();
+  const first = new Map<number, TemplateVmUser>();
   const out: Problem[] = [];
   for (const u of users) {
-    const vm = `${u.sourceNode}/${u.templateId}`;
-    const owner = first.get(vm);
+    const owner = first.get(u.vm.templateId);
     if (!owner) {
-      first.set(vm, u);
-    } else if (owner.schematicId !== u.schematicId) {
-      const ext = (x: TemplateVmUser) => x.extensions.length ? x.extensions.join(', ') : 'no extensions';
-      out.push(error(u.field, `${vm} is the template VM of the ${owner.what} too, but the ${u.what} needs another image (${ext(u)}, not ${ext(owner)}): build a template VM from ${u.diskImageUrl} and name its sourceNode and templateId here`));
+      first.set(u.vm.templateId, u);
+      continue;
+    }
+    const a = owner.vm;
+    const b = u.vm;
+    const id = `${b.templateId} is the template VM of the ${owner.what} too`;
+    if (a.sourceNode !== b.sourceNode) {
+      out.push(error(`${u.field}.sourceNode`, `${id}, on ${quote(a.sourceNode)}, not ${quote(b.sourceNode)}: one VM ID is one VM; name the same node, or another VM ID`));
+    } else if (a.image.talosVersion !== b.image.talosVersion || a.image.schematic !== b.image.schematic) {
+      out.push(error(`${u.field}.image`, `${id}, holding ${imageText(a.image.talosVersion, a.image.schematic)}, not ${imageText(b.image.talosVersion, b.image.schematic)}: a template VM holds one disk image; give this one its own VM ID`));
+    } else if (a.storage.name !== b.storage.name || a.storage.shared !== b.storage.shared) {
+      out.push(error(`${u.field}.storage`, `${id}, on storage ${quote(a.storage.name)} (${a.storage.shared ? 'shared' : 'node-local'}): a VM's disk is on one storage; declare it alike`));
     }
   }
   return out;
+}
+
+/**
+ * The nodes a machine set may be cloned on: a non-empty list of Proxmox node names, each one of
+ * the cluster's allowed nodes (whose rights and ISO storage the runbook prepares).
+ */
+export function machineNodesProblems(nodes: readonly string[], clusterNodes: readonly string[], path: string): Problem[] {
+  if (nodes.length === 0) return [error(path, 'must name at least one Proxmox node (leave it out to use proxmox.allowedNodes)')];
+  return nodes.flatMap((n, i) => {
+    const p = proxmoxNodeProblems(n, `${path}[${i}]`, 'a node these machines may be placed on');
+    if (p.length > 0 || clusterNodes.includes(n)) return p;
+    return [error(`${path}[${i}]`, `${quote(n)} is not in proxmox.allowedNodes (${clusterNodes.join(', ')}): add it there first, so the runbook prepares it`)];
+  });
 }
 
 /** How many minors a kubelet may lag behind the API server (Kubernetes version skew policy, since 1.28). */
@@ -518,10 +621,3 @@ export function ipv4Problems(value: string, path: string, what: string): Diagnos
   return ipv4ToInt(value) === undefined ? [error(path, `${quote(value)} must be an IPv4 address like 192.168.0.1 (${what})`)] : [];
 }
 
-/** The Proxmox template VM a machine set is cloned from. */
-export function templateVmRefProblems(vm: { sourceNode: string; templateId: number }, path: string): Diagnostic[] {
-  return [
-    ...proxmoxNodeProblems(vm.sourceNode, `${path}.sourceNode`, 'the one that holds the template VM'),
-    ...wholeNumberProblems(vm.templateId, `${path}.templateId`, 'a Proxmox VM ID', MIN_VM_ID, MAX_VM_ID),
-  ];
-}

@@ -14,7 +14,8 @@ import { MachineSize, ProxmoxMachineTemplate, TemplateVm } from './proxmox-machi
 import {
   bridgeNameProblems, capacityProblems, controlPlaneReplicaProblems, dnsLabelProblems, dnsServerProblems, INT32_MAX, MachineDemand,
   machineSizeProblems, nameLengthProblems, NETWORK_FIELDS, networkProblems, nonEmptyListProblems, podCidrCapacityProblems,
-  proxmoxNodeProblems, schematicProblems, templateVmProblems, templateVmRefProblems, templateVmUser, uniquePoolProblems,
+  machineNodesProblems, proxmoxNodeProblems, schematicProblems, storageIdProblems, templateImageProblems, templatePlacementProblems,
+  templateVmProblems, TemplateVmUser, templateVmRefProblems, uniquePoolProblems,
   versionProblems, wholeNumberProblems,
 } from './rules';
 import {
@@ -81,6 +82,12 @@ export interface ProxmoxOptions {
   /** The template VM machines are cloned from (pools may name their own). */
   readonly template: TemplateVm;
   /**
+   * Storage with `iso` content on every allowed node, where CAPMOX uploads each machine's NoCloud
+   * ISO (STACK.md §9.2: the first such storage the token can see on the target node); the runbook
+   * grants the token this one only.
+   */
+  readonly isoStorage: string;
+  /**
    * Secret (keys `url`, `token`, `secret`) in the cluster's namespace that CAPMOX reads the Proxmox
    * API token from; only its name is synthesized (`npm run credentials` writes it outside dist/).
    * @default - the provider's global credentials
@@ -102,6 +109,12 @@ export interface ControlPlaneOptions extends MachineSize {
    * @default false
    */
   readonly healthCheck?: boolean;
+  /**
+   * Proxmox nodes CAPMOX may clone control-plane machines on: some of `proxmox.allowedNodes`, say
+   * the template's node when its storage is node-local.
+   * @default - `proxmox.allowedNodes`
+   */
+  readonly allowedNodes?: readonly string[];
 }
 
 /**
@@ -212,8 +225,12 @@ export class TalosCluster extends Construct implements ITalosCluster {
   public readonly endpointPort: number;
   /** Proxmox nodes VMs may be placed on. */
   public readonly allowedNodes: readonly string[];
+  /** Storage CAPMOX uploads the machines' NoCloud ISOs to, on every allowed node. */
+  public readonly isoStorage: string;
   /** Name of the Secret CAPMOX reads the Proxmox API token from, or undefined for the provider's global credentials. */
   public readonly credentialsSecret: string | undefined;
+  /** The control plane's own allowed nodes, if it names them. */
+  private readonly controlPlaneNodes: readonly string[] | undefined;
   private readonly pools: ProxmoxWorkerPool[] = [];
   private readonly poolOptions: WorkerPoolOptions[] = [];
 
@@ -238,6 +255,8 @@ export class TalosCluster extends Construct implements ITalosCluster {
     this.endpoint = network.endpoint;
     this.endpointPort = network.endpointPort ?? d.network.endpointPort;
     this.allowedNodes = [...props.proxmox.allowedNodes];
+    this.isoStorage = props.proxmox.isoStorage;
+    this.controlPlaneNodes = props.controlPlane.allowedNodes;
     this.credentialsSecret = props.proxmox.credentialsSecret;
     this.controlPlaneReplicas = props.controlPlane.replicas ?? d.controlPlane.replicas;
     const workers = props.workers ?? [];
@@ -261,6 +280,9 @@ export class TalosCluster extends Construct implements ITalosCluster {
         ? nonEmptyListProblems(this.allowedNodes, 'proxmox.allowedNodes', 'Proxmox node')
         : this.allowedNodes.flatMap((n, i) => proxmoxNodeProblems(n, `proxmox.allowedNodes[${i}]`, 'a node VMs may be placed on'))),
       ...templateVmRefProblems(this.template, 'proxmox.template'),
+      ...storageIdProblems(this.isoStorage, 'proxmox.isoStorage', 'the one with ISO content on every allowed node'),
+      ...(props.controlPlane.allowedNodes === undefined ? []
+        : machineNodesProblems(props.controlPlane.allowedNodes, this.allowedNodes, 'controlPlane.allowedNodes')),
       ...(this.credentialsSecret === undefined ? [] : dnsLabelProblems(this.credentialsSecret, 'proxmox.credentialsSecret')),
       ...wholeNumberProblems(this.controlPlaneReplicas, 'controlPlane.replicas', 'control-plane machines', 1, INT32_MAX),
       ...controlPlaneReplicaProblems(this.controlPlaneReplicas, 'controlPlane.replicas'),
@@ -308,6 +330,7 @@ export class TalosCluster extends Construct implements ITalosCluster {
       diskGiB: cp.diskGiB,
       cluster: this,
       namePrefix: this.controlPlaneName,
+      allowedNodes: cp.allowedNodes,
     });
 
     new TalosControlPlane(this, 'ControlPlane', {
@@ -395,13 +418,47 @@ export class TalosCluster extends Construct implements ITalosCluster {
       ...uniquePoolProblems(pools.map((w, i) => ({ name: w.name, path: `${at(i)}.name` }))),
       ...capacityProblems(this.addresses, demands, 'network.addresses'),
       ...podCidrCapacityProblems(this.podCidrs, demands, 'network.podCidrs'),
-      ...templateVmProblems([
-        templateVmUser('control plane', 'proxmox.template', this.template, this.schematic, this.talosVersion),
-        ...pools.map((w, i) => templateVmUser(`pool ${w.name}`, `${at(i)}.template`, w.template ?? this.template,
-          poolSchematic(this, w), this.talosVersion)),
+      ...templateRules([
+        {
+          what: 'control plane', field: 'proxmox.template', declared: true, vm: this.template, talosVersion: this.talosVersion,
+          schematic: this.schematic, ...machineNodes(this.allowedNodes, this.controlPlaneNodes, 'controlPlane.allowedNodes'),
+        },
+        ...pools.map((w, i) => ({
+          what: `pool ${w.name}`, field: `${at(i)}.template`, declared: w.template !== undefined, vm: w.template ?? this.template,
+          talosVersion: this.talosVersion, schematic: poolSchematic(this, w), ...machineNodes(this.allowedNodes, w.allowedNodes, `${at(i)}.allowedNodes`),
+        })),
       ]),
     ];
   }
+}
+
+/** Where a machine set's clones may land: its own nodes when it names them, else the cluster's. */
+function machineNodes(clusterNodes: readonly string[], own: readonly string[] | undefined, ownField: string): { nodes: readonly string[]; nodesField: string } {
+  // Nodes outside the cluster's list are refused on their own field.
+  return own !== undefined ? { nodes: own.filter((n) => clusterNodes.includes(n)), nodesField: ownField } : { nodes: clusterNodes, nodesField: 'proxmox.allowedNodes' };
+}
+
+/**
+ * The template rules of a cluster's machine sets: one VM ID is one template VM; each set boots the
+ * image its template declares; a node-local template serves its own node only. A pool that clones
+ * the cluster's template is checked for its image, not again for the template itself.
+ */
+function templateRules(users: readonly TemplateVmUser[]): Diagnostic[] {
+  const taken = new Set(users.map((u) => u.vm.templateId));
+  const declared = users.filter((u) => u.declared);
+  const placementChecked = new Set<string>();
+  return [
+    ...templateVmProblems(declared),
+    ...users.flatMap((u) => templateImageProblems(u, taken)),
+    ...users.flatMap((u) => {
+      // One finding per template VM and set of nodes: pools that inherit the cluster's template
+      // and its nodes would repeat the control plane's.
+      const key = `${u.vm.templateId}|${u.nodes.join(',')}`;
+      if (placementChecked.has(key)) return [];
+      placementChecked.add(key);
+      return templatePlacementProblems(u);
+    }),
+  ];
 }
 
 /**

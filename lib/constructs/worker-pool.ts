@@ -20,7 +20,7 @@ import { ITalosCluster } from './cluster-ref';
 import { DEFAULT_SOCKETS, MachineSize, ProxmoxMachineTemplate, TemplateVm } from './proxmox-machine-template';
 import {
   autoscalingProblems, dnsLabelProblems, INT32_MAX, machineSizeProblems, nameLengthProblems, poolVersionProblems, schematicProblems,
-  templateVmRefProblems, wholeNumberProblems,
+  machineNodesProblems, templateVmRefProblems, wholeNumberProblems,
 } from './rules';
 
 /** Annotations the cluster-autoscaler's clusterapi provider reads (STACK.md §5.3). */
@@ -74,6 +74,12 @@ export interface WorkerPoolOptions extends MachineSize {
    * @default - the cluster's `proxmox.template`
    */
   readonly template?: TemplateVm;
+  /**
+   * Proxmox nodes CAPMOX may clone this pool's machines on, some of `proxmox.allowedNodes`: one
+   * node per pool pins machines to the node of a node-local template.
+   * @default - `proxmox.allowedNodes`
+   */
+  readonly allowedNodes?: readonly string[];
   /**
    * Replace machines whose node does not start or stays NotReady (MachineHealthCheck).
    * @default true
@@ -154,6 +160,7 @@ export function workerPoolProblems(cluster: ITalosCluster, options: WorkerPoolOp
     ),
     ...machineSizeProblems(options, ''),
     ...(options.template === undefined ? [] : templateVmRefProblems(options.template, 'template')),
+    ...(options.allowedNodes === undefined ? [] : machineNodesProblems(options.allowedNodes, cluster.allowedNodes, 'allowedNodes')),
     ...(options.kubernetesVersion === undefined ? [] : poolVersionProblems(
       cluster.talosVersion, cluster.kubernetesVersion, options.kubernetesVersion,
       { talos: 'talos.version', kubernetes: 'kubernetesVersion', pool: 'kubernetesVersion' },
@@ -242,6 +249,7 @@ export class ProxmoxWorkerPool extends Construct {
       memoryMiB: props.memoryMiB,
       diskGiB: props.diskGiB,
       template: this.template,
+      allowedNodes: props.allowedNodes,
       cluster,
       namePrefix: this.name,
       schematic: this.schematic,

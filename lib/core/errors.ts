@@ -188,3 +188,8 @@ function excerpt(value: unknown, limit: number): string {
   write(value);
   return out;
 }
+
+/** Items as prose: `a`, `a and b`, `a, b and c`. */
+export function joinList(items: readonly string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}

@@ -6,6 +6,8 @@ import * as YAML from 'yaml';
 import { synthesize } from '../../lib/app/synth';
 import { CrdSchemaValidator } from '../../lib/gate/crd-schema';
 import { OutputGate } from '../../lib/gate/gate';
+import { LONGHORN_EXTENSIONS } from '../../lib/talos/schematic';
+import { templateVm } from '../util';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DIST = path.join(ROOT, 'dist');
@@ -118,7 +120,7 @@ describe('a cluster with a Longhorn pool, labels and taints, through the whole s
   config.name = 'lab';
   config.workers.push({
     name: 'storage', replicas: 2, cores: 4, memoryMiB: 8192, diskGiB: 200, longhorn: true,
-    template: { sourceNode: 'K8S1', templateId: 8701 },
+    template: templateVm(8701, { extensions: LONGHORN_EXTENSIONS }),
     labels: { 'node-role.kubernetes.io/storage': '' },
     taints: [{ key: 'dedicated', value: 'storage', effect: 'NoSchedule' }],
   });

@@ -1,10 +1,12 @@
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as YAML from 'yaml';
-import { capi, capiAddons, capmox, TalosCluster, UserError, ValidationError, WARNING_METADATA } from '../../lib';
+import { capi, capiAddons, capmox, Diagnostic, TalosCluster, TalosClusterProps, TemplateVm, UserError, ValidationError, WARNING_METADATA } from '../../lib';
 import { KubeObject } from '../../lib/core/kube-object';
 import { OutputGate } from '../../lib/gate/gate';
-import { all, DEFAULT_POOL, homelabObjects, homelabProps, newChart, one, synth } from '../util';
+import {
+  all, DEFAULT_POOL, DEFAULT_SCHEMATIC_ID, HOMELAB_TEMPLATE, homelabObjects, homelabProps, newChart, one, SHARED_STORAGE, synth, synthWith, templateVm,
+} from '../util';
 
 describe('TalosCluster', () => {
   const objects = homelabObjects();
@@ -63,7 +65,7 @@ describe('TalosCluster', () => {
     expect(spec.controlPlaneEndpoint).toEqual({ host: '192.168.0.30', port: 6443 });
     expect(spec.ipv4Config).toEqual({ addresses: ['192.168.0.20-192.168.0.29'], prefix: 24, gateway: '192.168.0.254', metric: 100 });
     expect(spec.dnsServers).toEqual(['8.8.8.8', '8.8.4.4']);
-    expect(spec.allowedNodes).toEqual(['K8S0', 'K8S1', 'K8S2']);
+    expect(spec.allowedNodes).toEqual(['K8S0']);
     expect(spec.credentialsRef).toEqual({ name: 'homelab-proxmox', namespace: 'default' });
     expect(spec.externalManagedControlPlane).toBe(false);
   });
@@ -151,8 +153,95 @@ describe('TalosCluster', () => {
     });
 
     test('fails on malformed versions', () => {
-      expect(build({ talos: { version: '1.13' } })).toThrow(new UserError('talos.version "1.13" must be a release version like v1.13.9'));
+      expect(build({ talos: { version: '1.13' }, proxmox: homelabProps().proxmox }))
+        .toThrow(new UserError('talos.version "1.13" must be a release version like v1.13.9'));
       expect(build({ kubernetesVersion: 'v1.35' })).toThrow(new UserError('kubernetesVersion "v1.35" must be a release version like v1.35.4'));
+    });
+
+    describe('template VMs: the image they hold, the storage they are on (STACK.md §9.1)', () => {
+      const proxmox = (p: object) => ({ proxmox: { ...homelabProps().proxmox, ...p } });
+      const errors = (overrides: object) => {
+        try {
+          build(overrides)();
+        } catch (e) {
+          return (e as ValidationError).diagnostics.map((d) => `${d.path} ${d.message}`);
+        }
+        return [];
+      };
+
+      test('a Talos bump on an unchanged template VM fails, naming the template, the image URL, the declaration and a free ID', () => {
+        const bumped = { talos: { version: 'v1.13.10' }, proxmox: homelabProps().proxmox, workers: [DEFAULT_POOL] };
+        expect(errors(bumped)).toEqual([
+          'proxmox.template.image template VM 8700 holds Talos v1.13.9, schematic ce4c980550dd…, but the control plane boots Talos v1.13.10 '
+          + 'with siderolabs/qemu-guest-agent (schematic ce4c980550dd…): build a template VM from '
+          + `https://factory.talos.dev/image/${DEFAULT_SCHEMATIC_ID}/v1.13.10/nocloud-amd64.raw.xz under a free VM ID (8701 is free in this cluster) `
+          + `and name it here, with image { talosVersion: v1.13.10, schematic: ${DEFAULT_SCHEMATIC_ID} }; a template VM is never rebuilt in place`,
+          // The pool clones the cluster's template: one finding each, on the field a fix edits.
+          expect.stringMatching(/^workers\[0\]\.template template VM 8700 holds .* but the pool default boots Talos v1\.13\.10 .*give the pool a template of its own/),
+        ]);
+        // Built and declared: accepted.
+        expect(errors({ ...bumped, ...proxmox({ template: templateVm(8701, { talosVersion: 'v1.13.10' }) }) })).toEqual([]);
+      });
+
+      test('a node-local template with machines on other nodes fails with the ways out', () => {
+        expect(errors(proxmox({ allowedNodes: ['K8S0', 'K8S1', 'K8S2'] }))).toEqual([
+          'proxmox.template.storage template VM 8700 is on node-local storage "local-lvm" of "K8S0", but proxmox.allowedNodes lets CAPMOX clone '
+          + 'the control plane on K8S1 and K8S2, and Proxmox refuses clones to another node from local storage. Ways out: put the template on '
+          + 'storage every node reaches and declare it (storage: { name: <shared storage>, shared: true }); set proxmox.allowedNodes to [K8S0]; '
+          + 'or build one template VM per node and give each node a pool of its own (workers[].template and workers[].allowedNodes)',
+        ]);
+      });
+
+      test('shared storage, or machines pinned to the template\'s node, let the clones happen', () => {
+        const nodes = ['K8S0', 'K8S1', 'K8S2'];
+        expect(errors(proxmox({ allowedNodes: nodes, template: templateVm(8700, { storage: SHARED_STORAGE }) }))).toEqual([]);
+        // One node-local template VM and pool per node; the control plane stays on K8S0.
+        const perNode = {
+          ...proxmox({ allowedNodes: nodes }),
+          controlPlane: { ...homelabProps().controlPlane, allowedNodes: ['K8S0'] },
+          workers: nodes.map((n, i) => ({ ...DEFAULT_POOL, name: `on-${n.toLowerCase()}`, replicas: 1, allowedNodes: [n], template: templateVm(8700 + i, { sourceNode: n }) })),
+        };
+        expect(errors(perNode)).toEqual([]);
+        const out = synthWith((chart) => new TalosCluster(chart, 'C', homelabProps(perNode as Partial<TalosClusterProps>)));
+        const pmt = all(out, 'ProxmoxMachineTemplate').map((t) => t.spec.template.spec);
+        expect(pmt.map((t) => [t.sourceNode, t.templateID, t.allowedNodes])).toEqual([
+          ['K8S0', 8700, ['K8S0']], ['K8S0', 8700, ['K8S0']], ['K8S1', 8701, ['K8S1']], ['K8S2', 8702, ['K8S2']],
+        ]);
+      });
+
+      test('a pool on a node the cluster does not allow, or with no node at all, fails', () => {
+        const pool = (allowedNodes: string[]) => ({ workers: [{ ...DEFAULT_POOL, allowedNodes }] });
+        expect(errors(pool(['K8S9']))).toEqual([
+          'workers[0].allowedNodes[0] "K8S9" is not in proxmox.allowedNodes (K8S0): add it there first, so the runbook prepares it',
+        ]);
+        expect(errors(pool([]))).toEqual(['workers[0].allowedNodes must name at least one Proxmox node (leave it out to use proxmox.allowedNodes)']);
+      });
+
+      test('one VM ID, two declarations: the node, the image or the storage differ', () => {
+        const pool = (template: TemplateVm) => ({ workers: [{ ...DEFAULT_POOL, template }] });
+        expect(errors(pool(templateVm(8700, { sourceNode: 'K8S1', storage: SHARED_STORAGE })))).toContain(
+          'workers[0].template.sourceNode 8700 is the template VM of the control plane too, on "K8S0", not "K8S1": one VM ID is one VM; name the same node, or another VM ID');
+        expect(errors(pool(templateVm(8700, { storage: SHARED_STORAGE })))).toEqual([
+          'workers[0].template.storage 8700 is the template VM of the control plane too, on storage "local-lvm" (node-local): a VM\'s disk is on one storage; declare it alike',
+        ]);
+      });
+
+      test('malformed declarations and ISO storage: each field named', () => {
+        const bad = { ...HOMELAB_TEMPLATE, image: { talosVersion: '1.13', schematic: 'ce4c98' }, storage: { name: 'local lvm', shared: false } };
+        expect(errors(proxmox({ template: bad, isoStorage: '-iso' }))).toEqual([
+          'proxmox.template.image.talosVersion "1.13" must be the Talos release of the template\'s image, like v1.13.9',
+          'proxmox.template.image.schematic "ce4c98" must be the Image Factory schematic ID of the template\'s image (64 hex digits, lower case)',
+          'proxmox.template.storage.name "local lvm" must be a Proxmox storage ID (the one that holds the template VM\'s disk): letters, digits, "-", "_" and ".", a letter first',
+          'proxmox.isoStorage "-iso" must be a Proxmox storage ID (the one with ISO content on every allowed node): letters, digits, "-", "_" and ".", a letter first',
+        ]);
+      });
+
+      test('local-lvm declared shared: a warning, since Proxmox cannot share LVM-thin', () => {
+        const chart = newChart();
+        const cluster = new TalosCluster(chart, 'C', homelabProps(proxmox({ template: { ...HOMELAB_TEMPLATE, storage: { name: 'local-lvm', shared: true } } })));
+        const warnings = cluster.node.metadata.filter((m) => m.type === WARNING_METADATA).map((m) => (m.data as Diagnostic).path);
+        expect(warnings).toEqual(['proxmox.template.storage.shared']);
+      });
     });
 
     test('fails on an invalid namespace, which the API server would refuse', () => {

@@ -1,7 +1,7 @@
 import * as YAML from 'yaml';
-import { TalosCluster, WorkerPoolOptions } from '../../lib';
+import { LONGHORN_EXTENSIONS, TalosCluster, WorkerPoolOptions } from '../../lib';
 import { TaintEffect } from '../../lib/talos/node-metadata';
-import { all, homelabProps, newChart, one, synth, Obj } from '../util';
+import { all, homelabProps, newChart, one, SHARED_STORAGE, synth, templateVm, Obj } from '../util';
 
 function clusterWithPools(pools: WorkerPoolOptions[]): Obj[] {
   const chart = newChart();
@@ -94,7 +94,7 @@ describe('ProxmoxWorkerPool', () => {
   });
 
   test('a pool can use its own template VM', () => {
-    const out = clusterWithPools([{ ...DEFAULT, template: { sourceNode: 'K8S2', templateId: 8701 } }]);
+    const out = clusterWithPools([{ ...DEFAULT, template: templateVm(8701, { sourceNode: 'K8S2', storage: SHARED_STORAGE }) }]);
     const pmt = all(out, 'ProxmoxMachineTemplate').find((t) => t.metadata.name.startsWith('homelab-default-'))!;
     expect(pmt.spec.template.spec).toMatchObject({ sourceNode: 'K8S2', templateID: 8701 });
   });
@@ -135,7 +135,7 @@ describe('ProxmoxWorkerPool', () => {
 
   describe('a Longhorn pool with labels and taints', () => {
     const STORAGE: WorkerPoolOptions = {
-      ...DEFAULT, name: 'storage', longhorn: true, template: { sourceNode: 'K8S0', templateId: 8701 },
+      ...DEFAULT, name: 'storage', longhorn: true, template: templateVm(8701, { extensions: LONGHORN_EXTENSIONS }),
       labels: { 'node-role.kubernetes.io/storage': '', 'example.com/disk': 'ssd' },
       taints: [{ key: 'dedicated', value: 'storage', effect: TaintEffect.NO_SCHEDULE }],
     };
@@ -175,7 +175,7 @@ describe('ProxmoxWorkerPool', () => {
 
     test('fails when the pool would share the cluster\'s template VM with another image', () => {
       expect(() => clusterWithPools([{ ...STORAGE, template: undefined }]))
-        .toThrow(/workers\[0\]\.template K8S0\/8700 is the template VM of the control plane too, but the pool storage needs another image \(siderolabs\/qemu-guest-agent, siderolabs\/iscsi-tools, siderolabs\/util-linux-tools, not siderolabs\/qemu-guest-agent\): build a template VM from https:\/\/factory\.talos\.dev\/image\/[0-9a-f]{64}\/v1\.13\.9\/nocloud-amd64\.raw\.xz/);
+        .toThrow(/^workers\[0\]\.template template VM 8700 holds Talos v1\.13\.9, schematic ce4c980550dd…, but the pool storage boots Talos v1\.13\.9 with siderolabs\/qemu-guest-agent, siderolabs\/iscsi-tools, siderolabs\/util-linux-tools \(schematic [0-9a-f]{12}…\): give the pool a template of its own: build a template VM from https:\/\/factory\.talos\.dev\/image\/[0-9a-f]{64}\/v1\.13\.9\/nocloud-amd64\.raw\.xz under a free VM ID \(8701 is free in this cluster\) and name it here, with image \{ talosVersion: v1\.13\.9, schematic: [0-9a-f]{64} \}$/);
     });
   });
 

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { DEFAULT_HUBBLE } from '../../constructs/addons/cilium';
 import { DEFAULT_SOCKETS } from '../../constructs/proxmox-machine-template';
 import {
-  MAX_VM_ID, MEMORY_MIB_MULTIPLE, MIN_VM_ID, TALOS_MIN_DISK_GIB, TALOS_MIN_MEMORY_MIB,
+  MAX_VM_ID, MEMORY_MIB_MULTIPLE, MIN_VM_ID, PROXMOX_STORAGE_ID, SCHEMATIC_ID, TALOS_MIN_DISK_GIB, TALOS_MIN_MEMORY_MIB,
 } from '../../constructs/rules';
 import { TALOS_CLUSTER_DEFAULTS as CLUSTER, TalosClusterProps } from '../../constructs/talos-cluster';
 import { DELETION_ORDERS, WORKER_POOL_DEFAULTS as POOL } from '../../constructs/worker-pool';
@@ -23,7 +23,16 @@ const count = (minimum: number) => z.int().meta({ minimum });
 const template = z.strictObject({
   sourceNode: z.string().describe('Proxmox node that holds the Talos template VM'),
   templateId: z.int().meta({ minimum: MIN_VM_ID, maximum: MAX_VM_ID }).describe('VM ID of the Talos template VM'),
+  image: z.strictObject({
+    talosVersion: version.describe('Talos release of the image the template VM holds'),
+    schematic: z.string().meta({ pattern: SCHEMATIC_ID.source }).describe('Image Factory schematic ID of that image (synth prints it)'),
+  }).describe('the disk image the template VM holds; every machine cloned from it boots this image'),
+  storage: z.strictObject({
+    name: z.string().meta({ pattern: PROXMOX_STORAGE_ID.source }).describe('Proxmox storage of the template\'s disk (full clones land there too)'),
+    shared: z.boolean().describe('whether every allowed node reaches this storage; a node-local template serves its own node only'),
+  }).describe('where the template VM\'s disk is'),
 });
+const nodes = (what: string) => z.array(z.string()).optional().describe(`Proxmox nodes ${what} may be cloned on, some of proxmox.allowedNodes (default: proxmox.allowedNodes)`);
 
 const machine = {
   cores: count(1).describe('vCPU cores per socket (at least 2 vCPUs in all)'),
@@ -42,6 +51,7 @@ export const workerPoolSchema = z.strictObject({
   }).optional().describe('cluster-autoscaler bounds; replicas is then owned by the autoscaler'),
   ...machine,
   template: template.optional().describe('template VM of this pool (default: proxmox.template)'),
+  allowedNodes: nodes('the pool\'s machines'),
   healthCheck: z.boolean().meta({ default: POOL.healthCheck }).optional().describe('replace machines whose node never becomes Ready (MachineHealthCheck)'),
   deletionOrder: z.enum(DELETION_ORDERS).meta({ default: POOL.deletionOrder }).optional().describe('which machines go first when the pool scales down'),
   kubernetesVersion: version.optional().describe('hold this pool at an older Kubernetes release while the control plane upgrades first (default: the cluster\'s kubernetesVersion)'),
@@ -79,12 +89,14 @@ export const clusterConfigSchema = z.strictObject({
   proxmox: z.strictObject({
     allowedNodes: z.array(z.string()).describe('Proxmox nodes VMs may run on'),
     template: template.describe('Talos template VM the machines are cloned from'),
+    isoStorage: z.string().meta({ pattern: PROXMOX_STORAGE_ID.source, examples: ['local'] }).describe('storage with ISO content on every allowed node; CAPMOX uploads the machines\' NoCloud ISOs there'),
     credentialsSecret: dnsLabel.optional().describe('Secret (keys url, token, secret) in the cluster namespace; default: the provider\'s global credentials'),
   }),
   controlPlane: z.strictObject({
     replicas: count(1).meta({ default: CLUSTER.controlPlane.replicas }).optional().describe('control-plane machines (odd)'),
     ...machine,
     healthCheck: z.boolean().meta({ default: CLUSTER.controlPlane.healthCheck }).optional().describe('MachineHealthCheck for control planes (reports only: CACPPT does not remediate)'),
+    allowedNodes: nodes('control-plane machines'),
   }),
   workers: z.array(workerPoolSchema).optional().describe('worker pools'),
   cilium: z.strictObject({

@@ -8,7 +8,8 @@ import { parseClusterConfig } from '../../../lib/app/config/load';
 import { RENAMED_KEYS } from '../../../lib/app/config/renamed-keys';
 import { formatDiagnostic } from '../../../lib/core/errors';
 import { OutputGate } from '../../../lib/gate/gate';
-import { all, one, Obj, ROOT } from '../../util';
+import { LONGHORN_EXTENSIONS } from '../../../lib/talos/schematic';
+import { all, imageOf, one, Obj, ROOT, SHARED_STORAGE, templateVm } from '../../util';
 
 const HOMELAB = YAML.parse(fs.readFileSync(path.join(ROOT, 'clusters', 'homelab.yaml'), 'utf8'));
 
@@ -24,7 +25,7 @@ describe('config → constructs', () => {
     const objs = build((d) => {
       d.workers.push({
         name: 'storage', replicas: 2, cores: 4, memoryMiB: 8192, diskGiB: 200, longhorn: true,
-        template: { sourceNode: 'K8S1', templateId: 8701 },
+        template: templateVm(8701, { sourceNode: 'K8S1', storage: SHARED_STORAGE, extensions: LONGHORN_EXTENSIONS }),
         labels: { 'node-role.kubernetes.io/storage': '', 'example.com/disk': 'ssd' },
         taints: [{ key: 'dedicated', value: 'storage', effect: 'NoSchedule' }],
       });
@@ -51,7 +52,7 @@ describe('config → constructs', () => {
   test('several pools, each with its own objects; autoscaling maps to annotations', () => {
     const objs = build((d) => {
       d.network.addresses = ['192.168.0.10-192.168.0.29'];
-      d.workers.push({ name: 'big', autoscaling: { min: 1, max: 4 }, cores: 8, memoryMiB: 32768, diskGiB: 100, template: { sourceNode: 'K8S1', templateId: 8701 } });
+      d.workers.push({ name: 'big', autoscaling: { min: 1, max: 4 }, cores: 8, memoryMiB: 32768, diskGiB: 100, template: templateVm(8701, { sourceNode: 'K8S1', storage: SHARED_STORAGE }) });
     });
     expect(all(objs, 'MachineDeployment').map((m) => m.metadata.name)).toEqual(['homelab-default', 'homelab-big']);
     const big = one(objs, 'MachineDeployment', 'homelab-big');
@@ -62,7 +63,10 @@ describe('config → constructs', () => {
   });
 
   test('extensions and kernel args shape the schematic, and so the installer image', () => {
-    const objs = build((d) => { d.talos.extensions = []; });
+    const objs = build((d) => {
+      d.talos.extensions = [];
+      d.proxmox.template.image = imageOf(d.talos);
+    });
     expect(one(objs, 'TalosControlPlane').spec.controlPlaneConfig.controlplane.strategicPatches[0])
       .toContain('nocloud-installer/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba:v1.13.9');
   });

@@ -131,9 +131,9 @@ describe('YAML aliases', () => {
   });
 
   test('an alias used as a value keeps working', () => {
-    const text = HOMELAB.replace('template: { sourceNode: K8S0, templateId: 8700 }', 'template: &tpl { sourceNode: K8S0, templateId: 8700 }')
-      .replace('diskGiB: 40 }', 'diskGiB: 40, template: *tpl }');
-    expect(parseClusterConfig(text, FILE).props.workers?.[0].template).toEqual({ sourceNode: 'K8S0', templateId: 8700 });
+    const text = HOMELAB.replace('storage: { name: local-lvm, shared: false }', 'storage: &disk { name: local-lvm, shared: false }')
+      .replace('diskGiB: 40 }', 'diskGiB: 40, template: { sourceNode: K8S1, templateId: 8701, image: { talosVersion: v1.13.9, schematic: s }, storage: *disk } }');
+    expect(parseClusterConfig(text, FILE).props.workers?.[0].template?.storage).toEqual({ name: 'local-lvm', shared: false });
   });
 
   test('an alias to nothing is a syntax error with its position and a short name; a circular alias is a type error', () => {
