@@ -1,4 +1,12 @@
 import * as YAML from 'yaml';
+import { STACK_VERSIONS } from '../lib/core/stack';
+import { QEMU_GUEST_AGENT_EXTENSION, Schematic } from '../lib/talos/schematic';
+
+/** The default image (Talos release and schematic) every fleet cluster boots: what template VM 9000 holds. */
+const FLEET_IMAGE = {
+  talosVersion: STACK_VERSIONS.talos,
+  schematic: new Schematic({ officialExtensions: [QEMU_GUEST_AGENT_EXTENSION] }).id,
+};
 
 /**
  * Config of fleet cluster `i`: its own name and /24 node subnet, three worker pools. Valid by
@@ -21,7 +29,13 @@ export function fleetClusterConfig(i: number): string {
       podCidrs: ['172.16.0.0/16'],
       serviceCidrs: ['172.20.0.0/16'],
     },
-    proxmox: { allowedNodes: ['pve1', 'pve2', 'pve3'], template: { sourceNode: 'pve1', templateId: 9000 }, credentialsSecret: `fleet-${i}-proxmox` },
+    proxmox: {
+      allowedNodes: ['pve1', 'pve2', 'pve3'],
+      // One template VM for the whole fleet, on storage all three nodes reach, so clones may land anywhere.
+      template: { sourceNode: 'pve1', templateId: 9000, image: FLEET_IMAGE, storage: { name: 'ceph-vm', shared: true } },
+      isoStorage: 'local',
+      credentialsSecret: `fleet-${i}-proxmox`,
+    },
     controlPlane: { replicas: 3, cores: 2, memoryMiB: 4096, diskGiB: 20 },
     workers: [
       { name: 'general', replicas: 3, cores: 4, memoryMiB: 8192, diskGiB: 40 },

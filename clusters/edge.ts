@@ -16,7 +16,7 @@ const edge: ClusterDefinition = (scope) => new TalosCluster(scope, 'Cluster', {
   },
   proxmox: {
     allowedNodes: ['K8S0', 'K8S1', 'K8S2'],
-    // On storage every node reaches, so CAPMOX may clone it on any of the three.
+    // On storage every node reaches (Ceph RBD), so CAPMOX may clone it on any of the three.
     template: {
       sourceNode: 'K8S0',
       templateId: 8710,

@@ -8,11 +8,11 @@
  */
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
+import { TemplateVm } from '../constructs/proxmox-machine-template';
+import { freeVmIdAfter, imageText } from '../constructs/rules';
 import { Diagnostic, error, quote, ValidationError } from '../core/errors';
 import { compareText } from '../core/naming';
 import { Ipv4Range, ipv4ToInt, parseIpv4Range, rangeContains, rangesOverlap } from '../core/network';
-import { TemplateVm } from '../constructs/proxmox-machine-template';
-import { freeVmIdAfter, imageText } from '../constructs/rules';
 import { nocloudDiskImageUrl } from '../talos/schematic';
 import { BuiltCluster } from './clusters';
 

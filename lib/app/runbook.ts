@@ -1,6 +1,6 @@
 import { ProxmoxMachineTemplate, TemplateVm } from '../constructs/proxmox-machine-template';
-import { joinList as list } from '../core/errors';
 import { TalosCluster } from '../constructs/talos-cluster';
+import { joinList as list } from '../core/errors';
 import { CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL } from '../core/naming';
 import { API, STACK_VERSIONS } from '../core/stack';
 import { LONGHORN_DATA_PATH } from '../talos/machine-config';
@@ -534,7 +534,7 @@ function applySection(cluster: TalosCluster, options: ClusterRunbookOptions, kub
 /** Step 1 of a cluster's runbook: the management cluster, set up once by its own runbook. */
 function managementLinkSection(cluster: TalosCluster): string[] {
   return [
-    `Once per management cluster, not per workload cluster: kind, \`clusterctl init\` with the pinned providers and`,
+    'Once per management cluster, not per workload cluster: kind, `clusterctl init` with the pinned providers and',
     `the GitOps agent, in [the management runbook](${MANAGEMENT_RUNBOOK_LINK}). For ${cluster.clusterName}, its host must reach the`,
     `node addresses ${cluster.addresses.map(code).join(', ')} (Talos API, TCP 50000) and the VIP`,
     `${code(`${cluster.endpoint}:${cluster.endpointPort}`)}; the last step checks the VIP from inside kind.`,

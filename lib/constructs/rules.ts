@@ -348,6 +348,8 @@ export function templateVmRefProblems(vm: TemplateVm, path: string): Diagnostic[
     ...(typeof image.schematic === 'string' && SCHEMATIC_ID.test(image.schematic) ? []
       : [error(`${path}.image.schematic`, `${quote(image.schematic)} must be the Image Factory schematic ID of the template's image (64 hex digits, lower case)`)]),
     ...storageIdProblems(vm.storage?.name, `${path}.storage.name`, 'the one that holds the template VM\'s disk'),
+    ...(typeof vm.storage?.shared === 'boolean' ? []
+      : [error(`${path}.storage.shared`, 'must say whether every allowed node reaches the storage: true or false')]),
   ];
 }
 
@@ -401,9 +403,9 @@ export function templatePlacementProblems(u: TemplateVmUser): Problem[] {
   const elsewhere = u.nodes.filter((n) => n !== vm.sourceNode && PROXMOX_NODE_NAME.test(n));
   if (elsewhere.length === 0 || !PROXMOX_NODE_NAME.test(vm.sourceNode)) return [];
   const ways = [
-    `put the template on storage every node reaches and declare it (storage: { name: <shared storage>, shared: true })`,
+    'put the template on storage every node reaches and declare it (storage: { name: <shared storage>, shared: true })',
     `set ${u.nodesField} to [${vm.sourceNode}]`,
-    `or build one template VM per node and give each node a pool of its own (workers[].template and workers[].allowedNodes)`,
+    'or build one template VM per node and give each node a pool of its own (workers[].template and workers[].allowedNodes)',
   ];
   return [error(field, `template VM ${vm.templateId} is on node-local storage ${quote(storage.name)} of ${quote(vm.sourceNode)}, but ${u.nodesField} lets CAPMOX clone the ${u.what} on ${list(elsewhere)}, and Proxmox refuses clones to another node from local storage. Ways out: ${ways.join('; ')}`)];
 }

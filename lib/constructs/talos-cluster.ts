@@ -433,7 +433,9 @@ export class TalosCluster extends Construct implements ITalosCluster {
 }
 
 /** Where a machine set's clones may land: its own nodes when it names them, else the cluster's. */
-function machineNodes(clusterNodes: readonly string[], own: readonly string[] | undefined, ownField: string): { nodes: readonly string[]; nodesField: string } {
+function machineNodes(
+  clusterNodes: readonly string[], own: readonly string[] | undefined, ownField: string,
+): { nodes: readonly string[]; nodesField: string } {
   // Nodes outside the cluster's list are refused on their own field.
   return own !== undefined ? { nodes: own.filter((n) => clusterNodes.includes(n)), nodesField: ownField } : { nodes: clusterNodes, nodesField: 'proxmox.allowedNodes' };
 }
@@ -443,7 +445,9 @@ function machineNodes(clusterNodes: readonly string[], own: readonly string[] | 
  * image its template declares; a node-local template serves its own node only. A pool that clones
  * the cluster's template is checked for its image, not again for the template itself.
  */
-function templateRules(users: readonly TemplateVmUser[]): Diagnostic[] {
+function templateRules(all: readonly TemplateVmUser[]): Diagnostic[] {
+  // A malformed declaration (JavaScript callers skip the types) is reported on its own fields.
+  const users = all.filter((u) => templateVmRefProblems(u.vm, '').length === 0);
   const taken = new Set(users.map((u) => u.vm.templateId));
   const declared = users.filter((u) => u.declared);
   const placementChecked = new Set<string>();

@@ -91,7 +91,7 @@ describe('clusterDiagram', () => {
 
   test('exactly one edge line per resolved reference, in reference order, and nothing else', () => {
     const expected = objectReferences(objects).flatMap((r) => r.resolved.map((t) => `${id(r.from)} ${r.field.split('.').pop()} ${id(t)}`));
-    expect(expected).toHaveLength(12);
+    expect(expected).toHaveLength(14);
     expect(diagram.edges.map((e) => `${e.from} ${e.label} ${e.to}`)).toEqual(expected);
     expect(text).not.toContain('classDef');
   });
@@ -109,7 +109,7 @@ describe('clusterDiagram', () => {
       expect(groupOf(one(objects, 'ConfigMap', name))).toBe(`add-on ${name}`);
       expect(groupOf(one(objects, 'ClusterResourceSet', name))).toBe(`add-on ${name}`);
     }
-    expect(diagram.lines.filter((l) => l.startsWith('  subgraph '))).toHaveLength(4);
+    expect(diagram.lines.filter((l) => l.startsWith('  subgraph '))).toHaveLength(5);
   });
 
   test('a table row per object, in object order', () => {

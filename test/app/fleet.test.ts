@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { synthesize } from '../../lib/app/synth';
 import { UserError } from '../../lib/core/errors';
-import { Schematic } from '../../lib/talos/schematic';
+import { LONGHORN_EXTENSIONS, Schematic } from '../../lib/talos/schematic';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const HOMELAB = fs.readFileSync(path.join(ROOT, 'clusters', 'homelab.yaml'), 'utf8');
@@ -98,46 +98,68 @@ describe('fleet-wide checks (lib/app/fleet.ts)', () => {
     expect(() => synthesize({ configDir: dir })).not.toThrow();
   });
 
-  describe('a template VM ID is one VM, with one image, in every cluster', () => {
-    const TEMPLATE = 'template: { sourceNode: K8S0, templateId: 8700 }';
-    /** A cluster file with its own addresses and Secret, the given template VM and Talos release. */
-    const withTemplate = (name: string, net: number, template = TEMPLATE, talos = 'v1.13.9') => {
-      const text = clusterYaml({ name, net }).replace(TEMPLATE, template).replace('version: v1.13.9', `version: ${talos}`);
-      expect(text).toContain(template);
-      expect(text).toContain(`version: ${talos}`);
+  describe('a template VM ID is one VM, with one image and one storage, in every cluster', () => {
+    const guestAgent = new Schematic({ officialExtensions: ['siderolabs/qemu-guest-agent'] });
+    const longhorn = guestAgent.withExtensions(LONGHORN_EXTENSIONS);
+    interface TemplateVariant {
+      readonly id?: number; readonly node?: string; readonly talos?: string; readonly storage?: string; readonly schematic?: string;
+    }
+    /** The YAML of a template VM declaration. */
+    const template = (t: TemplateVariant = {}) => [
+      `sourceNode: ${t.node ?? 'K8S0'}`, `templateId: ${t.id ?? 8700}`,
+      `image: { talosVersion: ${t.talos ?? 'v1.13.9'}, schematic: ${t.schematic ?? guestAgent.id} }`,
+      `storage: ${t.storage ?? '{ name: local-lvm, shared: false }'}`,
+    ].join(', ');
+    /** A cluster file with its own addresses and Secret, the given template VM (its release is the cluster's too). */
+    const withTemplate = (name: string, net: number, t: TemplateVariant = {}) => {
+      const start = HOMELAB.indexOf('  template:\n');
+      const end = HOMELAB.indexOf('  isoStorage:');
+      expect(start).toBeGreaterThan(0);
+      const text = clusterYaml({ name, net }).replace(HOMELAB.slice(start, end), `  template: { ${template(t)} }\n`)
+        .replace('  version: v1.13.9', `  version: ${t.talos ?? 'v1.13.9'}`)
+        .replace('allowedNodes: [K8S0]', `allowedNodes: [${t.node ?? 'K8S0'}]`);
+      expect(text).toContain(template(t));
       return text;
     };
-    const guestAgent = new Schematic({ officialExtensions: ['siderolabs/qemu-guest-agent'] });
     const unique = 'Proxmox VM IDs are unique across the whole Proxmox cluster, so both name one VM';
 
-    test('another Talos release behind the same VM ID: refused on the later file, suggesting the first free ID', () => {
+    test('the same VM ID declared with another Talos release: refused on the later file, suggesting the first free ID', () => {
       const message = failure({
         'homelab.yaml': withTemplate('homelab', 0),
-        'lab2.yaml': withTemplate('lab2', 1, TEMPLATE, 'v1.12.11'),
+        'lab2.yaml': withTemplate('lab2', 1, { talos: 'v1.12.11' }),
         // 8701 is taken (with homelab's image, which is fine), so the free ID suggested is 8702.
-        'lab3.yaml': withTemplate('lab3', 2, 'template: { sourceNode: K8S0, templateId: 8701 }'),
+        'lab3.yaml': withTemplate('lab3', 2, { id: 8701 }),
       });
-      const id = guestAgent.id.slice(0, 8);
-      expect(message).toBe(`clusters/lab2.yaml: proxmox.template.templateId 8700 is also the template VM of clusters/homelab.yaml (proxmox.template.templateId), which boots Talos v1.13.9 (schematic ${id}), but here Talos v1.12.11 (schematic ${id}): ${unique}, and a template VM holds one disk image; build a template VM from ${guestAgent.diskImageUrl('v1.12.11')} under a free VM ID (8702 is not used by any cluster) and name it here`);
+      const id = `${guestAgent.id.slice(0, 12)}…`;
+      expect(message).toBe(`clusters/lab2.yaml: proxmox.template.templateId 8700 is also the template VM of clusters/homelab.yaml (proxmox.template), which holds Talos v1.13.9, schematic ${id}, but here Talos v1.12.11, schematic ${id}: ${unique}, and a template VM holds one disk image; build a template VM from ${guestAgent.diskImageUrl('v1.12.11')} under a free VM ID (8702 is not used by any cluster) and name it here`);
     });
 
     test('another source node for the same VM ID: refused, naming both nodes', () => {
       expect(failure({
         'homelab.yaml': withTemplate('homelab', 0),
-        'lab2.yaml': withTemplate('lab2', 1, 'template: { sourceNode: K8S1, templateId: 8700 }'),
-      })).toBe(`clusters/lab2.yaml: proxmox.template.templateId 8700 is also the template VM of clusters/homelab.yaml (proxmox.template.templateId) on source node "K8S0", but here on "K8S1": ${unique}; if it is that VM, name sourceNode "K8S0", otherwise build a template VM from ${guestAgent.diskImageUrl('v1.13.9')} under a free VM ID (8701 is not used by any cluster) and name it here`);
+        'lab2.yaml': withTemplate('lab2', 1, { node: 'K8S1' }),
+      })).toBe(`clusters/lab2.yaml: proxmox.template.templateId 8700 is also the template VM of clusters/homelab.yaml (proxmox.template) on source node "K8S0", but here on "K8S1": ${unique}; if it is that VM, name sourceNode "K8S0", otherwise build a template VM from ${guestAgent.diskImageUrl('v1.13.9')} under a free VM ID (8701 is not used by any cluster) and name it here`);
     });
 
     test('a pool\'s own template VM with another schematic: refused on workers[i].template.templateId', () => {
-      const longhorn = withTemplate('lab2', 1, 'template: { sourceNode: K8S0, templateId: 8710 }')
-        .replace('diskGiB: 40 }', `diskGiB: 40, longhorn: true, ${TEMPLATE} }`);
-      expect(longhorn).toContain('longhorn: true');
-      const message = failure({ 'homelab.yaml': withTemplate('homelab', 0), 'lab2.yaml': longhorn });
-      expect(message).toMatch(/^clusters\/lab2\.yaml: workers\[0\]\.template\.templateId 8700 is also the template VM of clusters\/homelab\.yaml \(proxmox\.template\.templateId\), which boots Talos v1\.13\.9 \(schematic [0-9a-f]{8}\), but here Talos v1\.13\.9 \(schematic [0-9a-f]{8}\): .* \(8701 is not used by any cluster\) and name it here$/);
-      expect(message).not.toContain(guestAgent.diskImageUrl('v1.13.9'));
+      const lab2 = withTemplate('lab2', 1, { id: 8710 }).replace('diskGiB: 40 }', `diskGiB: 40, longhorn: true, template: { ${template({ schematic: longhorn.id })} } }`);
+      expect(lab2).toContain('longhorn: true');
+      const message = failure({ 'homelab.yaml': withTemplate('homelab', 0), 'lab2.yaml': lab2 });
+      expect(message).toBe(`clusters/lab2.yaml: workers[0].template.templateId 8700 is also the template VM of clusters/homelab.yaml (proxmox.template), which holds Talos v1.13.9, schematic ${guestAgent.id.slice(0, 12)}…, but here Talos v1.13.9, schematic ${longhorn.id.slice(0, 12)}…: ${unique}, and a template VM holds one disk image; build a template VM from ${longhorn.diskImageUrl('v1.13.9')} under a free VM ID (8701 is not used by any cluster) and name it here`);
     });
 
-    test('the same VM ID with the same image in two clusters: allowed', () => {
+    test('the same VM on another storage, or one storage both shared and node-local: refused', () => {
+      expect(failure({
+        'homelab.yaml': withTemplate('homelab', 0),
+        'lab2.yaml': withTemplate('lab2', 1, { storage: '{ name: ceph-vm, shared: true }' }),
+      })).toBe('clusters/lab2.yaml: proxmox.template.storage.name template VM 8700 is on storage "local-lvm" in clusters/homelab.yaml (proxmox.template), but "ceph-vm" here: one VM\'s disk is on one storage; declare the same');
+      expect(failure({
+        'homelab.yaml': withTemplate('homelab', 0),
+        'lab2.yaml': withTemplate('lab2', 1, { id: 8701, storage: '{ name: local-lvm, shared: true }' }),
+      })).toBe('clusters/lab2.yaml: proxmox.template.storage.shared storage "local-lvm" is shared here but node-local in clusters/homelab.yaml (proxmox.template): a Proxmox storage is one or the other; declare it alike (pvesm status shows it)');
+    });
+
+    test('the same VM ID with the same image and storage in two clusters: allowed', () => {
       const dir = fleet({ 'homelab.yaml': withTemplate('homelab', 0), 'lab2.yaml': withTemplate('lab2', 1) });
       expect(() => synthesize({ configDir: dir })).not.toThrow();
     });

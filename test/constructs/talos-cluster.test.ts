@@ -1,11 +1,14 @@
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as YAML from 'yaml';
-import { capi, capiAddons, capmox, Diagnostic, TalosCluster, TalosClusterProps, TemplateVm, UserError, ValidationError, WARNING_METADATA } from '../../lib';
+import {
+  capi, capiAddons, capmox, Diagnostic, TalosCluster, TalosClusterProps, TemplateVm, UserError, ValidationError, WARNING_METADATA,
+} from '../../lib';
 import { KubeObject } from '../../lib/core/kube-object';
 import { OutputGate } from '../../lib/gate/gate';
 import {
-  all, DEFAULT_POOL, DEFAULT_SCHEMATIC_ID, HOMELAB_TEMPLATE, homelabObjects, homelabProps, newChart, one, SHARED_STORAGE, synth, synthWith, templateVm,
+  all, DEFAULT_POOL, DEFAULT_SCHEMATIC_ID, HOMELAB_TEMPLATE, homelabObjects, homelabProps, newChart, one, SHARED_STORAGE, synth, synthWith,
+  templateVm,
 } from '../util';
 
 describe('TalosCluster', () => {

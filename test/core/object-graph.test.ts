@@ -48,6 +48,8 @@ describe('objectReferences', () => {
       'MachineHealthCheck homelab-default spec.selector -> MachineDeployment homelab-default',
       'ClusterResourceSet homelab-cilium spec.resources[0] -> ConfigMap homelab-cilium',
       'ClusterResourceSet homelab-cilium spec.clusterSelector -> Cluster homelab',
+      `ClusterResourceSet homelab-cilium-jobs spec.resources[0] -> ConfigMap ${one(objects, 'ClusterResourceSet', 'homelab-cilium-jobs').spec.resources[0].name}`,
+      'ClusterResourceSet homelab-cilium-jobs spec.clusterSelector -> Cluster homelab',
     ]);
     expect(cpTemplate.metadata.name).toMatch(/^homelab-control-plane-[0-9a-f]{8}$/);
     expect(poolTemplate.metadata.name).toMatch(/^homelab-default-[0-9a-f]{8}$/);
@@ -126,6 +128,7 @@ describe('objectReferences', () => {
         'ClusterResourceSet spec.clusterSelector',
         'MachineDeployment spec.clusterName',
         'MachineHealthCheck spec.clusterName',
+        'ClusterResourceSet spec.clusterSelector',
         'ClusterResourceSet spec.clusterSelector',
       ]);
     });

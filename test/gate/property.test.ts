@@ -10,6 +10,7 @@ import { synthesize } from '../../lib/app/synth';
 import { ValidationError } from '../../lib/core/errors';
 import { KubeObject } from '../../lib/core/kube-object';
 import { OutputGate } from '../../lib/gate/gate';
+import { Schematic } from '../../lib/talos/schematic';
 
 /** Configs the suite generates per run (the issue asks for at least 1,000). */
 export const RUNS = Number(process.env.PROPERTY_RUNS ?? 1000);
@@ -57,6 +58,9 @@ const configArb = fc.record({
   podCidr: mostly(fc.constantFrom('10.244.0.0/16', '172.16.0.0/12'), fc.constant('10.0.0.0/8')),
   hubble: fc.boolean(),
   typo: mostly(fc.constant(undefined), fc.constantFrom('endpont', 'replica', 'memoryMb')),
+  // The template VM mostly declares the image the config boots, on storage that lets every clone happen.
+  templateImage: mostly(fc.constant('built'), fc.constant('stale')),
+  storage: mostly(fc.constantFrom('shared', 'local, one node'), fc.constant('local, two nodes')),
 }).map((g) => {
   const last = Math.min(g.rangeStart + g.rangeSize - 1, 250);
   const addresses = g.cidrForm ? [`${ip(10, g.b, g.c, g.rangeStart & ~7)}/29`] : [`${ip(10, g.b, g.c, g.rangeStart)}-${ip(10, g.b, g.c, last)}`];
@@ -72,7 +76,18 @@ const configArb = fc.record({
     kubernetesVersion: g.versions[1],
     talos: { version: g.versions[0], extensions: g.extensions },
     network: { endpoint: vip, addresses, prefix: g.prefix, gateway: ip(10, g.b, g.c, gatewayLast), dnsServers: ['1.1.1.1'], podCidr: g.podCidr },
-    proxmox: { allowedNodes: ['pve1', 'pve2'], template: { sourceNode: 'pve1', templateId: 9000 } },
+    proxmox: {
+      allowedNodes: g.storage === 'local, one node' ? ['pve1'] : ['pve1', 'pve2'],
+      template: {
+        sourceNode: 'pve1', templateId: 9000,
+        image: {
+          talosVersion: g.templateImage === 'built' ? g.versions[0] : 'v1.12.10',
+          schematic: new Schematic({ officialExtensions: g.extensions, extraKernelArgs: [] }).id,
+        },
+        storage: g.storage === 'shared' ? { name: 'ceph-vm', shared: true } : { name: 'local-lvm', shared: false },
+      },
+      isoStorage: 'local',
+    },
     controlPlane: { replicas: g.cpReplicas, cores: g.cpCores, memoryMiB: g.cpMemory, diskGiB: 20 },
     workers: g.pools.map(({ autoscaling, replicas, ...p }) => (autoscaling ? { ...p, autoscaling } : { ...p, replicas })),
     cilium: { hubble: g.hubble },

@@ -69,7 +69,7 @@ describe('references and selectors', () => {
     expect(messages(edit('ClusterResourceSet', (c) => { c.spec.clusterSelector = { matchLabels: { cni: 'cilium' } }; }, 'homelab-cilium'))).toEqual([
       'ClusterResourceSet default/homelab-cilium: spec.clusterSelector: selects no Cluster of the output in its namespace; its resources would never be applied',
     ]);
-    expect(all(objects, 'ClusterResourceSet')).toHaveLength(2);
+    expect(all(objects, 'ClusterResourceSet')).toHaveLength(3);
   });
 
   test('label selector semantics', () => {

@@ -163,8 +163,10 @@ describe('plan', () => {
     ]);
   });
 
-  test('bumping Talos rolls the control plane, then the pool; rejected while the template VM stays the same', () => {
-    const plan = computePlan(base, distOf((c) => { c.talos.version = 'v1.13.10'; }));
+  test('bumping Talos rolls the control plane, then the pool; rejected while the template VM ID stays the same', () => {
+    // Synth refuses the bump alone (the template declares the old image); declaring the new image on
+    // the same VM ID says "rebuilt in place", which only the plan, comparing commits, can see.
+    const plan = computePlan(base, distOf((c) => { c.talos.version = 'v1.13.10'; c.proxmox.template.image.talosVersion = 'v1.13.10'; }));
     const f = only(plan);
     expect(f.rollouts.map((r) => r.what.split(' (')[0])).toEqual(['control plane homelab-control-plane', 'pool homelab-default']);
     expect(f.rollouts[0].reasons).toEqual(['Talos config: Talos v1.13.9 → v1.13.10 (a control-plane config edit replaces every control-plane machine)']);
@@ -183,7 +185,11 @@ describe('plan', () => {
     expect(formatPlan(plan, 'dist/ at HEAD')).toContain(`  REJECTED: TalosControlPlane default/homelab-control-plane the control plane moves ${images}`);
 
     // With a template VM built from the new image, the machine templates change too and nothing is left.
-    const withTemplate = computePlan(base, distOf((c) => { c.talos.version = 'v1.13.10'; c.proxmox.template.templateId = 8710; }));
+    const withTemplate = computePlan(base, distOf((c) => {
+      c.talos.version = 'v1.13.10';
+      c.proxmox.template.templateId = 8710;
+      c.proxmox.template.image.talosVersion = 'v1.13.10';
+    }));
     expect(findings(withTemplate)).toEqual([]);
     expect(only(withTemplate).rollouts[1].reasons).toEqual([
       expect.stringMatching(/^machine template: ProxmoxMachineTemplate homelab-default-\w+ → homelab-default-\w+ \(spec\.template\.spec\.templateID: 8700 → 8710\)$/),
@@ -193,7 +199,10 @@ describe('plan', () => {
 
   test('a new schematic (another extension) behind the same template VM is rejected, naming both schematics', () => {
     const extended = new Schematic({ officialExtensions: ['siderolabs/qemu-guest-agent', 'siderolabs/iscsi-tools'] });
-    const plan = computePlan(base, distOf((c) => { c.talos.extensions.push('siderolabs/iscsi-tools'); }));
+    const plan = computePlan(base, distOf((c) => {
+      c.talos.extensions.push('siderolabs/iscsi-tools');
+      c.proxmox.template.image.schematic = extended.id;
+    }));
     expect(findings(plan, FindingKind.REJECTED).map((r) => r.message)).toEqual([
       `the control plane moves from Talos v1.13.9 (schematic ${guestAgent.id.slice(0, 8)}) to Talos v1.13.9 (schematic ${extended.id.slice(0, 8)}) but still clones template VM K8S0/8700, which holds the old image: new machines would boot the old disk (STACK.md §9.1). Build a template VM from ${extended.diskImageUrl('v1.13.9')} under a new VM ID and point the config at it (proxmox.template.templateId)`,
       expect.stringMatching(/^pool homelab-default moves from .* but still clones template VM K8S0\/8700/),

@@ -43,7 +43,7 @@ describe('config → constructs', () => {
   test('homelab: one cluster, one pool, Cilium and the Talos CCM', () => {
     const objs = build();
     expect(objs.map((o) => o.kind).sort()).toEqual([
-      'Cluster', 'ClusterResourceSet', 'ClusterResourceSet', 'ConfigMap', 'ConfigMap', 'MachineDeployment',
+      'Cluster', 'ClusterResourceSet', 'ClusterResourceSet', 'ClusterResourceSet', 'ConfigMap', 'ConfigMap', 'ConfigMap', 'MachineDeployment',
       'MachineHealthCheck', 'ProxmoxCluster', 'ProxmoxMachineTemplate', 'ProxmoxMachineTemplate',
       'TalosConfigTemplate', 'TalosControlPlane',
     ]);
