@@ -25,3 +25,31 @@ describe('README examples run as written', () => {
     expect(configProblems(config, 'README.md')).toEqual([]);
   });
 });
+
+describe('README pool examples', () => {
+  const [cluster] = blocks('Adding a cluster', 'yaml');
+  /** The `workers:` entries of a README block, as YAML text (each block starts with `workers:`). */
+  const entries = (heading: string, index = 0) => blocks(heading, 'yaml')[index].replace(/^workers:\n/, '');
+  /** The README's cluster with pools added after its own, and a node range wide enough for all of them. */
+  const withPools = (...pools: string[]) => cluster
+    .replace('addresses: [192.168.0.20-192.168.0.29]', 'addresses: [192.168.0.40-192.168.0.99]')
+    .replace(/workers:\n[\s\S]*?\ncilium:/, (m) => `${m.slice(0, -'\ncilium:'.length)}\n${pools.join('')}cilium:`);
+
+  test('each synthesizes as written, beside the cluster of "Adding a cluster"', () => {
+    expect(withPools(entries('Adding a worker pool').split('\n').slice(1).join('\n'))).toContain('name: big');
+    for (const pool of [
+      entries('Adding a worker pool').split('\n').slice(1).join('\n'), // the entry after the default pool
+      entries('Adding a worker pool', 1),
+      entries('Add a Longhorn pool'),
+    ]) expect(configProblems(withPools(pool), 'README.md')).toEqual([]);
+  });
+
+  test('the pool example and the Longhorn example together fail: one VM ID, two nodes and two images', () => {
+    const both = withPools(entries('Adding a worker pool').split('\n').slice(1).join('\n'), entries('Add a Longhorn pool'));
+    expect(configProblems(both, 'README.md')).toEqual([
+      'README.md: workers[2].template.sourceNode 8701 is the template VM of the pool big too, on "K8S1", not "K8S0": one VM ID is one VM; if it is that VM, name "K8S1", '
+      + 'otherwise build a template VM from https://factory.talos.dev/image/53513e54bb39202f35694412577a6bc53d484744d35a126e5d42ef34785c0d83/v1.13.9/nocloud-amd64.raw.xz '
+      + 'under another VM ID (8702 is free in this cluster) and name it here',
+    ]);
+  });
+});

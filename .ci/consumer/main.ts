@@ -6,12 +6,18 @@ import { App, Chart, JsonPatch } from 'cdk8s';
 import { TalosCluster, ValidationError, capi } from 'cdk8s-talos-proxmox';
 
 const app = new App({ outdir: 'out' });
+// The template VM, with the image it holds (release and Image Factory schematic) and its storage.
+const template = {
+  sourceNode: 'pve1', templateId: 8700,
+  image: { talosVersion: 'v1.13.9', schematic: 'ce4c980550dd2ab1b17bbf2b08801c7eb59418eafe8f279833297925d67c7515' },
+  storage: { name: 'local-lvm', shared: false },
+};
 const chart = new Chart(app, 'edge', { disableResourceNameHashes: true });
 
 const cluster = new TalosCluster(chart, 'Cluster', {
   name: 'edge',
   network: { endpoint: '10.0.0.30', addresses: ['10.0.0.20-10.0.0.29'], prefix: 24, gateway: '10.0.0.1', dnsServers: ['10.0.0.1'] },
-  proxmox: { allowedNodes: ['pve1'], template: { sourceNode: 'pve1', templateId: 8700 } },
+  proxmox: { allowedNodes: ['pve1'], template, isoStorage: 'local' },
   controlPlane: { cores: 2, memoryMiB: 4096, diskGiB: 20 },
   workers: [{ name: 'default', replicas: 2, cores: 2, memoryMiB: 8192, diskGiB: 40 }],
 });
@@ -29,7 +35,7 @@ try {
     name: 'typo',
     talos: { extensions: ['siderolabs/qemu-guest-agnet'] },
     network: { endpoint: '10.0.1.30', addresses: ['10.0.1.20-10.0.1.29'], prefix: 24, gateway: '10.0.1.1', dnsServers: ['10.0.1.1'] },
-    proxmox: { allowedNodes: ['pve1'], template: { sourceNode: 'pve1', templateId: 8700 } },
+    proxmox: { allowedNodes: ['pve1'], template, isoStorage: 'local' },
     controlPlane: { cores: 2, memoryMiB: 4096, diskGiB: 20 },
   });
   throw new Error('an unknown extension was accepted');

@@ -11,7 +11,7 @@ import { cidrHostBitsZero, intToIpv4, Ipv4Range, ipv4ToInt, parseIpv4Range, rang
 import { TALOS_KUBERNETES_SUPPORT } from '../core/stack';
 import { releaseVersion } from '../core/versions';
 import { closestNames, OfficialExtensions, officialExtensions } from '../talos/extensions';
-import { Schematic } from '../talos/schematic';
+import { nocloudDiskImageUrl, Schematic } from '../talos/schematic';
 import type { TemplateVm } from './proxmox-machine-template';
 
 /** A finding of a rule: the project's one diagnostic type (lib/core/errors.ts). */
@@ -416,6 +416,7 @@ export function templatePlacementProblems(u: TemplateVmUser): Problem[] {
  */
 export function templateVmProblems(users: readonly TemplateVmUser[]): Problem[] {
   const first = new Map<number, TemplateVmUser>();
+  const taken = new Set(users.map((u) => u.vm.templateId));
   const out: Problem[] = [];
   for (const u of users) {
     const owner = first.get(u.vm.templateId);
@@ -426,10 +427,12 @@ export function templateVmProblems(users: readonly TemplateVmUser[]): Problem[] 
     const a = owner.vm;
     const b = u.vm;
     const id = `${b.templateId} is the template VM of the ${owner.what} too`;
+    const build = `build a template VM from ${nocloudDiskImageUrl(b.image.schematic, b.image.talosVersion)} under another VM ID `
+      + `(${freeVmIdAfter(b.templateId, taken)} is free in this cluster) and name it here`;
     if (a.sourceNode !== b.sourceNode) {
-      out.push(error(`${u.field}.sourceNode`, `${id}, on ${quote(a.sourceNode)}, not ${quote(b.sourceNode)}: one VM ID is one VM; name the same node, or another VM ID`));
+      out.push(error(`${u.field}.sourceNode`, `${id}, on ${quote(a.sourceNode)}, not ${quote(b.sourceNode)}: one VM ID is one VM; if it is that VM, name ${quote(a.sourceNode)}, otherwise ${build}`));
     } else if (a.image.talosVersion !== b.image.talosVersion || a.image.schematic !== b.image.schematic) {
-      out.push(error(`${u.field}.image`, `${id}, holding ${imageText(a.image.talosVersion, a.image.schematic)}, not ${imageText(b.image.talosVersion, b.image.schematic)}: a template VM holds one disk image; give this one its own VM ID`));
+      out.push(error(`${u.field}.image`, `${id}, holding ${imageText(a.image.talosVersion, a.image.schematic)}, not ${imageText(b.image.talosVersion, b.image.schematic)}: a template VM holds one disk image; ${build}`));
     } else if (a.storage.name !== b.storage.name || a.storage.shared !== b.storage.shared) {
       out.push(error(`${u.field}.storage`, `${id}, on storage ${quote(a.storage.name)} (${a.storage.shared ? 'shared' : 'node-local'}): a VM's disk is on one storage; declare it alike`));
     }

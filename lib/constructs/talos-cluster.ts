@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { Cluster, MachineHealthCheck, MachineHealthCheckSpecRemediationTriggerIfUnhealthyLessThanOrEqualTo as TriggerIf } from '../../imports/cluster.x-k8s.io';
+import { Cluster, MachineHealthCheck } from '../../imports/cluster.x-k8s.io';
 import { TalosControlPlane, TalosControlPlaneSpecRolloutStrategyRollingUpdateMaxSurge as MaxSurge } from '../../imports/controlplane.cluster.x-k8s.io';
 import { ProxmoxCluster } from '../../imports/infrastructure.cluster.x-k8s.io';
 import { Diagnostic, throwErrors, underPath } from '../core/errors';
@@ -364,9 +364,8 @@ export class TalosCluster extends Construct implements ITalosCluster {
       new MachineHealthCheck(this, 'ControlPlaneHealthCheck', {
         metadata: { name: this.controlPlaneName, namespace: this.namespace, labels },
         spec: {
-          ...workerHealthCheck(this.clusterName, { [CONTROL_PLANE_LABEL]: '' }),
           // Never short-circuit: CACPPT does not remediate, the check only reports.
-          remediation: { triggerIf: { unhealthyLessThanOrEqualTo: TriggerIf.fromString('100%') } },
+          ...workerHealthCheck(this.clusterName, { [CONTROL_PLANE_LABEL]: '' }, '100%'),
         },
       });
     }

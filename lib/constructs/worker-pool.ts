@@ -86,6 +86,14 @@ export interface WorkerPoolOptions extends MachineSize {
    */
   readonly healthCheck?: boolean;
   /**
+   * Most machines of the pool that may be unhealthy at once for the health check to still replace
+   * them (`remediation.triggerIf.unhealthyLessThanOrEqualTo`): a count, or a percentage of the
+   * pool's size at run time, which Cluster API rounds down (STACK.md §9.3). More unhealthy machines
+   * than that means a wider outage, which replacing machines would not fix.
+   * @default - 40% of the pool's largest size (autoscaler maximum), rounded down, at least 1
+   */
+  readonly maxUnhealthy?: number | string;
+  /**
    * Which machines go first when the pool scales down: `Random`, `Newest` or `Oldest`.
    * @default 'Random'
    */
@@ -135,6 +143,57 @@ export function poolMaxReplicas(options: WorkerPoolOptions): number {
   return options.autoscaling ? options.autoscaling.max : options.replicas ?? WORKER_POOL_DEFAULTS.replicas;
 }
 
+/** Share of a pool that may be unhealthy at once by default: CAPMOX's shipped 40% (STACK.md §5.2). */
+export const DEFAULT_MAX_UNHEALTHY_PERCENT = 40;
+
+/**
+ * The default remediation threshold of a pool: 40% of its largest size, rounded down, but at least 1,
+ * as a count. A percentage would be scaled down at run time (40% of 2 machines is 0, STACK.md §9.3), so
+ * a small pool, or an autoscaled one scaled down, would never be remediated; a count of at least 1
+ * always lets one machine be replaced.
+ */
+export function defaultMaxUnhealthy(maxMachines: number): number {
+  return Math.max(1, Math.floor((maxMachines * DEFAULT_MAX_UNHEALTHY_PERCENT) / 100));
+}
+
+/**
+ * How many unhealthy machines Cluster API still remediates in a pool of `machines` with this
+ * threshold: a count as is, a percentage scaled and rounded down
+ * (`GetScaledValueFromIntOrPercent(…, expectedMachines, false)`, STACK.md §9.3).
+ */
+export function remediationAllowance(threshold: number | string, machines: number): number {
+  if (typeof threshold === 'number') return threshold;
+  return Math.floor((Number(threshold.slice(0, -1)) * machines) / 100);
+}
+
+/** Sizes a pool runs at: its replicas, or every size between the autoscaler bounds (at least 1 machine). */
+function poolSizes(options: WorkerPoolOptions): number[] {
+  const min = Math.max(1, options.autoscaling ? options.autoscaling.min : poolMaxReplicas(options));
+  const max = poolMaxReplicas(options);
+  return Array.from({ length: Math.max(0, max - min + 1) }, (_, i) => min + i);
+}
+
+/** A percentage as Kubernetes IntOrString writes it, 0% to 100%: `40%`. */
+export const PERCENTAGE = /^(100|[1-9]?[0-9])%$/;
+
+/**
+ * A pool's remediation threshold lets at least one machine be replaced at every size the pool runs
+ * at; a percentage is checked at the smallest, where rounding down bites.
+ */
+function maxUnhealthyProblems(options: WorkerPoolOptions): Diagnostic[] {
+  const value = options.maxUnhealthy;
+  if (value === undefined) return [];
+  if (typeof value === 'number') return wholeNumberProblems(value, 'maxUnhealthy', 'unhealthy machines remediated at once', 1, INT32_MAX);
+  if (typeof value !== 'string' || !PERCENTAGE.test(value)) {
+    return [error('maxUnhealthy', `${quote(value)} must be a count of machines (1 or more) or a percentage like 40%`)];
+  }
+  const starved = poolSizes(options).find((n) => remediationAllowance(value, n) < 1);
+  if (starved === undefined) return [];
+  const least = Math.ceil(100 / starved);
+  return [error('maxUnhealthy', `${value} of ${starved} machine(s) is 0 once Cluster API rounds it down, so a failed machine would never be replaced; `
+    + `use a count (1 or more) or at least ${least}%`)];
+}
+
 /** The Image Factory schematic a pool's nodes boot: the cluster's, plus the pool's extensions. */
 export function poolSchematic(cluster: ITalosCluster, options: WorkerPoolOptions): Schematic {
   return cluster.schematic.withExtensions(poolExtensions(options.extensions ?? [], options.longhorn ?? WORKER_POOL_DEFAULTS.longhorn));
@@ -168,6 +227,7 @@ export function workerPoolProblems(cluster: ITalosCluster, options: WorkerPoolOp
     ...nodeLabelProblems(options.labels ?? {}, 'labels'),
     ...nodeTaintProblems(options.taints ?? [], 'taints'),
     ...schematicProblems(options.extensions ?? [], [], { extensions: 'extensions', kernelArgs: '' }, cluster.talosVersion),
+    ...maxUnhealthyProblems(options),
     ...(options.deletionOrder === undefined || DELETION_ORDERS.includes(options.deletionOrder) ? []
       : [error('deletionOrder', `${quote(options.deletionOrder)} must be one of ${DELETION_ORDERS.join(', ')}`)]),
   ];
@@ -176,9 +236,9 @@ export function workerPoolProblems(cluster: ITalosCluster, options: WorkerPoolOp
 /**
  * The health-check part of a MachineHealthCheck spec (STACK.md §5.2, as CAPMOX ships it):
  * 15 minutes for a node to start, 5 minutes NotReady/Unknown before remediation, and no
- * remediation when more than 40% of the selected machines are unhealthy at once.
+ * remediation when more than `maxUnhealthy` of the selected machines are unhealthy at once.
  */
-export function workerHealthCheck(clusterName: string, matchLabels: Record<string, string>): MachineHealthCheckSpec {
+export function workerHealthCheck(clusterName: string, matchLabels: Record<string, string>, maxUnhealthy: number | string): MachineHealthCheckSpec {
   return {
     clusterName,
     selector: { matchLabels: { [CLUSTER_NAME_LABEL]: clusterName, ...matchLabels } },
@@ -189,7 +249,11 @@ export function workerHealthCheck(clusterName: string, matchLabels: Record<strin
         { type: 'Ready', status: 'False', timeoutSeconds: 300 },
       ],
     },
-    remediation: { triggerIf: { unhealthyLessThanOrEqualTo: TriggerIf.fromString('40%') } },
+    remediation: {
+      triggerIf: {
+        unhealthyLessThanOrEqualTo: typeof maxUnhealthy === 'number' ? TriggerIf.fromNumber(maxUnhealthy) : TriggerIf.fromString(maxUnhealthy),
+      },
+    },
   };
 }
 
@@ -313,7 +377,7 @@ export class ProxmoxWorkerPool extends Construct {
     if (props.healthCheck ?? WORKER_POOL_DEFAULTS.healthCheck) {
       new MachineHealthCheck(this, 'HealthCheck', {
         metadata: { name: this.name, namespace: cluster.namespace, labels },
-        spec: workerHealthCheck(cluster.clusterName, { [DEPLOYMENT_NAME_LABEL]: this.name }),
+        spec: workerHealthCheck(cluster.clusterName, { [DEPLOYMENT_NAME_LABEL]: this.name }, props.maxUnhealthy ?? defaultMaxUnhealthy(this.maxReplicas)),
       });
     }
   }

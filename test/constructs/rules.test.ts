@@ -236,6 +236,16 @@ describe('cluster rules (config files)', () => {
     });
   });
 
+  describe('remediation threshold (workers[].maxUnhealthy)', () => {
+    test('a percentage that rounds down to 0 at the pool\'s size is refused with the smallest that works; a count passes', () => {
+      expect(problems((d) => { d.workers[0].maxUnhealthy = '40%'; })).toEqual([
+        'clusters/homelab.yaml: workers[0].maxUnhealthy 40% of 2 machine(s) is 0 once Cluster API rounds it down, so a failed machine would never be replaced; use a count (1 or more) or at least 50%',
+      ]);
+      expect(problems((d) => { d.workers[0].maxUnhealthy = '50%'; })).toEqual([]);
+      expect(problems((d) => { d.workers[0].maxUnhealthy = 1; })).toEqual([]);
+    });
+  });
+
   describe('capacity', () => {
     test('fails when the pool cannot hold every machine plus the rolling-update surge', () => {
       expect(problems((d) => { d.workers[0].replicas = 6; })).toEqual([

@@ -223,7 +223,8 @@ describe('TalosCluster', () => {
       test('one VM ID, two declarations: the node, the image or the storage differ', () => {
         const pool = (template: TemplateVm) => ({ workers: [{ ...DEFAULT_POOL, template }] });
         expect(errors(pool(templateVm(8700, { sourceNode: 'K8S1', storage: SHARED_STORAGE })))).toContain(
-          'workers[0].template.sourceNode 8700 is the template VM of the control plane too, on "K8S0", not "K8S1": one VM ID is one VM; name the same node, or another VM ID');
+          'workers[0].template.sourceNode 8700 is the template VM of the control plane too, on "K8S0", not "K8S1": one VM ID is one VM; if it is that VM, name "K8S0", '
+          + `otherwise build a template VM from https://factory.talos.dev/image/${DEFAULT_SCHEMATIC_ID}/v1.13.9/nocloud-amd64.raw.xz under another VM ID (8701 is free in this cluster) and name it here`);
         expect(errors(pool(templateVm(8700, { storage: SHARED_STORAGE })))).toEqual([
           'workers[0].template.storage 8700 is the template VM of the control plane too, on storage "local-lvm" (node-local): a VM\'s disk is on one storage; declare it alike',
         ]);

@@ -68,8 +68,46 @@ describe('ProxmoxWorkerPool', () => {
         { type: 'Ready', status: 'False', timeoutSeconds: 300 },
       ],
     });
-    expect(mhc.spec.remediation.triggerIf.unhealthyLessThanOrEqualTo).toBe('40%');
+    // 2 machines: a count of 1, since 40% of 2 rounds down to 0 (STACK.md §9.3).
+    expect(mhc.spec.remediation.triggerIf.unhealthyLessThanOrEqualTo).toBe(1);
     expect(all(clusterWithPools([{ ...DEFAULT, healthCheck: false }]), 'MachineHealthCheck')).toHaveLength(0);
+  });
+
+  describe('remediation at every pool size (STACK.md §9.3: CAPI rounds a percentage down)', () => {
+    /** The emitted threshold of a pool, in a cluster whose node range holds the largest pools. */
+    const threshold = (pool: Partial<WorkerPoolOptions>): number | string => {
+      const chart = newChart();
+      const cluster = new TalosCluster(chart, 'Cluster', homelabProps({
+        network: { ...homelabProps().network, endpoint: '192.168.0.5', addresses: ['192.168.0.10-192.168.0.200'] },
+      }));
+      cluster.addWorkerPool('P', { ...DEFAULT, ...pool } as WorkerPoolOptions);
+      return one(synth(chart), 'MachineHealthCheck').spec.remediation.triggerIf.unhealthyLessThanOrEqualTo;
+    };
+    /** What CAPI does with it for `machines` expected machines: scale a percentage and round down. */
+    const allowed = (t: number | string, machines: number) => (typeof t === 'number' ? t : Math.floor((parseInt(t, 10) * machines) / 100));
+
+    test.each(Array.from({ length: 20 }, (_, i) => i + 1))('%i machines: one failed machine is always replaced, and 40%% still caps an outage', (n) => {
+      const t = threshold({ replicas: n });
+      expect(allowed(t, n)).toBeGreaterThanOrEqual(1);
+      expect(allowed(t, n)).toBe(Math.max(1, Math.floor(n * 0.4)));
+    });
+
+    test.each([0, 1, 2, 3])('autoscaled from %i to 10: one machine is replaced at every size the autoscaler picks', (min) => {
+      const t = threshold({ replicas: undefined, autoscaling: { min, max: 10 } });
+      expect(t).toBe(4);
+      for (let size = Math.max(1, min); size <= 10; size++) expect(allowed(t, size)).toBeGreaterThanOrEqual(1);
+    });
+
+    test('configurable per pool: a count or a percentage that allows one machine at the pool\'s smallest size', () => {
+      expect(threshold({ replicas: 5, maxUnhealthy: 2 })).toBe(2);
+      expect(threshold({ replicas: 5, maxUnhealthy: '20%' })).toBe('20%');
+      expect(() => threshold({ replicas: 2, maxUnhealthy: '40%' })).toThrow(
+        'workers[0].maxUnhealthy 40% of 2 machine(s) is 0 once Cluster API rounds it down, so a failed machine would never be replaced; use a count (1 or more) or at least 50%');
+      expect(() => threshold({ replicas: undefined, autoscaling: { min: 0, max: 10 }, maxUnhealthy: '50%' })).toThrow(
+        'workers[0].maxUnhealthy 50% of 1 machine(s) is 0 once Cluster API rounds it down, so a failed machine would never be replaced; use a count (1 or more) or at least 100%');
+      expect(() => threshold({ maxUnhealthy: 0 })).toThrow('workers[0].maxUnhealthy 0 must be at least 1');
+      expect(() => threshold({ maxUnhealthy: 'half' })).toThrow('workers[0].maxUnhealthy "half" must be a count of machines (1 or more) or a percentage like 40%');
+    });
   });
 
   test('deletion order: Random unless the pool says which machines go first', () => {

@@ -11,7 +11,7 @@ import {
   MAX_VM_ID, MEMORY_MIB_MULTIPLE, MIN_VM_ID, PROXMOX_STORAGE_ID, SCHEMATIC_ID, TALOS_MIN_DISK_GIB, TALOS_MIN_MEMORY_MIB,
 } from '../../constructs/rules';
 import { TALOS_CLUSTER_DEFAULTS as CLUSTER, TalosClusterProps } from '../../constructs/talos-cluster';
-import { DELETION_ORDERS, WORKER_POOL_DEFAULTS as POOL } from '../../constructs/worker-pool';
+import { DELETION_ORDERS, PERCENTAGE, WORKER_POOL_DEFAULTS as POOL } from '../../constructs/worker-pool';
 import { DNS1123_LABEL, DNS1123_LABEL_MAX } from '../../core/naming';
 import { RELEASE_VERSION } from '../../core/versions';
 import { TaintEffect } from '../../talos/node-metadata';
@@ -53,6 +53,8 @@ export const workerPoolSchema = z.strictObject({
   template: template.optional().describe('template VM of this pool (default: proxmox.template)'),
   allowedNodes: nodes('the pool\'s machines'),
   healthCheck: z.boolean().meta({ default: POOL.healthCheck }).optional().describe('replace machines whose node never becomes Ready (MachineHealthCheck)'),
+  maxUnhealthy: z.union([z.int(), z.string().meta({ pattern: PERCENTAGE.source })]).optional()
+    .describe('most unhealthy machines still replaced at once: a count, or a percentage of the pool (rounded down); default 40% of the largest size, at least 1'),
   deletionOrder: z.enum(DELETION_ORDERS).meta({ default: POOL.deletionOrder }).optional().describe('which machines go first when the pool scales down'),
   kubernetesVersion: version.optional().describe('hold this pool at an older Kubernetes release while the control plane upgrades first (default: the cluster\'s kubernetesVersion)'),
   extensions: z.array(z.string()).optional().describe('official system extensions on top of talos.extensions; the pool then needs its own template VM (template)'),
