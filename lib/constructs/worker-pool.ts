@@ -375,9 +375,10 @@ export class ProxmoxWorkerPool extends Construct {
     });
 
     if (props.healthCheck ?? WORKER_POOL_DEFAULTS.healthCheck) {
+      const maxUnhealthy = props.maxUnhealthy ?? defaultMaxUnhealthy(this.maxReplicas);
       new MachineHealthCheck(this, 'HealthCheck', {
         metadata: { name: this.name, namespace: cluster.namespace, labels },
-        spec: workerHealthCheck(cluster.clusterName, { [DEPLOYMENT_NAME_LABEL]: this.name }, props.maxUnhealthy ?? defaultMaxUnhealthy(this.maxReplicas)),
+        spec: workerHealthCheck(cluster.clusterName, { [DEPLOYMENT_NAME_LABEL]: this.name }, maxUnhealthy),
       });
     }
   }
