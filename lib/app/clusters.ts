@@ -8,11 +8,12 @@ import * as path from 'path';
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { ClusterDefinition, TalosCluster, WARNING_METADATA } from '../constructs/talos-cluster';
-import { Diagnostic, error, formatDiagnostic, quote, UserError, ValidationError } from '../core/errors';
+import { Diagnostic, error, formatDiagnostic, quote, throwErrors, UserError, ValidationError } from '../core/errors';
 import { MANAGEMENT_OUTPUT } from '../core/naming';
 import { PROJECT_ROOT } from '../core/paths';
 import { ClusterConfigFile, loadClusterConfig, unreadableFileProblem } from './config/load';
 import { configPath } from './config/renamed-keys';
+import { patchSchemaProblems, withPatchFiles } from './patches';
 
 /** A cluster file: a config file or a TypeScript module. */
 export interface ClusterSource {
@@ -163,7 +164,11 @@ function inFile<T>(file: string, config: ClusterConfigFile | undefined, build: (
  */
 export function buildConfigCluster(scope: Construct, config: ClusterConfigFile, chartId: string): Omit<BuiltCluster, 'source'> {
   const chart = new Chart(scope, chartId, { disableResourceNameHashes: true });
-  const cluster = inFile(config.file, config, () => new TalosCluster(chart, 'Cluster', config.props));
+  const cluster = inFile(config.file, config, () => {
+    const built = new TalosCluster(chart, 'Cluster', withPatchFiles(config.props, path.dirname(path.resolve(config.file))));
+    throwErrors(patchSchemaProblems(built));
+    return built;
+  });
   return { chart, cluster, warnings: [...config.warnings, ...constructWarnings(chart, config.file, config)] };
 }
 
@@ -178,6 +183,7 @@ function buildOne(scope: Construct, source: ClusterSource, chartId: string): Bui
   if (!(cluster instanceof TalosCluster) || cluster.node.scope !== chart) {
     throw fail(`its default export must create a TalosCluster in the scope it is given and return it; it returned ${cluster instanceof TalosCluster ? 'one created elsewhere' : quote(typeof cluster)}`);
   }
+  inFile(source.file, undefined, () => throwErrors(patchSchemaProblems(cluster)));
   return { source, chart, cluster, warnings: constructWarnings(chart, source.file) };
 }
 

@@ -1,4 +1,5 @@
 import { IConstruct } from 'constructs';
+import { PatchDocument } from '../talos/patches';
 import { Schematic } from '../talos/schematic';
 import { TemplateVm } from './proxmox-machine-template';
 
@@ -25,6 +26,8 @@ export interface ITalosCluster extends IConstruct {
   readonly allowedNodes: readonly string[];
   /** The template VM machines are cloned from unless their pool names another. */
   readonly template: TemplateVm;
+  /** The users' Talos patches of every node (`talos.patches`): pools put them before their own. */
+  readonly clusterPatches: readonly PatchDocument[];
   /** Labels on the Cluster object that add-ons select it by. */
   readonly selectorLabels: Readonly<Record<string, string>>;
 }

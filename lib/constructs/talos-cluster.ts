@@ -2,10 +2,11 @@ import { Construct } from 'constructs';
 import { Cluster, MachineHealthCheck } from '../../imports/cluster.x-k8s.io';
 import { TalosControlPlane, TalosControlPlaneSpecRolloutStrategyRollingUpdateMaxSurge as MaxSurge } from '../../imports/controlplane.cluster.x-k8s.io';
 import { ProxmoxCluster } from '../../imports/infrastructure.cluster.x-k8s.io';
-import { Diagnostic, throwErrors, underPath } from '../core/errors';
-import { CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL } from '../core/naming';
+import { Diagnostic, joinPath, throwErrors, underPath } from '../core/errors';
+import { CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL, PATCHES_ANNOTATION } from '../core/naming';
 import { API, apiVersionOf, STACK_VERSIONS } from '../core/stack';
 import { controlPlaneStrategicPatches } from '../talos/machine-config';
+import { ownedFieldProblems, PatchDocument, patchDocuments, patchesAnnotation, serializePatch, TalosPatch } from '../talos/patches';
 import { QEMU_GUEST_AGENT_EXTENSION, Schematic } from '../talos/schematic';
 import { CiliumCRS, CiliumOptions } from './addons/cilium';
 import { TalosCcmCRS } from './addons/talos-ccm';
@@ -39,6 +40,14 @@ export interface TalosOptions {
    * @default - none
    */
   readonly extraKernelArgs?: readonly string[];
+  /**
+   * Your own Talos settings for every node: strategic patches (partial machine configs) and
+   * additional config documents, as objects or YAML text. Validated against the machine-config
+   * schema of `version`; fields the project owns are refused with the field to use instead. A
+   * change rolls every machine of the cluster.
+   * @default - none
+   */
+  readonly patches?: readonly TalosPatch[];
 }
 
 /** The nodes' network. */
@@ -115,6 +124,12 @@ export interface ControlPlaneOptions extends MachineSize {
    * @default - `proxmox.allowedNodes`
    */
   readonly allowedNodes?: readonly string[];
+  /**
+   * Talos patches of the control-plane machines only, after `talos.patches`; a change rolls every
+   * control-plane machine.
+   * @default - none
+   */
+  readonly patches?: readonly TalosPatch[];
 }
 
 /**
@@ -229,6 +244,10 @@ export class TalosCluster extends Construct implements ITalosCluster {
   public readonly isoStorage: string;
   /** Name of the Secret CAPMOX reads the Proxmox API token from, or undefined for the provider's global credentials. */
   public readonly credentialsSecret: string | undefined;
+  /** The users' Talos patches of every node (`talos.patches`), parsed. */
+  public readonly clusterPatches: readonly PatchDocument[];
+  /** The users' Talos patches of the control plane (`controlPlane.patches`), parsed. */
+  public readonly controlPlanePatches: readonly PatchDocument[];
   /** The control plane's own allowed nodes, if it names them. */
   private readonly controlPlaneNodes: readonly string[] | undefined;
   private readonly pools: ProxmoxWorkerPool[] = [];
@@ -260,6 +279,10 @@ export class TalosCluster extends Construct implements ITalosCluster {
     this.credentialsSecret = props.proxmox.credentialsSecret;
     this.controlPlaneReplicas = props.controlPlane.replicas ?? d.controlPlane.replicas;
     const workers = props.workers ?? [];
+    const clusterPatches = patchDocuments(props.talos?.patches ?? [], 'talos.patches');
+    const controlPlanePatches = patchDocuments(props.controlPlane.patches ?? [], 'controlPlane.patches');
+    this.clusterPatches = clusterPatches.documents;
+    this.controlPlanePatches = controlPlanePatches.documents;
 
     const warnings = throwErrors([
       ...dnsLabelProblems(this.clusterName, 'name'),
@@ -288,6 +311,9 @@ export class TalosCluster extends Construct implements ITalosCluster {
       ...controlPlaneReplicaProblems(this.controlPlaneReplicas, 'controlPlane.replicas'),
       ...machineSizeProblems(props.controlPlane, 'controlPlane'),
       ...nameLengthProblems(this.clusterName, [], 'name'),
+      ...clusterPatches.problems,
+      ...controlPlanePatches.problems,
+      ...[...this.clusterPatches, ...this.controlPlanePatches].flatMap(ownedFieldProblems),
       ...workers.flatMap((w, i) => underPath(`workers[${i}]`, workerPoolProblems(this, w))),
       ...this.poolSetProblems(workers),
     ]);
@@ -333,8 +359,13 @@ export class TalosCluster extends Construct implements ITalosCluster {
       allowedNodes: cp.allowedNodes,
     });
 
+    const cpPatches = [...this.clusterPatches, ...this.controlPlanePatches];
+    const cpAnnotation = patchesAnnotation(cpPatches);
     new TalosControlPlane(this, 'ControlPlane', {
-      metadata: { name: this.controlPlaneName, namespace: this.namespace, labels },
+      metadata: {
+        name: this.controlPlaneName, namespace: this.namespace, labels,
+        ...(cpAnnotation ? { annotations: { [PATCHES_ANNOTATION]: cpAnnotation } } : {}),
+      },
       spec: {
         version: this.kubernetesVersion,
         replicas: this.controlPlaneReplicas,
@@ -353,7 +384,7 @@ export class TalosCluster extends Construct implements ITalosCluster {
               installImage: this.schematic.installerImage(this.talosVersion),
               vip: this.endpoint,
               apiServerPort: this.endpointPort,
-            }),
+            }).concat(cpPatches.map(serializePatch)),
           },
         },
         rolloutStrategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: MaxSurge.fromNumber(1) } },
@@ -393,6 +424,18 @@ export class TalosCluster extends Construct implements ITalosCluster {
   /** The worker pools, in the order they were added. */
   public get workerPools(): readonly ProxmoxWorkerPool[] {
     return [...this.pools];
+  }
+
+  /**
+   * Every Talos patch document of the users, with its prop path (`talos.patches[0]`,
+   * `controlPlane.patches[1]`, `workers[2].patches[0]`): what synth validates against the Talos
+   * machine-config schema of {@link talosVersion}.
+   */
+  public get userPatches(): readonly PatchDocument[] {
+    return [
+      ...this.clusterPatches, ...this.controlPlanePatches,
+      ...this.pools.flatMap((p, i) => p.patches.map((d) => ({ ...d, path: joinPath(`workers[${i}]`, d.path) }))),
+    ];
   }
 
   private createPool(id: string, options: WorkerPoolOptions): ProxmoxWorkerPool {

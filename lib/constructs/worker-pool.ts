@@ -11,10 +11,11 @@ import {
   MachineHealthCheckSpecRemediationTriggerIfUnhealthyLessThanOrEqualTo as TriggerIf,
 } from '../../imports/cluster.x-k8s.io';
 import { Diagnostic, error, quote, throwErrors } from '../core/errors';
-import { CLUSTER_NAME_LABEL, contentAddressedName, DEPLOYMENT_NAME_LABEL } from '../core/naming';
+import { CLUSTER_NAME_LABEL, contentAddressedName, DEPLOYMENT_NAME_LABEL, PATCHES_ANNOTATION } from '../core/naming';
 import { API } from '../core/stack';
 import { workerStrategicPatches } from '../talos/machine-config';
 import { NodeTaint, nodeLabelProblems, nodeTaintProblems, routeNodeLabels, taintString } from '../talos/node-metadata';
+import { ownedFieldProblems, PatchDocument, patchDocuments, patchesAnnotation, serializePatch, TalosPatch } from '../talos/patches';
 import { poolExtensions, Schematic } from '../talos/schematic';
 import { ITalosCluster } from './cluster-ref';
 import { DEFAULT_SOCKETS, MachineSize, ProxmoxMachineTemplate, TemplateVm } from './proxmox-machine-template';
@@ -80,6 +81,12 @@ export interface WorkerPoolOptions extends MachineSize {
    * @default - `proxmox.allowedNodes`
    */
   readonly allowedNodes?: readonly string[];
+  /**
+   * Talos patches of this pool's machines only, after `talos.patches` (objects or YAML text). A
+   * change renames the pool's TalosConfigTemplate (content-addressed) and rolls this pool only.
+   * @default - none
+   */
+  readonly patches?: readonly TalosPatch[];
   /**
    * Replace machines whose node does not start or stays NotReady (MachineHealthCheck).
    * @default true
@@ -194,6 +201,12 @@ function maxUnhealthyProblems(options: WorkerPoolOptions): Diagnostic[] {
     + `use a count (1 or more) or at least ${least}%`)];
 }
 
+/** A pool's patches: YAML that parses into mappings, and no field the project owns. */
+function patchProblems(patches: readonly TalosPatch[]): Diagnostic[] {
+  const { documents, problems } = patchDocuments(patches, 'patches');
+  return [...problems, ...documents.flatMap(ownedFieldProblems)];
+}
+
 /** The Image Factory schematic a pool's nodes boot: the cluster's, plus the pool's extensions. */
 export function poolSchematic(cluster: ITalosCluster, options: WorkerPoolOptions): Schematic {
   return cluster.schematic.withExtensions(poolExtensions(options.extensions ?? [], options.longhorn ?? WORKER_POOL_DEFAULTS.longhorn));
@@ -228,6 +241,7 @@ export function workerPoolProblems(cluster: ITalosCluster, options: WorkerPoolOp
     ...nodeTaintProblems(options.taints ?? [], 'taints'),
     ...schematicProblems(options.extensions ?? [], [], { extensions: 'extensions', kernelArgs: '' }, cluster.talosVersion),
     ...maxUnhealthyProblems(options),
+    ...patchProblems(options.patches ?? []),
     ...(options.deletionOrder === undefined || DELETION_ORDERS.includes(options.deletionOrder) ? []
       : [error('deletionOrder', `${quote(options.deletionOrder)} must be one of ${DELETION_ORDERS.join(', ')}`)]),
   ];
@@ -288,6 +302,8 @@ export class ProxmoxWorkerPool extends Construct {
   public readonly labels: Readonly<Record<string, string>>;
   /** Taints of the pool's nodes. */
   public readonly taints: readonly NodeTaint[];
+  /** The pool's own Talos patches, parsed, with paths relative to the pool (`patches[0]`). */
+  public readonly patches: readonly PatchDocument[];
 
   constructor(scope: Construct, id: string, props: ProxmoxWorkerPoolProps) {
     super(scope, id);
@@ -303,6 +319,7 @@ export class ProxmoxWorkerPool extends Construct {
     this.taints = [...(props.taints ?? [])];
     this.maxReplicas = poolMaxReplicas(props);
     this.kubernetesVersion = props.kubernetesVersion ?? cluster.kubernetesVersion;
+    this.patches = patchDocuments(props.patches ?? [], 'patches').documents;
     const labels = { [CLUSTER_NAME_LABEL]: cluster.clusterName };
     const machineLabels = { ...labels, [DEPLOYMENT_NAME_LABEL]: this.name };
     const routed = routeNodeLabels(this.labels);
@@ -328,11 +345,16 @@ export class ProxmoxWorkerPool extends Construct {
         nodeLabels: routed.node,
         registerWithTaints: this.taints.map(taintString),
         longhorn: this.longhorn,
-      }),
+      }).concat([...cluster.clusterPatches, ...this.patches].map(serializePatch)),
     };
     this.configTemplateName = contentAddressedName(this.name, configSpec);
+    // The pool's own patches are named in the pool's words, `workers[<i>]` being unknown here.
+    const annotation = patchesAnnotation([...cluster.clusterPatches, ...this.patches.map((d) => ({ ...d, path: `pool ${props.name} ${d.path}` }))]);
     new TalosConfigTemplate(this, 'ConfigTemplate', {
-      metadata: { name: this.configTemplateName, namespace: cluster.namespace, labels },
+      metadata: {
+        name: this.configTemplateName, namespace: cluster.namespace, labels,
+        ...(annotation ? { annotations: { [PATCHES_ANNOTATION]: annotation } } : {}),
+      },
       spec: { template: { spec: configSpec } },
     });
 

@@ -55,3 +55,10 @@ export const SECRETS_FOLDER = 'secrets';
 export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/**
+ * Annotation on a TalosControlPlane or TalosConfigTemplate listing the users' Talos patches it
+ * carries, in order, each `<prop path>=<content hash>` (`talos.patches[0]=1a2b3c4d`), so that
+ * `npm run plan` can say which patch rolls which machines.
+ */
+export const PATCHES_ANNOTATION = 'cdk8s-talos-proxmox.dev/patches';

@@ -25,6 +25,15 @@ interface TalosConfigHolderSpec {
   readonly template?: { readonly spec?: TalosConfigSpec };
 }
 
+/** A problem of one machine-config document: the field's path inside it, and what is wrong. */
+export interface DocumentProblem {
+  /** Keys (and list indexes, as strings) from the document's root to the field; empty for the whole document. */
+  readonly path: readonly string[];
+  readonly message: string;
+  /** Whether the problem is the document's `kind` itself. */
+  readonly kindProblem: boolean;
+}
+
 /** A `$defs` entry of the machine-config schema; a separate document's `kind` is an enum of its one kind. */
 interface DocumentDef {
   readonly properties?: { readonly kind?: { readonly enum?: readonly unknown[] } };
@@ -87,23 +96,42 @@ export class TalosPatchValidator {
           out.push({ object, field: where, message: 'must be a YAML mapping (a partial machine-config document)' });
           return;
         }
-        const kind = typeof value.kind === 'string' ? value.kind : undefined;
-        const fn = this.validatorFor(schemaKey, kind);
-        if (!fn) {
-          out.push({ object, field: `${where}.kind`, message: `${JSON.stringify(kind)} is not a Talos ${schemaKey} machine-config document kind` });
-          return;
-        }
-        if (fn(value)) return;
-        for (const e of fn.errors ?? []) {
-          const p = e.instancePath.split('/').filter(Boolean).join('.');
-          const extra = e.keyword === 'additionalProperties' ? (e.params as { additionalProperty: string }).additionalProperty : undefined;
-          const fieldPath = [p, extra].filter(Boolean).join('.');
-          const message = extra ? `unknown field in a Talos ${schemaKey} ${kind ?? 'v1alpha1'} document` : `${e.message} (Talos ${schemaKey} machine-config schema)`;
-          out.push({ object, field: `${where}: ${fieldPath || '(document)'}`, message });
+        for (const p of this.documentProblems(schemaKey, value)) {
+          out.push({ object, field: p.path.length > 0 || p.kindProblem ? `${where}${p.kindProblem ? '.kind' : `: ${p.path.join('.')}`}` : `${where}: (document)`, message: p.message });
         }
       });
     });
     return out;
+  }
+
+  /**
+   * The problems of one machine-config document (a partial `v1alpha1` config, or a document with
+   * `kind`) under the schema of a Talos release: each with the path of the field inside the
+   * document, for callers that report against their own source (a config file, a patch file's line).
+   *
+   * @returns nothing when the document is valid; one entry when the release has no shipped schema
+   */
+  public validateDocument(talosVersion: string, value: Record<string, unknown>): DocumentProblem[] {
+    const minor = /^v(\d+)\.(\d+)/.exec(talosVersion);
+    if (!minor) return [{ path: [], message: `${JSON.stringify(talosVersion)} is not a Talos release`, kindProblem: false }];
+    const schemaKey = `v${minor[1]}.${minor[2]}`;
+    if (!fs.existsSync(path.join(this.schemaDir, `${schemaKey}.json`))) {
+      return [{ path: [], message: `no machine-config schema for Talos ${schemaKey}`, kindProblem: false }];
+    }
+    return this.documentProblems(schemaKey, value);
+  }
+
+  private documentProblems(schemaKey: string, value: Record<string, unknown>): DocumentProblem[] {
+    const kind = typeof value.kind === 'string' ? value.kind : undefined;
+    const fn = this.validatorFor(schemaKey, kind);
+    if (!fn) return [{ path: [], message: `${JSON.stringify(kind)} is not a Talos ${schemaKey} machine-config document kind`, kindProblem: true }];
+    if (fn(value)) return [];
+    return (fn.errors ?? []).map((e) => {
+      const extra = e.keyword === 'additionalProperties' ? (e.params as { additionalProperty: string }).additionalProperty : undefined;
+      const segments = [...e.instancePath.split('/').filter(Boolean).map((x) => x.replace(/~1/g, '/').replace(/~0/g, '~')), ...(extra ? [extra] : [])];
+      const message = extra ? `unknown field in a Talos ${schemaKey} ${kind ?? 'v1alpha1'} document` : `${e.message} (Talos ${schemaKey} machine-config schema)`;
+      return { path: segments, message, kindProblem: false };
+    });
   }
 
   private validatorFor(schemaKey: string, kind: string | undefined): ValidateFunction | undefined {

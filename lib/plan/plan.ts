@@ -14,7 +14,7 @@ import { OutputFile } from '../app/output';
 import { AUTOSCALER_MAX_ANNOTATION, AUTOSCALER_MIN_ANNOTATION } from '../constructs/worker-pool';
 import { quote } from '../core/errors';
 import { describeObject, KubeObject } from '../core/kube-object';
-import { CLUSTER_NAME_LABEL, compareText } from '../core/naming';
+import { CLUSTER_NAME_LABEL, compareText, PATCHES_ANNOTATION } from '../core/naming';
 import { intToIpv4, Ipv4Range, parseIpv4Range } from '../core/network';
 import { API, CustomKind } from '../core/stack';
 import { CelValidator } from '../gate/cel';
@@ -567,6 +567,34 @@ function templateVmFindings(
   }];
 }
 
+/** The users' patches an object carries, by prop path, with their content hashes (PATCHES_ANNOTATION). */
+function userPatches(o: Obj | undefined): Map<string, string> {
+  const value = (o?.metadata?.annotations as Record<string, unknown> | undefined)?.[PATCHES_ANNOTATION];
+  const out = new Map<string, string>();
+  if (typeof value !== 'string') return out;
+  for (const entry of value.split(',')) {
+    const at = entry.lastIndexOf('=');
+    if (at > 0) out.set(entry.slice(0, at), entry.slice(at + 1));
+  }
+  return out;
+}
+
+/**
+ * Which users' patches changed between two objects, and what each level rolls: a cluster-level
+ * patch (`talos.patches`) rolls every machine, a control-plane patch the control plane, a pool's
+ * patch that pool only. Undefined when no user patch changed.
+ */
+function patchReasons(before: Obj | undefined, after: Obj | undefined): string | undefined {
+  const [a, b] = [userPatches(before), userPatches(after)];
+  const scope = (source: string) => (source.startsWith('talos.patches') ? 'cluster level: every machine of the cluster rolls'
+    : source.startsWith('controlPlane.patches') ? 'control-plane level: the control plane rolls' : 'pool level: this pool rolls');
+  const changes = [...new Set([...a.keys(), ...b.keys()])].flatMap((source) => {
+    const verb = !a.has(source) ? 'added' : !b.has(source) ? 'removed' : a.get(source) !== b.get(source) ? 'changed' : undefined;
+    return verb ? [`patch ${source} ${verb} (${scope(source)})`] : [];
+  });
+  return changes.length > 0 ? changes.join('; ') : undefined;
+}
+
 function controlPlaneRollout(
   prev: Obj, tcp: Obj, old: Map<string, Entry>, next: Map<string, Entry>, plan: { rollouts: Rollout[]; scaling: string[]; findings: Finding[] },
 ): void {
@@ -578,7 +606,8 @@ function controlPlaneRollout(
   if (t0 !== t1) reasons.push(`machine template: ${templateDiff([old, next], [prev, tcp], 'ProxmoxMachineTemplate', [t0, t1])}`);
   const [c0, c1] = [prev.spec?.controlPlaneConfig?.controlplane, tcp.spec?.controlPlaneConfig?.controlplane];
   if (!isDeepStrictEqual(c0, c1)) {
-    const talos = talosVersionOf(c0) !== talosVersionOf(c1) ? `Talos ${talosVersionOf(c0)} → ${talosVersionOf(c1)}` : 'machine config patches changed';
+    const talos = talosVersionOf(c0) !== talosVersionOf(c1) ? `Talos ${talosVersionOf(c0)} → ${talosVersionOf(c1)}`
+      : patchReasons(prev, tcp) ?? 'machine config patches changed';
     reasons.push(`Talos config: ${talos} (a control-plane config edit replaces every control-plane machine)`);
   }
   if (reasons.length > 0 && tcp.spec?.rolloutStrategy?.type !== 'OnDelete') {
@@ -606,7 +635,8 @@ function poolChanges(
   const [tct0, tct1] = [findObject(old, prev, 'TalosConfigTemplate', b0), findObject(next, md, 'TalosConfigTemplate', b1)];
   const [c0, c1] = [tct0?.spec?.template?.spec, tct1?.spec?.template?.spec];
   if (b0 !== b1) {
-    const talos = talosVersionOf(c0) !== talosVersionOf(c1) ? `Talos ${talosVersionOf(c0)} → ${talosVersionOf(c1)}` : 'machine config patches changed';
+    const talos = talosVersionOf(c0) !== talosVersionOf(c1) ? `Talos ${talosVersionOf(c0)} → ${talosVersionOf(c1)}`
+      : patchReasons(tct0, tct1) ?? 'machine config patches changed';
     reasons.push(`Talos config: ${talos} (TalosConfigTemplate ${b0} → ${b1})`);
   }
   const otherTemplateChange = !isDeepStrictEqual(prev.spec?.template?.metadata, md.spec?.template?.metadata);

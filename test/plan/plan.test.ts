@@ -209,6 +209,41 @@ describe('plan', () => {
     ]);
   });
 
+  describe('users\' Talos patches: the plan says which patch rolls which machines', () => {
+    const SYSCTL = { machine: { sysctls: { 'vm.max_map_count': '262144' } } };
+    const withPatches = (cluster: object[], controlPlane: object[], pool: object[]) => distOf((c) => {
+      c.talos.patches = cluster;
+      c.controlPlane = { ...c.controlPlane, patches: controlPlane };
+      c.workers[0].patches = pool;
+    });
+    const before = withPatches([SYSCTL], [SYSCTL], [SYSCTL]);
+    const other = { machine: { sysctls: { 'vm.max_map_count': '524288' } } };
+    const rollouts = (after: OutputFile[]) => only(computePlan(before, after)).rollouts.map((r) => [r.what.split(' (')[0], r.reasons]);
+
+    test('a pool patch rolls that pool only', () => {
+      expect(rollouts(withPatches([SYSCTL], [SYSCTL], [other]))).toEqual([
+        ['pool homelab-default', [expect.stringMatching(/^Talos config: patch pool default patches\[0\] changed \(pool level: this pool rolls\) \(TalosConfigTemplate /)]],
+      ]);
+    });
+
+    test('a control-plane patch rolls the control plane only', () => {
+      expect(rollouts(withPatches([SYSCTL], [other], [SYSCTL]))).toEqual([
+        ['control plane homelab-control-plane', ['Talos config: patch controlPlane.patches[0] changed (control-plane level: the control plane rolls) (a control-plane config edit replaces every control-plane machine)']],
+      ]);
+    });
+
+    test('a cluster patch rolls everything, and an added one says so', () => {
+      const reason = 'patch talos.patches[0] changed (cluster level: every machine of the cluster rolls)';
+      expect(rollouts(withPatches([other], [SYSCTL], [SYSCTL]))).toEqual([
+        ['control plane homelab-control-plane', [`Talos config: ${reason} (a control-plane config edit replaces every control-plane machine)`]],
+        ['pool homelab-default', [expect.stringContaining(`Talos config: ${reason} (TalosConfigTemplate `)]],
+      ]);
+      expect(rollouts(withPatches([SYSCTL, other], [SYSCTL], [SYSCTL]))[0][1]).toEqual([
+        'Talos config: patch talos.patches[1] added (cluster level: every machine of the cluster rolls) (a control-plane config edit replaces every control-plane machine)',
+      ]);
+    });
+  });
+
   test('skipping a Talos minor is unsafe', () => {
     const before = handEdit(base, 'TalosControlPlane', (o) => { o.spec.controlPlaneConfig.controlplane.talosVersion = 'v1.11.5'; });
     const unsafe = findings(computePlan(before, base), FindingKind.UNSAFE);

@@ -32,6 +32,11 @@ const template = z.strictObject({
     shared: z.boolean().describe('whether every allowed node reaches this storage; a node-local template serves its own node only'),
   }).describe('where the template VM\'s disk is'),
 });
+/** Talos patches: a partial machine config or config document inline, or a file in a subfolder of the config's folder. */
+const patches = (what: string) => z.array(z.union([
+  z.strictObject({ file: z.string().describe('YAML file of one or more patch documents, relative to this file\'s folder, in a subfolder (patches/x.yaml)') }),
+  z.record(z.string(), z.unknown()).describe('a partial v1alpha1 machine config, or a config document (apiVersion, kind)'),
+])).optional().describe(`your own Talos settings for ${what}: strategic patches and config documents, checked against the Talos schema`);
 const nodes = (what: string) => z.array(z.string()).optional().describe(`Proxmox nodes ${what} may be cloned on, some of proxmox.allowedNodes (default: proxmox.allowedNodes)`);
 
 const machine = {
@@ -52,6 +57,7 @@ export const workerPoolSchema = z.strictObject({
   ...machine,
   template: template.optional().describe('template VM of this pool (default: proxmox.template)'),
   allowedNodes: nodes('the pool\'s machines'),
+  patches: patches('this pool (rolls this pool only)'),
   healthCheck: z.boolean().meta({ default: POOL.healthCheck }).optional().describe('replace machines whose node never becomes Ready (MachineHealthCheck)'),
   maxUnhealthy: z.union([z.int(), z.string().meta({ pattern: PERCENTAGE.source })]).optional()
     .describe('most unhealthy machines still replaced at once: a count, or a percentage of the pool (rounded down); default 40% of the largest size, at least 1'),
@@ -76,6 +82,7 @@ export const clusterConfigSchema = z.strictObject({
     version: version.meta({ default: CLUSTER.talos.version }).optional().describe('Talos release of every node'),
     extensions: z.array(z.string()).meta({ default: [...CLUSTER.talos.extensions] }).optional().describe('official system extensions in the Image Factory schematic'),
     extraKernelArgs: z.array(z.string()).optional().describe('extra kernel arguments in the schematic (disk images only)'),
+    patches: patches('every node (rolls every machine)'),
   }).optional().describe('Talos release and schematic'),
   network: z.strictObject({
     endpoint: z.string().meta({ format: 'ipv4' }).describe('control-plane VIP, inside the node subnet and outside addresses'),
@@ -99,6 +106,7 @@ export const clusterConfigSchema = z.strictObject({
     ...machine,
     healthCheck: z.boolean().meta({ default: CLUSTER.controlPlane.healthCheck }).optional().describe('MachineHealthCheck for control planes (reports only: CACPPT does not remediate)'),
     allowedNodes: nodes('control-plane machines'),
+    patches: patches('control-plane machines (rolls the control plane)'),
   }),
   workers: z.array(workerPoolSchema).optional().describe('worker pools'),
   cilium: z.strictObject({
