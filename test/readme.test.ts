@@ -1,5 +1,8 @@
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
+import * as YAML from 'yaml';
+import { synthesize } from '../lib/app/synth';
 import { configProblems, ROOT } from './util';
 
 const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
@@ -51,5 +54,48 @@ describe('README pool examples', () => {
       + 'otherwise build a template VM from https://factory.talos.dev/image/53513e54bb39202f35694412577a6bc53d484744d35a126e5d42ef34785c0d83/v1.13.9/nocloud-amd64.raw.xz '
       + 'under another VM ID (8702 is free in this cluster) and name it here',
     ]);
+  });
+});
+
+describe('README patches example', () => {
+  const [levels, registry] = blocks('Your own Talos settings: patches', 'yaml');
+  /** clusters/ with the "Adding a cluster" config, the example's keys merged in, and the registry file. */
+  const project = (registryText: string): string => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'readme-patches-'));
+    const config = YAML.parse(blocks('Adding a cluster', 'yaml')[0]);
+    const example = YAML.parse(levels);
+    config.talos = { ...config.talos, ...example.talos };
+    config.controlPlane = example.controlPlane;
+    config.workers = example.workers;
+    fs.mkdirSync(path.join(dir, 'clusters', 'patches'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'clusters', 'homelab.yaml'), YAML.stringify(config));
+    fs.writeFileSync(path.join(dir, 'clusters', 'patches', 'registry-mirrors.yaml'), registryText);
+    return path.join(dir, 'clusters');
+  };
+
+  test('synthesizes as written, through the gate', () => {
+    const dir = project(registry);
+    try {
+      const out = synthesize({ configDir: dir }).files.find((f) => f.path === 'homelab/homelab.k8s.yaml')!.content;
+      expect(out).toContain('kind: RegistryMirrorConfig');
+      expect(out).toContain('audit-log-maxage');
+    } finally {
+      fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+    }
+  });
+
+  test('the error the README shows is the one synth prints', () => {
+    const shown = [...README.matchAll(/\n\s*error: (clusters\/homelab\.yaml: talos\.patches\[1\][^\n]*)/g)].map((m) => m[1]).join('\n');
+    expect(shown).not.toBe('');
+    const dir = project(registry.replace('  - url:', '  - urll:'));
+    try {
+      synthesize({ configDir: dir });
+      throw new Error('synth passed');
+    } catch (e) {
+      const rel = path.relative(ROOT, dir).split(path.sep).join('/');
+      expect((e as Error).message.split(rel).join('clusters')).toBe(shown);
+    } finally {
+      fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+    }
   });
 });

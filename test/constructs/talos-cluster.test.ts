@@ -139,6 +139,20 @@ describe('TalosCluster', () => {
     expect(one(out, 'ConfigMap', 'homelab-talos-ccm').data['talos-ccm.yaml']).toContain('kind: Deployment');
   });
 
+  test('Talos patches from TypeScript: objects and YAML text, after the project\'s; owned fields refused with the prop path', () => {
+    const time = { apiVersion: 'v1alpha1', kind: 'TimeSyncConfig', ntp: { servers: ['time.cloudflare.com'] } };
+    const out = homelabObjects({
+      talos: { patches: [time] },
+      controlPlane: { ...homelabProps().controlPlane, patches: [{ yaml: 'cluster:\n  apiServer:\n    extraArgs: { audit-log-maxage: "30" }\n' }] },
+    });
+    const cp = one(out, 'TalosControlPlane').spec.controlPlaneConfig.controlplane.strategicPatches.map((p: string) => YAML.parse(p));
+    expect(cp.slice(2)).toEqual([time, { cluster: { apiServer: { extraArgs: { 'audit-log-maxage': '30' } } } }]);
+    const pool = one(out, 'TalosConfigTemplate').spec.template.spec.strategicPatches.map((p: string) => YAML.parse(p));
+    expect(pool.slice(1)).toEqual([time]);
+    expect(() => homelabObjects({ talos: { patches: [{ cluster: { proxy: { disabled: false } } }] } }))
+      .toThrow('talos.patches[0].cluster.proxy is owned by the project: a patch may not set it; use cilium (Cilium replaces kube-proxy)');
+  });
+
   describe('fails', () => {
     const network = (n: object) => ({ network: { ...homelabProps().network, ...n } });
     const build = (overrides: object) => () => new TalosCluster(newChart(), 'C', homelabProps(overrides));
