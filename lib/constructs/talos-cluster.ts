@@ -4,6 +4,7 @@ import { TalosControlPlane, TalosControlPlaneSpecRolloutStrategyRollingUpdateMax
 import { ProxmoxCluster } from '../../imports/infrastructure.cluster.x-k8s.io';
 import { Diagnostic, throwErrors, underPath } from '../core/errors';
 import { CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL } from '../core/naming';
+import { IpRange, parseIpRange } from '../core/network';
 import { API, apiVersionOf, STACK_VERSIONS } from '../core/stack';
 import { controlPlaneStrategicPatches } from '../talos/machine-config';
 import { QEMU_GUEST_AGENT_EXTENSION, Schematic } from '../talos/schematic';
@@ -451,6 +452,25 @@ export class TalosCluster extends Construct implements ITalosCluster {
       ...this.poolSetProblems(all),
     ]);
     return this.createPool(id, options);
+  }
+
+  /**
+   * Every static address range of the cluster's machines, on every network, with its field: the
+   * node ranges (`network.addresses[i]`, `network.ipv6.addresses[i]`) and the extra NICs' pools
+   * (`network.extraNics[k].addresses[i]`, `workers[p].network.extraNics[k].addresses[i]`). The
+   * fleet-wide checks compare them between clusters.
+   */
+  public get addressRanges(): readonly { readonly field: string; readonly range: IpRange; readonly primary: boolean }[] {
+    const of = (addresses: readonly string[], field: string, primary: boolean) => addresses.flatMap((spec, i) => {
+      const range = parseIpRange(spec);
+      return range ? [{ field: `${field}[${i}]`, range, primary }] : [];
+    });
+    return [
+      ...of(this.addresses, 'network.addresses', true),
+      ...of(this.ipv6?.addresses ?? [], 'network.ipv6.addresses', true),
+      ...this.network.extraNics.flatMap((n) => of(n.options.addresses, `${n.field}.addresses`, false)),
+      ...this.poolOptions.flatMap((w, p) => (w.network?.extraNics ?? []).flatMap((n, k) => of(n.addresses, `workers[${p}].network.extraNics[${k}].addresses`, false))),
+    ];
   }
 
   /** The worker pools, in the order they were added. */
