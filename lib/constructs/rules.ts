@@ -891,17 +891,22 @@ export function networkSetProblems(
       }
     }
   }
+  // One finding per pair of subnets, naming every machine set that has a NIC on both.
+  const pairs = new Map<string, { a: CheckedNetwork; b: CheckedNetwork; what: string[] }>();
   for (const m of machines) {
     const nets = m.networks.filter((n) => n.subnet !== undefined);
     for (let i = 0; i < nets.length; i++) {
       for (let j = 0; j < i; j++) {
-        const a = nets[i].subnet as IpRange;
-        const b = nets[j].subnet as IpRange;
-        if (ipRangesOverlap(a, b)) {
-          push(error(nets[i].field, `the subnet ${a.spec} overlaps the subnet ${b.spec} of ${nets[j].field}, and the ${m.what} machines have a NIC on both: give each NIC a subnet of its own`));
-        }
+        if (!ipRangesOverlap(nets[i].subnet as IpRange, nets[j].subnet as IpRange)) continue;
+        const key = `${nets[i].field}|${nets[j].field}`;
+        const pair = pairs.get(key) ?? { a: nets[i], b: nets[j], what: [] };
+        pair.what.push(m.what);
+        pairs.set(key, pair);
       }
     }
+  }
+  for (const { a, b, what } of pairs.values()) {
+    push(error(a.field, `the subnet ${(a.subnet as IpRange).spec} overlaps the subnet ${(b.subnet as IpRange).spec} of ${b.field}, and the ${list(what)} machines have a NIC on both: give each NIC a subnet of its own`));
   }
   const primary = new Set(['network.addresses', 'network.ipv6.addresses']);
   for (const n of networks.filter((x) => x.subnet && !primary.has(x.field))) {
