@@ -737,10 +737,15 @@ export function addressPoolProblems(p: AddressPoolInput, f: AddressPoolFields): 
     else gateway = gw.value;
   }
   if (prefixProblems.length > 0) return { ranges, problems };
-  const anchor = gateway !== undefined ? formatIp(p.family, gateway) : ranges.length > 0 ? formatIp(p.family, ranges[0].first) : undefined;
+  // An IPv6 router is often reached by its link-local address (fe80::/10, as router advertisements
+  // announce it): a valid next hop on the link, outside the subnet, which then comes from the addresses.
+  const linkLocalGateway = gateway !== undefined && p.family === 6 && ipRangesOverlap(
+    { family: 6, first: gateway, last: gateway, spec: '' }, parseIpRange('fe80::/10') as IpRange);
+  const onSubnet = gateway !== undefined && !linkLocalGateway;
+  const anchor = onSubnet ? formatIp(p.family, gateway) : ranges.length > 0 ? formatIp(p.family, ranges[0].first) : undefined;
   const subnet = anchor === undefined ? undefined : ipSubnet(anchor, p.prefix);
   if (!subnet) return { ranges, problems };
-  const where = gateway !== undefined
+  const where = onSubnet
     ? `the subnet ${subnet.spec} (${f.gateway} ${p.gateway}/${p.prefix})`
     : `the subnet ${subnet.spec} (${f.prefix} ${p.prefix} from the first address, as in-cluster IPAM infers it)`;
   // Addresses a node cannot have: IPv4 network and broadcast (not in /31, /32, RFC 3021), IPv6 subnet-router anycast.
@@ -765,7 +770,7 @@ export function addressPoolProblems(p: AddressPoolInput, f: AddressPoolFields): 
       if (ipRangesOverlap(ranges[i], ranges[j])) problems.push(error(f.addresses, `${ranges[i].spec} and ${ranges[j].spec} overlap; each address must be listed once`));
     }
   }
-  if (gateway !== undefined) {
+  if (gateway !== undefined && !linkLocalGateway) {
     const gwEdge = edge(gateway);
     if (gwEdge) problems.push(error(f.gateway, `${p.gateway} is the ${gwEdge} address of ${subnet.spec}; the gateway must be a host address of the subnet`));
     problems.push(...specialUseIpProblems({ family: p.family, first: gateway, last: gateway, spec: p.gateway as string }, f.gateway, 'the gateway'));

@@ -212,6 +212,15 @@ describe('networks: dual-stack', () => {
     expect(gate(out)).toEqual([]);
   });
 
+  test('a link-local IPv6 gateway (as router advertisements announce it) is a valid next hop; the subnet then comes from the addresses', () => {
+    const linkLocal = build({ ipv6: { ...IPV6, gateway: 'fe80::1' } });
+    expect(one(linkLocal, 'ProxmoxCluster').spec.ipv6Config.gateway).toBe('fe80::1');
+    expect(patch(linkLocal, 'TalosControlPlane').machine.kubelet.nodeIP).toEqual({ validSubnets: ['192.168.0.0/24', 'fd00:20::/64'] });
+    expect(problems({ ipv6: { ...IPV6, gateway: 'fe80::1', addresses: ['fd00:20::100-fd00:20::1ff', 'fd00:21::5'] } })).toEqual([
+      'network.ipv6.addresses fd00:21::5 is not inside the subnet fd00:20::/64 (network.ipv6.prefix 64 from the first address, as in-cluster IPAM infers it)',
+    ]);
+  });
+
   test('fails: IPv6 node addresses by the rules of their family', () => {
     expect(problems({ ipv6: { addresses: ['192.168.0.1', 'fd00:21::1-fd00:21::5', 'fd00:20::-fd00:20::5', 'fd00:20::1f-fd00:20::30', 'x'], prefix: 64, gateway: 'fd00:20::20' } })).toEqual([
       'network.ipv6.addresses[0] "192.168.0.1" is IPv4, but this network\'s addresses are IPv6: one pool holds one family (in-cluster IPAM refuses mixed families)',
@@ -224,9 +233,13 @@ describe('networks: dual-stack', () => {
     expect(problems({ ipv6: { ...IPV6, gateway: 'fd00:20::' } })).toEqual([
       'network.ipv6.gateway fd00:20:: is the subnet-router anycast address of fd00:20::/64; the gateway must be a host address of the subnet',
     ]);
-    expect(problems({ ipv6: { addresses: ['fe80::10-fe80::20'], prefix: 64, gateway: 'fe80::1' } })).toEqual([
+    expect(problems({ ipv6: { addresses: ['fe80::10-fe80::20'], prefix: 64, gateway: 'fd00:20::1' } })).toEqual([
       'network.ipv6.addresses fe80::10-fe80::20 lies in fe80::/10 (link-local), a special-use range that cannot be a node address',
-      'network.ipv6.gateway fe80::1 lies in fe80::/10 (link-local), a special-use range that cannot be the gateway',
+      'network.ipv6.addresses fe80::10-fe80::20 is not inside the subnet fd00:20::/64 (network.ipv6.gateway fd00:20::1/64)',
+    ]);
+    expect(problems({ ipv6: { ...IPV6, gateway: 'ff02::1' } })).toEqual([
+      'network.ipv6.addresses fd00:20::100-fd00:20::1ff is not inside the subnet ff02::/64 (network.ipv6.gateway ff02::1/64)',
+      'network.ipv6.gateway ff02::1 lies in ff00::/8 (multicast), a special-use range that cannot be the gateway',
     ]);
     expect(problems({ ipv6: { ...IPV6, addresses: ['fd00:20::100-fd00:20::102'] } })).toEqual([
       'network.ipv6.addresses holds 3 address(es) but the machines on this network need 7: 3 control-plane + 2 default machines + 2 for rolling updates (maxSurge 1 per machine set); add addresses or shrink the cluster',
