@@ -15,7 +15,10 @@ export interface Ipv6NetworkOptions {
   readonly addresses: readonly string[];
   /** Prefix length of the IPv6 node subnet (64 on most networks). */
   readonly prefix: number;
-  /** IPv6 default gateway of the nodes, a host address of the IPv6 node subnet. */
+  /**
+   * IPv6 default gateway of the nodes: a host address of the IPv6 node subnet, or the router's
+   * link-local address (`fe80::/10`); the subnet is then that of the first address at `prefix`.
+   */
   readonly gateway: string;
 }
 

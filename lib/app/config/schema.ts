@@ -110,7 +110,7 @@ export const clusterConfigSchema = z.strictObject({
     ipv6: z.strictObject({
       addresses: z.array(z.string()).describe('static IPv6 node addresses: ranges a-b, CIDRs or single IPs'),
       prefix: z.int().meta({ minimum: 1, maximum: 128 }).describe('prefix length of the IPv6 node subnet'),
-      gateway: z.string().meta({ format: 'ipv6' }).describe('IPv6 default gateway of the nodes'),
+      gateway: z.string().meta({ format: 'ipv6' }).describe('IPv6 default gateway of the nodes: in the IPv6 node subnet, or the router\'s link-local address'),
     }).optional().describe('IPv6 node network on the primary NIC: dual-stack (default: IPv4 only; the VIP stays IPv4)'),
     extraNics: extraNics.optional(),
   }).describe('the nodes\' network'),
