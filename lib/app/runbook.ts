@@ -168,6 +168,21 @@ function bridgeChecks(uses: readonly BridgeUse[]): string[] {
   });
 }
 
+/** The facts lines of the cluster's network options, when it uses any (none for one untagged IPv4 NIC). */
+function networkFacts(cluster: TalosCluster): string[] {
+  const n = cluster.network;
+  const tagMtu = (o: { vlan?: number; mtu?: number }) => [
+    ...(o.vlan !== undefined ? [`VLAN ${o.vlan}`] : []), ...(o.mtu !== undefined ? [`MTU ${o.mtu}`] : []),
+  ];
+  const net0 = tagMtu(n);
+  return [
+    ...(cluster.ipv6 ? [`- IPv6 node addresses ${cluster.ipv6.addresses.map(code).join(', ')}, gateway ${code(cluster.ipv6.gateway)}`] : []),
+    ...(net0.length > 0 ? [`- \`net0\`: ${net0.join(', ')}`] : []),
+    ...n.extraNics.map((nic) => `- ${code(nic.device)} ${code(nic.options.name)} on ${code(nic.options.bridge)}: `
+      + `${[...tagMtu(nic.options), `addresses ${nic.options.addresses.map(code).join(', ')}`].join(', ')} (IPAM pool ${code(nic.ipPoolName)})`),
+  ];
+}
+
 /** The VM's name in Proxmox: Talos release and schematic, so a glance at the VM list tells the images apart. */
 function templateVmName(talosVersion: string, schematic: Schematic): string {
   return `talos-${talosVersion.replace(/\./g, '-')}-${schematic.id.slice(0, 8)}`;
@@ -664,6 +679,7 @@ export function clusterRunbook(cluster: TalosCluster, options: ClusterRunbookOpt
     '',
     `- namespace ${code(cluster.namespace)}, Kubernetes ${cluster.kubernetesVersion}, Talos ${cluster.talosVersion}`,
     `- VIP ${code(`${cluster.endpoint}:${cluster.endpointPort}`)}, node addresses ${cluster.addresses.map(code).join(', ')}, bridge ${code(cluster.bridge)}`,
+    ...networkFacts(cluster),
     `- Proxmox nodes ${list(cluster.allowedNodes.map(code))}; ISO storage ${code(cluster.isoStorage)}; credentials: ${credentials}`,
     '',
     ...sections.flatMap((s, i) => [`## ${i + 1}. ${s.title}`, '', ...s.body, '']),

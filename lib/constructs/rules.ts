@@ -742,7 +742,8 @@ export function addressPoolProblems(p: AddressPoolInput, f: AddressPoolFields): 
   const linkLocalGateway = gateway !== undefined && p.family === 6 && ipRangesOverlap(
     { family: 6, first: gateway, last: gateway, spec: '' }, parseIpRange('fe80::/10') as IpRange);
   const onSubnet = gateway !== undefined && !linkLocalGateway;
-  const anchor = onSubnet ? formatIp(p.family, gateway) : ranges.length > 0 ? formatIp(p.family, ranges[0].first) : undefined;
+  const anchorValue = onSubnet ? gateway : ranges[0]?.first;
+  const anchor = anchorValue === undefined ? undefined : formatIp(p.family, anchorValue);
   const subnet = anchor === undefined ? undefined : ipSubnet(anchor, p.prefix);
   if (!subnet) return { ranges, problems };
   const where = onSubnet

@@ -304,6 +304,10 @@ describe('clusterRunbook follows the cluster', () => {
       '    || echo "MTU: bridge vmbr1 on node $node has MTU ${m:-1500}; its NICs use 9000" >&2',
       'done',
     ]);
+    expect(text.split('\n').filter((l) => /^- `net/.test(l))).toEqual([
+      '- `net0`: VLAN 20, MTU 9000',
+      '- `net1` `storage` on `vmbr1`: VLAN 30, MTU 9000, addresses `10.30.0.10-10.30.0.40` (IPAM pool `homelab-storage`)',
+    ]);
     // One untagged NIC at the bridge's MTU: no bridge check (the default runbook is unchanged).
     expect(clusterRunbook(homelab(), OPTIONS)).not.toContain('/network/vmbr0');
   });
