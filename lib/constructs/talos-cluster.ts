@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { Cluster, MachineHealthCheck } from '../../imports/cluster.x-k8s.io';
 import { TalosControlPlane, TalosControlPlaneSpecRolloutStrategyRollingUpdateMaxSurge as MaxSurge } from '../../imports/controlplane.cluster.x-k8s.io';
 import { ProxmoxCluster } from '../../imports/infrastructure.cluster.x-k8s.io';
-import { Diagnostic, throwErrors, underPath } from '../core/errors';
+import { Diagnostic, error, quote, throwErrors, underPath } from '../core/errors';
 import { CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL } from '../core/naming';
 import { IpRange, parseIpRange } from '../core/network';
 import { API, apiVersionOf, STACK_VERSIONS } from '../core/stack';
@@ -528,7 +528,17 @@ export class TalosCluster extends Construct implements ITalosCluster {
     const own = pools.map((w, i) => (w.network?.extraNics === undefined ? undefined
       : extraNicsProblems(w.network.extraNics, `workers[${i}].network.extraNics`).networks));
     const clusterNicUsers = [cpDemand, ...poolDemands.filter((_, i) => own[i] === undefined)];
+    const ipPools = [
+      ...this.network.extraNics.map((n) => ({ name: n.ipPoolName, field: `${n.field}.name` })),
+      ...pools.flatMap((w, i) => resolveNics(w.network?.extraNics ?? [], `${this.clusterName}-${w.name}`, `workers[${i}].network.extraNics`)
+        .map((n) => ({ name: n.ipPoolName, field: `${n.field}.name` }))),
+    ];
     return [
+      // Object names join cluster, pool and NIC names with "-", so two of them can meet.
+      ...ipPools.flatMap((p, i) => {
+        const first = ipPools.findIndex((q) => q.name === p.name);
+        return first < i ? [error(p.field, `makes the IPAM pool ${quote(p.name)}, which ${ipPools[first].field} makes too; rename one of the NICs`)] : [];
+      }),
       ...dualStackCidrProblems(
         { podCidrs: this.podCidrs, serviceCidrs: this.serviceCidrs, ipv6Subnet: v6?.subnet, hasIpv6: v6 !== undefined },
         { podCidrs: 'network.podCidrs', serviceCidrs: 'network.serviceCidrs', ipv6: 'network.ipv6' }, demands,

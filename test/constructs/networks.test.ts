@@ -170,6 +170,12 @@ describe('networks: extra NICs with their IPAM pools', () => {
     ]);
   });
 
+  test('fails: two NICs whose IPAM pools would have one name (cluster, pool and NIC names are joined with "-")', () => {
+    expect(problems({ extraNics: [{ ...STORAGE, name: 'db-storage' }] }, [{ ...DEFAULT_POOL, name: 'db', network: { extraNics: [{ ...STORAGE, addresses: ['10.31.0.10-10.31.0.40'] }] } }])).toEqual([
+      'workers[0].network.extraNics[0].name makes the IPAM pool "homelab-db-storage", which network.extraNics[0].name makes too; rename one of the NICs',
+    ]);
+  });
+
   test('fails: a pool\'s NIC handing out addresses of the cluster\'s NIC pool', () => {
     expect(problems({ extraNics: [STORAGE] }, [{ ...DEFAULT_POOL, network: { extraNics: [{ ...STORAGE, addresses: ['10.30.0.40-10.30.0.45'] }] } }])).toEqual([
       'workers[0].network.extraNics[0].addresses 10.30.0.40-10.30.0.45 overlaps network.extraNics[0].addresses 10.30.0.10-10.30.0.40; every network of a cluster needs addresses of its own',
