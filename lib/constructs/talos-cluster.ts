@@ -537,7 +537,9 @@ export class TalosCluster extends Construct implements ITalosCluster {
       // Object names join cluster, pool and NIC names with "-", so two of them can meet.
       ...ipPools.flatMap((p, i) => {
         const first = ipPools.findIndex((q) => q.name === p.name);
-        return first < i ? [error(p.field, `makes the IPAM pool ${quote(p.name)}, which ${ipPools[first].field} makes too; rename one of the NICs`)] : [];
+        // Within one list, the duplicate NIC name is reported already (nicNameProblems).
+        const sameList = (f: string) => f.slice(0, f.lastIndexOf('['));
+        return first < i && sameList(ipPools[first].field) !== sameList(p.field) ? [error(p.field, `makes the IPAM pool ${quote(p.name)}, which ${ipPools[first].field} makes too; rename one of the NICs`)] : [];
       }),
       ...dualStackCidrProblems(
         { podCidrs: this.podCidrs, serviceCidrs: this.serviceCidrs, ipv6Subnet: v6?.subnet, hasIpv6: v6 !== undefined },
