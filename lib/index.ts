@@ -7,6 +7,7 @@ export * from './constructs/addons/cilium';
 export * from './constructs/addons/talos-ccm';
 export * from './constructs/cluster-ref';
 export * from './constructs/gitops';
+export * from './constructs/networks';
 export * from './constructs/proxmox-machine-template';
 export * from './constructs/talos-cluster';
 export * from './constructs/worker-pool';

@@ -1,9 +1,14 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { Testing } from 'cdk8s';
 import * as YAML from 'yaml';
+import { buildConfigCluster } from '../lib/app/clusters';
+import { parseClusterConfig } from '../lib/app/config/load';
 import { synthesize } from '../lib/app/synth';
-import { configProblems, ROOT } from './util';
+import { KubeObject } from '../lib/core/kube-object';
+import { OutputGate } from '../lib/gate/gate';
+import { all, configProblems, Obj, one, ROOT } from './util';
 
 const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 
@@ -97,5 +102,58 @@ describe('README patches example', () => {
     } finally {
       fs.rmSync(path.dirname(dir), { recursive: true, force: true });
     }
+  });
+});
+
+describe('README network examples', () => {
+  const [cluster] = blocks('Adding a cluster', 'yaml');
+  const examples = blocks('Networks: VLANs, MTU, more NICs, dual-stack', 'yaml');
+  /** The cluster of "Adding a cluster" with an example's keys: `network` keys set over the cluster's, `workers` appended. */
+  const withExample = (example: string): string => {
+    const doc = YAML.parseDocument(cluster);
+    const add = YAML.parse(example) as { network?: Record<string, unknown>; workers?: unknown[] };
+    for (const [k, v] of Object.entries(add.network ?? {})) doc.setIn(['network', k], v);
+    for (const w of add.workers ?? []) (doc.get('workers') as YAML.YAMLSeq).add(doc.createNode(w));
+    return doc.toString();
+  };
+  const build = (text: string): Obj[] => {
+    const { chart } = buildConfigCluster(Testing.app(), parseClusterConfig(text, 'README.md'), 'Cluster');
+    return Testing.synth(chart) as Obj[];
+  };
+
+  test('one example per feature: VLAN and MTU, per pool, more NICs, dual-stack', () => {
+    expect(examples.map((e) => Object.keys(YAML.parse(e).network ?? YAML.parse(e)))).toEqual([
+      ['vlan', 'mtu'], ['workers'], ['extraNics'], ['ipv6', 'podCidrs', 'serviceCidrs'],
+    ]);
+  });
+
+  test('each synthesizes as written, beside the cluster of "Adding a cluster", and passes the output gate', () => {
+    for (const example of examples) {
+      const text = withExample(example);
+      expect(configProblems(text, 'README.md')).toEqual([]);
+      expect(new OutputGate().violations(build(text) as KubeObject[])).toEqual([]);
+    }
+  });
+
+  test('each does what its text says', () => {
+    const [vlanMtu, pool, nics, dual] = examples.map((e) => build(withExample(e)));
+    const net0 = (objects: Obj[], prefix: string) => all(objects, 'ProxmoxMachineTemplate')
+      .find((t) => t.metadata.name.startsWith(`${prefix}-`))!.spec.template.spec.network.networkDevices;
+    expect(net0(vlanMtu, 'homelab-default')[0]).toMatchObject({ vlan: 20, mtu: 9000, linkMtu: 9000 });
+    expect(net0(pool, 'homelab-edge')).toStrictEqual([{ name: 'net0', bridge: 'vmbr0', model: 'virtio', defaultIPv4: true, mtu: 1500, linkMtu: 1500 }]);
+    expect(net0(nics, 'homelab-control-plane')[1]).toMatchObject({ name: 'net1', bridge: 'vmbr1', vlan: 30, ipPoolRef: [{ kind: 'InClusterIPPool', name: 'homelab-storage' }] });
+    expect(one(nics, 'InClusterIPPool', 'homelab-storage').spec).toEqual({ addresses: ['10.30.0.10-10.30.0.40'], prefix: 24 });
+    expect(one(dual, 'ProxmoxCluster').spec.ipv6Config).toEqual({ addresses: ['fd00:0:0:1::100-fd00:0:0:1::1ff'], prefix: 64, gateway: 'fd00:0:0:1::1', metric: 100 });
+    expect(one(dual, 'Cluster').spec.clusterNetwork.pods.cidrBlocks).toEqual(['10.244.0.0/16', 'fd00:10:244::/56']);
+  });
+
+  test('all four together synthesize (the issue\'s "done when": tagged VLAN and MTU, a second NIC with its own pool, dual-stack)', () => {
+    const text = examples.filter((e) => !e.startsWith('workers:')).reduce((acc, e) => {
+      const doc = YAML.parseDocument(acc);
+      for (const [k, v] of Object.entries((YAML.parse(e) as { network: Record<string, unknown> }).network)) doc.setIn(['network', k], v);
+      return doc.toString();
+    }, cluster);
+    expect(configProblems(text, 'README.md')).toEqual([]);
+    expect(new OutputGate().violations(build(text) as KubeObject[])).toEqual([]);
   });
 });

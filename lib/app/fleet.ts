@@ -12,7 +12,7 @@ import { TemplateVm } from '../constructs/proxmox-machine-template';
 import { freeVmIdAfter, imageText } from '../constructs/rules';
 import { Diagnostic, error, quote, ValidationError } from '../core/errors';
 import { compareText } from '../core/naming';
-import { Ipv4Range, ipv4ToInt, parseIpv4Range, rangeContains, rangesOverlap } from '../core/network';
+import { IpRange, ipRangeContains, ipRangesOverlap, parseIp } from '../core/network';
 import { nocloudDiskImageUrl } from '../talos/schematic';
 import { BuiltCluster } from './clusters';
 
@@ -54,21 +54,27 @@ function at(b: BuiltCluster, path: string, message: string): Diagnostic {
   return { ...error(path, message), source: { file: b.source.file } };
 }
 
-/** The node ranges of a cluster with their fields; the construct already refused malformed ones. */
-function ranges(b: BuiltCluster): { range: Ipv4Range; field: string }[] {
-  return b.cluster.addresses.flatMap((spec, i) => {
-    const range = parseIpv4Range(spec);
-    return range ? [{ range, field: `network.addresses[${i}]` }] : [];
-  });
+/**
+ * The address ranges of a cluster on every network (IPv4 and IPv6 node ranges, extra NICs' pools)
+ * with their fields; the construct already refused malformed ones.
+ */
+function ranges(b: BuiltCluster): { range: IpRange; field: string; primary: boolean }[] {
+  return [...b.cluster.addressRanges];
 }
 
 const REACH = 'the management cluster must reach every cluster\'s VIP and control-plane nodes, whatever their bridge or VLAN';
+/** Why the ranges of extra NICs must not overlap either: synth cannot tell two bridges or VLANs apart as networks. */
+const ONCE = 'an address is handed out once in the fleet: synth cannot tell whether two clusters\' bridges and VLANs are one network';
 
 /** VIPs and node ranges shared between clusters. */
 function addressProblems(clusters: readonly BuiltCluster[]): Diagnostic[] {
   const sorted = byFile(clusters);
   // Parsed once per cluster: the pairs below are quadratic in the fleet's size.
-  const parsed = new Map(sorted.map((b) => [b, { vip: ipv4ToInt(b.cluster.endpoint), ranges: ranges(b) }]));
+  const vipOf = (b: BuiltCluster) => {
+    const ip = parseIp(b.cluster.endpoint);
+    return ip?.family === 4 ? ip.value : undefined;
+  };
+  const parsed = new Map(sorted.map((b) => [b, { vip: vipOf(b), ranges: ranges(b) }]));
   const problems: Diagnostic[] = [];
   sorted.forEach((later, j) => {
     const { vip, ranges: laterRanges } = parsed.get(later)!;
@@ -79,17 +85,18 @@ function addressProblems(clusters: readonly BuiltCluster[]): Diagnostic[] {
         problems.push(at(later, 'network.endpoint', `${quote(later.cluster.endpoint)} is also the VIP of ${other} (network.endpoint); give each cluster its own VIP: ${REACH}`));
       }
       for (const { range, field } of earlierRanges) {
-        if (vip !== undefined && rangeContains(range, vip)) {
+        if (vip !== undefined && ipRangeContains(range, 4, vip)) {
           problems.push(at(later, 'network.endpoint', `${quote(later.cluster.endpoint)} lies in the node addresses of ${other} (${field} ${quote(range.spec)}); choose a VIP outside every cluster's node ranges: ${REACH}`));
         }
       }
-      for (const { range, field } of laterRanges) {
-        if (otherVip !== undefined && rangeContains(range, otherVip)) {
+      for (const { range, field, primary } of laterRanges) {
+        if (otherVip !== undefined && ipRangeContains(range, 4, otherVip)) {
           problems.push(at(later, field, `${quote(range.spec)} contains the VIP of ${other} (network.endpoint ${quote(earlier.cluster.endpoint)}); leave it out of this cluster's node ranges: ${REACH}`));
         }
         for (const theirs of earlierRanges) {
-          if (rangesOverlap(range, theirs.range)) {
-            problems.push(at(later, field, `${quote(range.spec)} overlaps ${other} ${theirs.field} ${quote(theirs.range.spec)}; give each cluster node ranges of its own: ${REACH}`));
+          if (ipRangesOverlap(range, theirs.range)) {
+            const why = primary && theirs.primary ? REACH : ONCE;
+            problems.push(at(later, field, `${quote(range.spec)} overlaps ${other} ${theirs.field} ${quote(theirs.range.spec)}; give each cluster node ranges of its own: ${why}`));
           }
         }
       }

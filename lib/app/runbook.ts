@@ -102,6 +102,87 @@ function templateVms(cluster: TalosCluster): TemplateVmUsers[] {
   return vms;
 }
 
+/** A Proxmox bridge the cluster's NICs attach to, with what they need of it on the nodes they may land on. */
+interface BridgeUse {
+  readonly bridge: string;
+  /** Nodes whose copy of the bridge is used, in `proxmox.allowedNodes` order. */
+  readonly nodes: string[];
+  /** VLAN tags used on it (the bridge must then be VLAN-aware). */
+  readonly vlans: number[];
+  /** MTUs set on its NICs (the bridge's must be at least the largest). */
+  readonly mtus: number[];
+}
+
+/** The bridges of every machine set's NICs: the primary one first, then the extra NICs' in order. */
+function bridgeUses(cluster: TalosCluster): BridgeUse[] {
+  const uses: BridgeUse[] = [];
+  const sets = [
+    { network: cluster.network, nodes: cluster.controlPlaneTemplate.allowedNodes ?? cluster.allowedNodes },
+    ...cluster.workerPools.map((p) => ({ network: p.network, nodes: p.machineTemplate.allowedNodes ?? cluster.allowedNodes })),
+  ];
+  for (const { network, nodes } of sets) {
+    const nics = [{ bridge: network.bridge, vlan: network.vlan, mtu: network.mtu }, ...network.extraNics.map((n) => n.options)];
+    for (const nic of nics) {
+      let use = uses.find((u) => u.bridge === nic.bridge);
+      if (!use) {
+        use = { bridge: nic.bridge, nodes: [], vlans: [], mtus: [] };
+        uses.push(use);
+      }
+      use.nodes.push(...nodes.filter((n) => !use.nodes.includes(n)));
+      use.nodes.sort((a, b) => cluster.allowedNodes.indexOf(a) - cluster.allowedNodes.indexOf(b));
+      if (nic.vlan !== undefined && !use.vlans.includes(nic.vlan)) use.vlans.push(nic.vlan);
+      if (nic.mtu !== undefined && !use.mtus.includes(nic.mtu)) use.mtus.push(nic.mtu);
+    }
+  }
+  return uses;
+}
+
+/** Whether the cluster uses a network option beyond one untagged NIC (the runbook then checks the bridges). */
+function usesNetworkOptions(uses: readonly BridgeUse[]): boolean {
+  return uses.length > 1 || uses.some((u) => u.vlans.length > 0 || u.mtus.length > 0);
+}
+
+/**
+ * A check, pasted on any node, that each bridge exists on every node its machines may land on, is
+ * VLAN-aware where a NIC on it is tagged (Proxmox tags a NIC only on a VLAN-aware Linux bridge),
+ * and has an MTU at least that of its NICs (absent means 1500): `pvesh` answers for any node, and
+ * the interface's config has `bridge_vlan_aware` and `mtu`.
+ */
+function bridgeChecks(uses: readonly BridgeUse[]): string[] {
+  return uses.flatMap(({ bridge, nodes, vlans, mtus }) => {
+    const mtu = mtus.length > 0 ? Math.max(...mtus) : undefined;
+    return [
+      `for node in ${nodes.map(sh).join(' ')}; do`,
+      `  b=$(pvesh get "/nodes/$node/network/${bridge}" --output-format json 2>/dev/null) \\`,
+      `    || { echo "MISSING: node $node has no bridge ${bridge}" >&2; continue; }`,
+      ...(vlans.length > 0 ? [
+        `  echo "$b" | grep -q '"bridge_vlan_aware":1' \\`,
+        `    || echo "NOT VLAN-AWARE: bridge ${bridge} on node $node; VLAN ${vlans.join(', ')} needs bridge-vlan-aware yes" >&2`,
+      ] : []),
+      ...(mtu !== undefined ? [
+        `  m=$(echo "$b" | grep -Eo '"mtu":"?[0-9]+' | grep -Eo '[0-9]+$'); [ "\${m:-1500}" -ge ${mtu} ] \\`,
+        `    || echo "MTU: bridge ${bridge} on node $node has MTU \${m:-1500}; its NICs use ${mtu}" >&2`,
+      ] : []),
+      'done',
+    ];
+  });
+}
+
+/** The facts lines of the cluster's network options, when it uses any (none for one untagged IPv4 NIC). */
+function networkFacts(cluster: TalosCluster): string[] {
+  const n = cluster.network;
+  const tagMtu = (o: { vlan?: number; mtu?: number }) => [
+    ...(o.vlan !== undefined ? [`VLAN ${o.vlan}`] : []), ...(o.mtu !== undefined ? [`MTU ${o.mtu}`] : []),
+  ];
+  const net0 = tagMtu(n);
+  return [
+    ...(cluster.ipv6 ? [`- IPv6 node addresses ${cluster.ipv6.addresses.map(code).join(', ')}, gateway ${code(cluster.ipv6.gateway)}`] : []),
+    ...(net0.length > 0 ? [`- \`net0\`: ${net0.join(', ')}`] : []),
+    ...n.extraNics.map((nic) => `- ${code(nic.device)} ${code(nic.options.name)} on ${code(nic.options.bridge)}: `
+      + `${[...tagMtu(nic.options), `addresses ${nic.options.addresses.map(code).join(', ')}`].join(', ')} (IPAM pool ${code(nic.ipPoolName)})`),
+  ];
+}
+
 /** The VM's name in Proxmox: Talos release and schematic, so a glance at the VM list tells the images apart. */
 function templateVmName(talosVersion: string, schematic: Schematic): string {
   return `talos-${talosVersion.replace(/\./g, '-')}-${schematic.id.slice(0, 8)}`;
@@ -264,6 +345,7 @@ function proxmoxSection(cluster: TalosCluster, vms: readonly TemplateVmUsers[]):
   const secretName = cluster.credentialsSecret;
   const iso = cluster.isoStorage;
   const disks = templateStorages(vms);
+  const bridges = bridgeUses(cluster);
   const commands = [
     `pveum user add ${user} --comment ${sh(secretName !== undefined ? `CAPMOX, cluster ${cluster.clusterName}` : 'CAPMOX, global credentials')}`,
     'pveum role add CapmoxSysAudit --privs Sys.Audit   # once per Proxmox cluster',
@@ -271,7 +353,7 @@ function proxmoxSection(cluster: TalosCluster, vms: readonly TemplateVmUsers[]):
     ...nodes.map((n) => acl(sh(`/nodes/${n}`), 'CapmoxSysAudit')),
     acl('/vms', 'PVEVMAdmin'),
     ...vms.map((vm) => acl(`/vms/${vm.vm.templateId}`, 'PVETemplateUser')),
-    acl(sh(`/sdn/zones/localnetwork/${cluster.bridge}`), 'PVESDNUser'),
+    ...bridges.map((b) => acl(sh(`/sdn/zones/localnetwork/${b.bridge}`), 'PVESDNUser')),
     acl(sh(`/storage/${iso}`), 'PVEDatastoreAdmin'),
     ...disks.filter((d) => d !== iso).map((d) => acl(sh(`/storage/${d}`), 'PVEDatastoreUser')),
     `pveum user token add ${user} ${TOKEN_NAME} --privsep 0   # prints the token secret once`,
@@ -305,6 +387,20 @@ function proxmoxSection(cluster: TalosCluster, vms: readonly TemplateVmUsers[]):
     `  attaches it on \`ide0\`: every node in ${code('proxmox.allowedNodes')} needs it, and the token sees this one only.`,
     `- ${list(disks.map(code))}: Datastore.AllocateSpace for the full clones, which land on their template's storage.`,
   ];
+  // Only with more than one untagged NIC of default MTU, so such clusters keep their runbook.
+  if (usesNetworkOptions(bridges)) {
+    out.push(
+      '',
+      `The bridges ${list(bridges.map((b) => code(b.bridge)))} must exist on every node their machines may land on, be`,
+      'VLAN-aware where a NIC on them is tagged (`bridge-vlan-aware yes` in `/etc/network/interfaces`; Proxmox',
+      'tags a NIC only on a VLAN-aware bridge), and carry the MTU their NICs are given: a NIC MTU above the',
+      'bridge\'s drops the larger frames. PVESDNUser on a bridge covers its VLANs (the ACL propagates).',
+      '',
+      onNode(node, 'any node will do: `pvesh` answers for every node'),
+      '',
+      ...block('sh', bridgeChecks(bridges)),
+    );
+  }
   if (secretName !== undefined) {
     const namespace = cluster.namespace;
     // The CA is copied beside the credentials the command writes, outside the repository, where no
@@ -583,6 +679,7 @@ export function clusterRunbook(cluster: TalosCluster, options: ClusterRunbookOpt
     '',
     `- namespace ${code(cluster.namespace)}, Kubernetes ${cluster.kubernetesVersion}, Talos ${cluster.talosVersion}`,
     `- VIP ${code(`${cluster.endpoint}:${cluster.endpointPort}`)}, node addresses ${cluster.addresses.map(code).join(', ')}, bridge ${code(cluster.bridge)}`,
+    ...networkFacts(cluster),
     `- Proxmox nodes ${list(cluster.allowedNodes.map(code))}; ISO storage ${code(cluster.isoStorage)}; credentials: ${credentials}`,
     '',
     ...sections.flatMap((s, i) => [`## ${i + 1}. ${s.title}`, '', ...s.body, '']),

@@ -1,6 +1,7 @@
 import { IConstruct } from 'constructs';
 import { PatchDocument } from '../talos/patches';
 import { Schematic } from '../talos/schematic';
+import { MachineNetwork } from './networks';
 import { TemplateVm } from './proxmox-machine-template';
 
 /**
@@ -22,6 +23,10 @@ export interface ITalosCluster extends IConstruct {
   readonly schematic: Schematic;
   /** Proxmox bridge the nodes' `net0` attaches to. */
   readonly bridge: string;
+  /** The NICs of the cluster's machines unless their pool overrides them (VLAN, MTU, IPv6, extra NICs). */
+  readonly network: MachineNetwork;
+  /** The node subnets (IPv4, then IPv6 when dual-stack) the kubelet node IP and etcd are taken from. */
+  readonly nodeSubnets: readonly string[];
   /** Proxmox nodes the cluster's machines may be cloned on (a pool may narrow them). */
   readonly allowedNodes: readonly string[];
   /** The template VM machines are cloned from unless their pool names another. */

@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import {
   ProxmoxMachineTemplate as ProxmoxMachineTemplateL1,
   ProxmoxMachineTemplateSpecTemplateSpec,
+  ProxmoxMachineTemplateSpecTemplateSpecNetworkNetworkDevices as NetworkDevice,
   ProxmoxMachineTemplateSpecTemplateSpecNetworkNetworkDevicesModel as NicModel,
 } from '../../imports/infrastructure.cluster.x-k8s.io';
 import { throwErrors } from '../core/errors';
@@ -9,6 +10,7 @@ import { CLUSTER_NAME_LABEL, contentAddressedName } from '../core/naming';
 import { API } from '../core/stack';
 import { QEMU_GUEST_AGENT_EXTENSION, Schematic } from '../talos/schematic';
 import { ITalosCluster } from './cluster-ref';
+import { MachineNetwork } from './networks';
 import { machineSizeProblems, templateVmRefProblems } from './rules';
 
 /**
@@ -83,6 +85,38 @@ export interface ProxmoxMachineTemplateProps extends MachineSize {
    * @default - the cluster's `proxmox.allowedNodes` (ProxmoxCluster)
    */
   readonly allowedNodes?: readonly string[];
+  /**
+   * The machines' NICs: the primary one (`net0`, bridge, VLAN, MTU, IPv4 and IPv6 node networks)
+   * and the extra ones, each with its IPAM pool.
+   * @default - the cluster's `network`
+   */
+  readonly network?: MachineNetwork;
+}
+
+/** Name of the IPAM API group (`ipPoolRef.apiGroup`, which CAPMOX's CEL pins). */
+const IPAM_GROUP = API.InClusterIPPool.group;
+
+/**
+ * The CAPMOX NICs of a machine: `net0` with the node networks (IPv4, and IPv6 when dual-stack),
+ * then one device per extra NIC with its IPAM pool. VLAN and MTU are written only when set, so an
+ * untagged single-NIC machine keeps its template (and its name); the MTU goes to the Proxmox NIC
+ * (`mtu`) and to the guest link in CAPMOX's network-config (`linkMtu`).
+ */
+export function networkDevices(network: MachineNetwork): NetworkDevice[] {
+  const tagMtu = (o: { vlan?: number; mtu?: number }) => ({
+    ...(o.vlan !== undefined ? { vlan: o.vlan } : {}),
+    ...(o.mtu !== undefined ? { mtu: o.mtu, linkMtu: o.mtu } : {}),
+  });
+  return [
+    { name: 'net0', bridge: network.bridge, model: NicModel.VIRTIO, defaultIPv4: true, ...(network.ipv6 ? { defaultIPv6: true } : {}), ...tagMtu(network) },
+    ...network.extraNics.map((nic) => ({
+      name: nic.device,
+      bridge: nic.options.bridge,
+      model: NicModel.VIRTIO,
+      ...tagMtu(nic.options),
+      ipPoolRef: [{ apiGroup: IPAM_GROUP, kind: 'InClusterIPPool', name: nic.ipPoolName }],
+    })),
+  ];
 }
 
 /** Boot disk of a clone of a Talos template VM built with the "VirtIO SCSI" controller. */
@@ -124,9 +158,7 @@ export class ProxmoxMachineTemplate extends Construct {
       numCores: props.cores,
       memoryMiB: props.memoryMiB,
       disks: { bootVolume: { disk: BOOT_DISK, sizeGb: props.diskGiB } },
-      network: {
-        networkDevices: [{ name: 'net0', bridge: cluster.bridge, model: NicModel.VIRTIO, defaultIPv4: true }],
-      },
+      network: { networkDevices: networkDevices(props.network ?? cluster.network) },
       checks: { skipCloudInitStatus: true, skipQemuGuestAgent: !hasAgent },
       metadataSettings: { providerIdInjection: true },
     };

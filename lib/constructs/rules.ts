@@ -7,7 +7,10 @@
 import * as semver from 'semver';
 import { Diagnostic, error, joinList as list, quote, warning } from '../core/errors';
 import { DNS1123_LABEL, DNS1123_LABEL_MAX } from '../core/naming';
-import { cidrHostBitsZero, intToIpv4, Ipv4Range, ipv4ToInt, parseIpv4Range, rangeContains, rangesOverlap, rangeSize, subnetRange } from '../core/network';
+import {
+  cidrFamily, cidrHostBitsZero, cidrPrefix, familyBits, formatIp, intToIpv4, IpFamily, IpRange, ipRangeContains, ipRangesOverlap,
+  ipSubnet, Ipv4Range, ipv4ToInt, parseIp, parseIpRange, parseIpv4Range, rangeContains, rangesOverlap, rangeSize, subnetRange,
+} from '../core/network';
 import { TALOS_KUBERNETES_SUPPORT } from '../core/stack';
 import { releaseVersion } from '../core/versions';
 import { closestNames, OfficialExtensions, officialExtensions } from '../talos/extensions';
@@ -142,6 +145,8 @@ export function networkProblems(n: NetworkInput, f: NetworkFields): Problem[] {
   const networks: { field: string; range: Ipv4Range }[] = [{ field: `${f.gateway}/${f.prefix}`, range: subnet }];
   for (const [field, cidrs] of [[f.podCidrs, n.podCidrs], [f.serviceCidrs, n.serviceCidrs]] as const) {
     cidrs.forEach((c) => {
+      // IPv6 networks (dual-stack) have rules of their own: dualStackCidrProblems.
+      if (cidrFamily(c) === 6) return;
       const range = typeof c === 'string' && c.includes('/') && !/\s/.test(c) ? parseIpv4Range(c) : undefined;
       if (!range) {
         problems.push(error(field, `${quote(c)} must be an IPv4 CIDR like 10.244.0.0/16`));
@@ -189,7 +194,9 @@ function cidrProblems(cidr: string, range: Ipv4Range, field: string, kind: 'pod'
  * Pod network capacity: one /24 per node (kube-controller-manager's node-cidr-mask-size, STACK.md
  * §9.8) for every machine the cluster can have at once, counted like {@link capacityProblems}.
  */
-export function podCidrCapacityProblems(podCidrs: readonly string[], demands: readonly MachineDemand[], field: string): Problem[] {
+export function podCidrCapacityProblems(allPodCidrs: readonly string[], demands: readonly MachineDemand[], field: string): Problem[] {
+  // The IPv6 network of a dual-stack cluster is counted by dualStackCidrProblems.
+  const podCidrs = allPodCidrs.filter((c) => cidrFamily(c) !== 6);
   const ranges = podCidrs.map((c) => (typeof c === 'string' && c.includes('/') && !/\s/.test(c) ? parseIpv4Range(c) : undefined));
   // Malformed or too narrow networks are reported by networkProblems.
   if (ranges.some((r) => !r || rangeSize(r) < 2 ** (32 - NODE_POD_CIDR_PREFIX))) return [];
@@ -626,3 +633,343 @@ export function ipv4Problems(value: string, path: string, what: string): Diagnos
   return ipv4ToInt(value) === undefined ? [error(path, `${quote(value)} must be an IPv4 address like 192.168.0.1 (${what})`)] : [];
 }
 
+
+/** VLAN tags Proxmox accepts on a NIC (`tag=`; CAPMOX `networkDevices[].vlan`). */
+export const VLAN_MIN = 1;
+/** See {@link VLAN_MIN}. */
+export const VLAN_MAX = 4094;
+/** MTUs CAPMOX accepts on a NIC (CEL of `networkDevices[].mtu` and `linkMtu`; its `1`, "inherit", is what leaving it out means here). */
+export const MTU_MIN = 576;
+/** See {@link MTU_MIN}. */
+export const MTU_MAX = 65520;
+/** The smallest link MTU IPv6 allows (RFC 8200, section 5). */
+export const IPV6_MIN_MTU = 1280;
+
+/** A NIC's VLAN tag and MTU; `ipv6` says whether the NIC carries IPv6, which needs an MTU of 1280 or more. */
+export function vlanMtuProblems(o: { vlan?: number; mtu?: number }, prefix: string, ipv6: boolean): Problem[] {
+  const problems: Problem[] = [];
+  if (o.vlan !== undefined) problems.push(...wholeNumberProblems(o.vlan, `${prefix}.vlan`, 'VLAN tag', VLAN_MIN, VLAN_MAX));
+  if (o.mtu !== undefined) {
+    const range = wholeNumberProblems(o.mtu, `${prefix}.mtu`, 'MTU in bytes', MTU_MIN, MTU_MAX);
+    problems.push(...range);
+    if (range.length === 0 && ipv6 && o.mtu < IPV6_MIN_MTU) {
+      problems.push(error(`${prefix}.mtu`, `${o.mtu} is below ${IPV6_MIN_MTU}, the smallest MTU IPv6 allows (RFC 8200), and this NIC carries IPv6`));
+    }
+  }
+  return problems;
+}
+
+/** Special-use IPv6 ranges no node address, gateway, pod or service network may use. */
+export const SPECIAL_USE_IPV6: readonly { readonly cidr: string; readonly what: string }[] = [
+  { cidr: '::/128', what: 'the unspecified address' },
+  { cidr: '::1/128', what: 'loopback' },
+  { cidr: '::ffff:0:0/96', what: 'IPv4-mapped' },
+  { cidr: 'fe80::/10', what: 'link-local' },
+  { cidr: 'ff00::/8', what: 'multicast' },
+];
+
+/** A problem when a range of either family touches a special-use range of its family. */
+function specialUseIpProblems(range: IpRange, path: string, what: string): Problem[] {
+  const list = range.family === 4 ? SPECIAL_USE_IPV4 : SPECIAL_USE_IPV6;
+  const s = list.find((x) => ipRangesOverlap(range, parseIpRange(x.cidr) as IpRange));
+  const note = range.family === 4 ? ' (STACK.md §9.8)' : '';
+  return s ? [error(path, `${range.spec} lies in ${s.cidr} (${s.what}), a special-use range that cannot be ${what}${note}`)] : [];
+}
+
+/** `IPv4` or `IPv6`. */
+function familyName(family: IpFamily): string {
+  return `IPv${family}`;
+}
+
+/** A pool of static node addresses on one network: the primary IPv6 one or an extra NIC's. */
+export interface AddressPoolInput {
+  /** The family every entry must have. */
+  readonly family: IpFamily;
+  readonly addresses: readonly string[];
+  readonly prefix: number;
+  /** The nodes' gateway on this network; extra NICs have none (the subnet is the first address's). */
+  readonly gateway?: string;
+}
+
+/** Field paths of an {@link AddressPoolInput}. */
+export interface AddressPoolFields {
+  readonly addresses: string;
+  readonly prefix: string;
+  readonly gateway: string;
+}
+
+/** A checked address pool: its subnet and ranges (well-formed ones only) and the problems found. */
+export interface CheckedAddressPool {
+  readonly subnet?: IpRange;
+  readonly ranges: readonly IpRange[];
+  readonly problems: readonly Problem[];
+}
+
+/**
+ * The address rules of one network, per family, as networkProblems has them for the primary IPv4
+ * network: entries well-formed and of the network's family (in-cluster IPAM refuses mixed
+ * families), inside the subnet, not its network or broadcast address (IPv4) nor its subnet-router
+ * anycast address (IPv6, the first one), each listed once, none special-use; the gateway, if any, a
+ * host address of the subnet outside the ranges.
+ */
+export function addressPoolProblems(p: AddressPoolInput, f: AddressPoolFields): CheckedAddressPool {
+  const problems: Problem[] = [];
+  const bits = familyBits(p.family);
+  const fam = familyName(p.family);
+  const prefixProblems = wholeNumberProblems(p.prefix, f.prefix, `${fam} prefix length`, 1, bits);
+  problems.push(...prefixProblems);
+  if (p.addresses.length === 0) problems.push(error(f.addresses, 'must list at least one address range'));
+  const ranges: IpRange[] = [];
+  p.addresses.forEach((spec, i) => {
+    const path = `${f.addresses}[${i}]`;
+    const range = parseIpRange(spec);
+    if (typeof spec === 'string' && /\s/.test(spec)) problems.push(whitespaceProblem(spec, path));
+    else if (!range) problems.push(error(path, `${quote(spec)} is not an ${fam} range (a-b with a <= b), CIDR (a/n) or address`));
+    else if (range.family !== p.family) {
+      problems.push(error(path, `${quote(spec)} is ${familyName(range.family)}, but this network's addresses are ${fam}: one pool holds one family (in-cluster IPAM refuses mixed families)`));
+    } else ranges.push(range);
+  });
+  let gateway: bigint | undefined;
+  if (p.gateway !== undefined) {
+    const gw = parseIp(p.gateway);
+    if (typeof p.gateway === 'string' && /\s/.test(p.gateway)) problems.push(whitespaceProblem(p.gateway, f.gateway));
+    else if (!gw || gw.family !== p.family) problems.push(error(f.gateway, `${quote(p.gateway)} must be an ${fam} address (the nodes' gateway on this network)`));
+    else gateway = gw.value;
+  }
+  if (prefixProblems.length > 0) return { ranges, problems };
+  // An IPv6 router is often reached by its link-local address (fe80::/10, as router advertisements
+  // announce it): a valid next hop on the link, outside the subnet, which then comes from the addresses.
+  const linkLocalGateway = gateway !== undefined && p.family === 6 && ipRangesOverlap(
+    { family: 6, first: gateway, last: gateway, spec: '' }, parseIpRange('fe80::/10') as IpRange);
+  const onSubnet = gateway !== undefined && !linkLocalGateway;
+  const anchorValue = onSubnet ? gateway : ranges[0]?.first;
+  const anchor = anchorValue === undefined ? undefined : formatIp(p.family, anchorValue);
+  const subnet = anchor === undefined ? undefined : ipSubnet(anchor, p.prefix);
+  if (!subnet) return { ranges, problems };
+  const where = onSubnet
+    ? `the subnet ${subnet.spec} (${f.gateway} ${p.gateway}/${p.prefix})`
+    : `the subnet ${subnet.spec} (${f.prefix} ${p.prefix} from the first address, as in-cluster IPAM infers it)`;
+  // Addresses a node cannot have: IPv4 network and broadcast (not in /31, /32, RFC 3021), IPv6 subnet-router anycast.
+  const edge = (v: bigint): string | undefined => {
+    if (p.family === 4) return p.prefix <= 30 && (v === subnet.first || v === subnet.last) ? (v === subnet.first ? 'network' : 'broadcast') : undefined;
+    return p.prefix <= 126 && v === subnet.first ? 'subnet-router anycast' : undefined;
+  };
+  for (const r of ranges) {
+    problems.push(...specialUseIpProblems(r, f.addresses, 'a node address'));
+    if (r.first < subnet.first || r.last > subnet.last) problems.push(error(f.addresses, `${r.spec} is not inside ${where}`));
+    else if (edge(subnet.first) && r.first === subnet.first) {
+      problems.push(error(f.addresses, `${r.spec} includes the ${edge(subnet.first)} address of ${subnet.spec}; nodes cannot use it`));
+    } else if (edge(subnet.last) && r.last === subnet.last) {
+      problems.push(error(f.addresses, `${r.spec} includes the ${edge(subnet.last)} address of ${subnet.spec}; nodes cannot use it`));
+    }
+    if (gateway !== undefined && ipRangeContains(r, p.family, gateway)) {
+      problems.push(error(f.gateway, `${p.gateway} lies inside ${f.addresses} ${r.spec}; the gateway must be outside the node range`));
+    }
+  }
+  for (let i = 0; i < ranges.length; i++) {
+    for (let j = i + 1; j < ranges.length; j++) {
+      if (ipRangesOverlap(ranges[i], ranges[j])) problems.push(error(f.addresses, `${ranges[i].spec} and ${ranges[j].spec} overlap; each address must be listed once`));
+    }
+  }
+  if (gateway !== undefined && !linkLocalGateway) {
+    const gwEdge = edge(gateway);
+    if (gwEdge) problems.push(error(f.gateway, `${p.gateway} is the ${gwEdge} address of ${subnet.spec}; the gateway must be a host address of the subnet`));
+    problems.push(...specialUseIpProblems({ family: p.family, first: gateway, last: gateway, spec: p.gateway as string }, f.gateway, 'the gateway'));
+  }
+  return { subnet, ranges, problems };
+}
+
+/** kube-controller-manager's `node-cidr-mask-size-ipv6`: every node gets a /64 of the IPv6 pod network. */
+export const NODE_POD_CIDR_PREFIX_IPV6 = 64;
+/** kube-controller-manager refuses a cluster CIDR more than 16 bits wider than the node CIDR: /48 for IPv6. */
+export const POD_CIDR_MIN_PREFIX_IPV6 = NODE_POD_CIDR_PREFIX_IPV6 - 16;
+/** Widest IPv6 service network kube-apiserver takes (`--service-cluster-ip-range`: the mask must be >= 108). */
+export const SERVICE_CIDR_MIN_PREFIX_IPV6 = 108;
+/** Narrowest IPv6 service network that holds `::1` (kubernetes) and `::a` (cluster DNS). */
+export const SERVICE_CIDR_MAX_PREFIX_IPV6 = 124;
+
+/**
+ * The IPv6 pod and service networks of a dual-stack cluster: only with an IPv6 node network, one
+ * per list, after the IPv4 one (IPv4 stays the primary family: the VIP, node IP and etcd are
+ * IPv4), host bits zero, sized for what kube-controller-manager and kube-apiserver take, not
+ * special-use, disjoint from the IPv6 node subnet, and a /64 per node for every machine at once.
+ */
+export function dualStackCidrProblems(
+  n: { podCidrs: readonly string[]; serviceCidrs: readonly string[]; ipv6Subnet?: IpRange; hasIpv6: boolean },
+  f: { podCidrs: string; serviceCidrs: string; ipv6: string }, demands: readonly MachineDemand[],
+): Problem[] {
+  const problems: Problem[] = [];
+  const found: { field: string; range: IpRange }[] = [];
+  for (const [field, cidrs, kind] of [[f.podCidrs, n.podCidrs, 'pod'], [f.serviceCidrs, n.serviceCidrs, 'service']] as const) {
+    const v6 = cidrs.map((c, i) => ({ c, i })).filter((x) => cidrFamily(x.c) === 6);
+    if (n.hasIpv6 && v6.length === 0) {
+      problems.push(error(field, `lists no IPv6 ${kind} network, but ${f.ipv6} is set: a dual-stack cluster needs one (e.g. ${kind === 'pod' ? 'fd00:10:244::/56' : 'fd00:10:96::/112'})`));
+    }
+    v6.forEach(({ c, i }, k) => {
+      const path = `${field}[${i}]`;
+      if (!n.hasIpv6) {
+        problems.push(error(path, `${c} is IPv6, but ${f.ipv6} is not set: a dual-stack cluster needs an IPv6 node network too`));
+        return;
+      }
+      if (k > 0) problems.push(error(path, `${c} is a second IPv6 ${kind} network; Kubernetes takes one per family`));
+      if (cidrs.slice(i + 1).some((x) => cidrFamily(x) === 4)) {
+        problems.push(error(path, `${c} must come after the IPv4 ${kind} network: IPv4 stays the primary family (the VIP, node IP and etcd are IPv4)`));
+      }
+      const range = parseIpRange(c) as IpRange;
+      const bits = cidrPrefix(c) as number;
+      if (range.first !== parseIp(c.split('/')[0])?.value) problems.push(error(path, `${c} has host bits set; write its network address ${formatIp(6, range.first)}/${bits}`));
+      if (kind === 'pod' && (bits > NODE_POD_CIDR_PREFIX_IPV6 || bits < POD_CIDR_MIN_PREFIX_IPV6)) {
+        problems.push(error(path, `${c} must be from /${POD_CIDR_MIN_PREFIX_IPV6} to /${NODE_POD_CIDR_PREFIX_IPV6}: kube-controller-manager hands every node a /${NODE_POD_CIDR_PREFIX_IPV6} and refuses a pod network more than 16 bits wider`));
+      }
+      if (kind === 'service' && (bits < SERVICE_CIDR_MIN_PREFIX_IPV6 || bits > SERVICE_CIDR_MAX_PREFIX_IPV6)) {
+        problems.push(error(path, `${c} must be from /${SERVICE_CIDR_MIN_PREFIX_IPV6} (the widest IPv6 service network kube-apiserver takes) to /${SERVICE_CIDR_MAX_PREFIX_IPV6} (it must hold ::1 and ::a)`));
+      }
+      problems.push(...specialUseIpProblems(range, path, `a ${kind} network`));
+      if (n.ipv6Subnet && ipRangesOverlap(range, n.ipv6Subnet)) {
+        problems.push(error(path, `${c} overlaps the IPv6 node subnet ${n.ipv6Subnet.spec}; pod, service and node networks must be disjoint`));
+      }
+      for (const other of found) {
+        if (ipRangesOverlap(range, other.range)) problems.push(error(path, `${c} overlaps ${other.field} ${other.range.spec}; pod, service and node networks must be disjoint`));
+      }
+      found.push({ field: path, range });
+      if (kind === 'pod' && k === 0 && bits <= NODE_POD_CIDR_PREFIX_IPV6 && bits >= POD_CIDR_MIN_PREFIX_IPV6) {
+        const nodeNetworks = 2 ** (NODE_POD_CIDR_PREFIX_IPV6 - bits);
+        const nodes = demands.reduce((s, d) => s + d.machines + d.surge, 0);
+        if (nodeNetworks < nodes) {
+          problems.push(error(path, `${c} holds ${nodeNetworks} node pod network(s) (/${NODE_POD_CIDR_PREFIX_IPV6} each) but the cluster can have ${nodes} nodes at once (every machine at its maximum plus the rolling-update surge); use a wider pod network`));
+        }
+      }
+    });
+  }
+  return problems;
+}
+
+/**
+ * Capacity of one network's address pool, of either family: like {@link capacityProblems}, the
+ * machines that have a NIC on it at their maximum, plus one surge machine per machine set.
+ */
+export function ipCapacityProblems(ranges: readonly IpRange[], demands: readonly MachineDemand[], field: string): Problem[] {
+  const sorted = [...ranges].sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+  let available = 0n;
+  let covered = -1n;
+  for (const r of sorted) {
+    const first = r.first > covered + 1n ? r.first : covered + 1n;
+    if (r.last >= first) available += r.last - first + 1n;
+    if (r.last > covered) covered = r.last;
+  }
+  const machines = demands.reduce((s, d) => s + d.machines, 0);
+  const surge = demands.reduce((s, d) => s + d.surge, 0);
+  if (available >= BigInt(machines + surge)) return [];
+  const parts = demands.map((d) => `${d.machines} ${d.what}`).join(' + ');
+  return [error(field, `holds ${available} address(es) but the machines on this network need ${machines + surge}: ${parts} machines + ${surge} for rolling updates (maxSurge 1 per machine set); add addresses or shrink the cluster`)];
+}
+
+/** One network of a cluster's machines, checked: its addresses' field, subnet and ranges. */
+export interface CheckedNetwork {
+  /** Field of its addresses (`network.addresses`, `network.ipv6.addresses`, `network.extraNics[0].addresses`). */
+  readonly field: string;
+  readonly subnet?: IpRange;
+  readonly ranges: readonly IpRange[];
+}
+
+/**
+ * Networks of one cluster against each other: no address in two networks (each IPAM pool hands
+ * out its own), and the NICs of one machine on disjoint subnets, also disjoint from the pod and
+ * service networks (a second NIC on the node subnet would take the node's routes).
+ */
+export function networkSetProblems(
+  networks: readonly CheckedNetwork[], machines: readonly { what: string; networks: readonly CheckedNetwork[] }[],
+  clusterCidrs: readonly { field: string; cidr: string }[],
+): Problem[] {
+  const problems: Problem[] = [];
+  const seen = new Set<string>();
+  const push = (p: Problem) => {
+    const key = `${p.path}|${p.message}`;
+    if (!seen.has(key)) problems.push(p);
+    seen.add(key);
+  };
+  for (let i = 0; i < networks.length; i++) {
+    for (let j = 0; j < i; j++) {
+      for (const r of networks[i].ranges) {
+        for (const o of networks[j].ranges.filter((x) => ipRangesOverlap(r, x))) {
+          push(error(networks[i].field, `${r.spec} overlaps ${networks[j].field} ${o.spec}; every network of a cluster needs addresses of its own`));
+        }
+      }
+    }
+  }
+  // One finding per pair of subnets, naming every machine set that has a NIC on both.
+  const pairs = new Map<string, { a: CheckedNetwork; b: CheckedNetwork; what: string[] }>();
+  for (const m of machines) {
+    const nets = m.networks.filter((n) => n.subnet !== undefined);
+    for (let i = 0; i < nets.length; i++) {
+      for (let j = 0; j < i; j++) {
+        if (!ipRangesOverlap(nets[i].subnet as IpRange, nets[j].subnet as IpRange)) continue;
+        const key = `${nets[i].field}|${nets[j].field}`;
+        const pair = pairs.get(key) ?? { a: nets[i], b: nets[j], what: [] };
+        pair.what.push(m.what);
+        pairs.set(key, pair);
+      }
+    }
+  }
+  for (const { a, b, what } of pairs.values()) {
+    push(error(a.field, `the subnet ${(a.subnet as IpRange).spec} overlaps the subnet ${(b.subnet as IpRange).spec} of ${b.field}, and the ${list(what)} machines have a NIC on both: give each NIC a subnet of its own`));
+  }
+  const primary = new Set(['network.addresses', 'network.ipv6.addresses']);
+  for (const n of networks.filter((x) => x.subnet && !primary.has(x.field))) {
+    for (const c of clusterCidrs) {
+      const range = cidrFamily(c.cidr) !== undefined ? parseIpRange(c.cidr) : undefined;
+      if (range && ipRangesOverlap(range, n.subnet as IpRange)) {
+        push(error(n.field, `the subnet ${(n.subnet as IpRange).spec} overlaps ${c.field} ${c.cidr}; pod, service and node networks must be disjoint`));
+      }
+    }
+  }
+  return problems;
+}
+
+/** NIC names: DNS labels (they name IPAM pools), unique among the NICs of a machine. */
+export function nicNameProblems(names: readonly string[], field: string): Problem[] {
+  return names.flatMap((name, i) => {
+    const path = `${field}[${i}].name`;
+    const label = dnsLabelProblems(name, path);
+    if (label.length > 0) return label;
+    const first = names.indexOf(name);
+    return first < i ? [error(path, `${quote(name)} is used by ${field}[${first}].name too; NIC names must be unique`)] : [];
+  });
+}
+
+/** The primary IPv4 network as a {@link CheckedNetwork} (its rules are networkProblems'). */
+export function primaryNetwork(addresses: readonly string[], gateway: string, prefix: number): CheckedNetwork {
+  const subnet = ipSubnet(gateway, prefix);
+  return {
+    field: 'network.addresses',
+    subnet: subnet?.family === 4 ? subnet : undefined,
+    ranges: addresses.map((a) => parseIpRange(a)).filter((r): r is IpRange => r?.family === 4),
+  };
+}
+
+/**
+ * The rules of a list of extra NICs (`network.extraNics`, a pool's `network.extraNics`): names,
+ * bridges, VLAN and MTU, and each NIC's addresses by the rules of its family; with the checked
+ * networks, for the rules across networks.
+ */
+export function extraNicsProblems(
+  nics: readonly { name: string; bridge: string; vlan?: number; mtu?: number; addresses: readonly string[]; prefix: number }[], field: string,
+): { problems: Problem[]; networks: CheckedNetwork[] } {
+  const problems: Problem[] = [...nicNameProblems(nics.map((n) => n.name), field)];
+  const networks: CheckedNetwork[] = [];
+  nics.forEach((nic, i) => {
+    const at = `${field}[${i}]`;
+    const family = nicFamilyOf(nic.addresses);
+    problems.push(...bridgeNameProblems(nic.bridge, `${at}.bridge`), ...vlanMtuProblems(nic, at, family === 6));
+    const checked = addressPoolProblems({ family, addresses: nic.addresses, prefix: nic.prefix },
+      { addresses: `${at}.addresses`, prefix: `${at}.prefix`, gateway: `${at}.gateway` });
+    problems.push(...checked.problems);
+    networks.push({ field: `${at}.addresses`, subnet: checked.subnet, ranges: checked.ranges });
+  });
+  return { problems, networks };
+}
+
+/** The family of a NIC's addresses: that of its first well-formed entry (IPv4 when none is). */
+function nicFamilyOf(addresses: readonly string[]): IpFamily {
+  return (Array.isArray(addresses) ? addresses : []).map((a) => parseIpRange(a)).find((r) => r !== undefined)?.family ?? 4;
+}

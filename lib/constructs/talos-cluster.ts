@@ -2,8 +2,9 @@ import { Construct } from 'constructs';
 import { Cluster, MachineHealthCheck } from '../../imports/cluster.x-k8s.io';
 import { TalosControlPlane, TalosControlPlaneSpecRolloutStrategyRollingUpdateMaxSurge as MaxSurge } from '../../imports/controlplane.cluster.x-k8s.io';
 import { ProxmoxCluster } from '../../imports/infrastructure.cluster.x-k8s.io';
-import { Diagnostic, joinPath, throwErrors, underPath } from '../core/errors';
+import { Diagnostic, error, joinPath, quote, throwErrors, underPath } from '../core/errors';
 import { CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL, PATCHES_ANNOTATION } from '../core/naming';
+import { IpRange, parseIpRange } from '../core/network';
 import { API, apiVersionOf, STACK_VERSIONS } from '../core/stack';
 import { controlPlaneStrategicPatches } from '../talos/machine-config';
 import { ownedFieldProblems, PatchDocument, patchDocuments, patchesAnnotation, serializePatch, TalosPatch } from '../talos/patches';
@@ -11,13 +12,17 @@ import { QEMU_GUEST_AGENT_EXTENSION, Schematic } from '../talos/schematic';
 import { CiliumCRS, CiliumOptions } from './addons/cilium';
 import { TalosCcmCRS } from './addons/talos-ccm';
 import { ITalosCluster } from './cluster-ref';
+import {
+  createIpPools, ExtraNicOptions, Ipv6NetworkOptions, MachineNetwork, nodeAddressSubnets, resolveNics,
+} from './networks';
 import { MachineSize, ProxmoxMachineTemplate, TemplateVm } from './proxmox-machine-template';
 import {
   bridgeNameProblems, capacityProblems, controlPlaneReplicaProblems, dnsLabelProblems, dnsServerProblems, INT32_MAX, MachineDemand,
   machineSizeProblems, nameLengthProblems, NETWORK_FIELDS, networkProblems, nonEmptyListProblems, podCidrCapacityProblems,
   machineNodesProblems, proxmoxNodeProblems, schematicProblems, storageIdProblems, templateImageProblems, templatePlacementProblems,
   templateVmProblems, TemplateVmUser, templateVmRefProblems, uniquePoolProblems,
-  versionProblems, wholeNumberProblems,
+  versionProblems, wholeNumberProblems, vlanMtuProblems, addressPoolProblems, extraNicsProblems, CheckedNetwork, primaryNetwork,
+  dualStackCidrProblems, networkSetProblems, ipCapacityProblems,
 } from './rules';
 import {
   poolMaxReplicas, poolSchematic, ProxmoxWorkerPool, workerHealthCheck, WorkerPoolOptions, workerPoolProblems,
@@ -82,6 +87,33 @@ export interface ClusterNetworkOptions {
    * @default ['10.96.0.0/12']
    */
   readonly serviceCidrs?: readonly string[];
+  /**
+   * VLAN tag of the nodes' primary NIC (`net0`, 1–4094); the bridge must be VLAN-aware on every
+   * allowed node (the runbook checks). Pools may override it (`workers[].network.vlan`).
+   * @default - untagged
+   */
+  readonly vlan?: number;
+  /**
+   * MTU of the primary NIC (576–65520; at least 1280 with IPv6), written to the Proxmox NIC and to
+   * the Talos link (CAPMOX `mtu` and `linkMtu`); it must match the bridge's (the runbook checks).
+   * Pools may override it (`workers[].network.mtu`).
+   * @default - the bridge's; nothing is written
+   */
+  readonly mtu?: number;
+  /**
+   * The IPv6 node network on the primary NIC (ProxmoxCluster `ipv6Config`): dual-stack nodes, pod
+   * and service networks (an IPv6 entry in `podCidrs` and `serviceCidrs`) and Cilium with IPv6. The
+   * VIP, the kubelet node IP's primary family and etcd stay IPv4.
+   * @default - IPv4 only
+   */
+  readonly ipv6?: Ipv6NetworkOptions;
+  /**
+   * More NICs of every machine (`net1`, `net2`, …), each on its bridge, with its VLAN, MTU and an
+   * in-cluster IPAM pool `<cluster>-<name>` that this project emits. The default route, the kubelet
+   * node IP and etcd stay on the primary network. Pools may replace the list (`workers[].network.extraNics`).
+   * @default - none
+   */
+  readonly extraNics?: readonly ExtraNicOptions[];
 }
 
 /** Where and from what the VMs are made on Proxmox, and with whose token. */
@@ -180,7 +212,11 @@ export const TALOS_CLUSTER_DEFAULTS = {
   namespace: 'default',
   kubernetesVersion: STACK_VERSIONS.kubernetes,
   talos: { version: STACK_VERSIONS.talos, extensions: [QEMU_GUEST_AGENT_EXTENSION], extraKernelArgs: [] as string[] },
-  network: { endpointPort: 6443, bridge: 'vmbr0', podCidrs: ['10.244.0.0/16'], serviceCidrs: ['10.96.0.0/12'] },
+  network: {
+    endpointPort: 6443, bridge: 'vmbr0', podCidrs: ['10.244.0.0/16'], serviceCidrs: ['10.96.0.0/12'],
+    // Appended to the defaults above when network.ipv6 is set (dual-stack), unless the lists are given.
+    ipv6PodCidr: 'fd00:10:244::/56', ipv6ServiceCidr: 'fd00:10:96::/112',
+  },
   controlPlane: { replicas: 3, healthCheck: false },
 } as const;
 
@@ -240,6 +276,12 @@ export class TalosCluster extends Construct implements ITalosCluster {
   public readonly endpointPort: number;
   /** Proxmox nodes VMs may be placed on. */
   public readonly allowedNodes: readonly string[];
+  /** The control plane's NICs; a pool may replace its VLAN, MTU and extra NICs. */
+  public readonly network: MachineNetwork;
+  /** The subnets the kubelet node IP and etcd are taken from: the IPv4 node subnet, then the IPv6 one. */
+  public readonly nodeSubnets: readonly string[];
+  /** The IPv6 node network, when the cluster is dual-stack. */
+  public readonly ipv6: Ipv6NetworkOptions | undefined;
   /** Storage CAPMOX uploads the machines' NoCloud ISOs to, on every allowed node. */
   public readonly isoStorage: string;
   /** Name of the Secret CAPMOX reads the Proxmox API token from, or undefined for the provider's global credentials. */
@@ -251,6 +293,8 @@ export class TalosCluster extends Construct implements ITalosCluster {
   /** The control plane's own allowed nodes, if it names them. */
   private readonly controlPlaneNodes: readonly string[] | undefined;
   private readonly pools: ProxmoxWorkerPool[] = [];
+  private readonly nodeGateway: string;
+  private readonly nodePrefix: number;
   private readonly poolOptions: WorkerPoolOptions[] = [];
 
   constructor(scope: Construct, id: string, props: TalosClusterProps) {
@@ -268,8 +312,19 @@ export class TalosCluster extends Construct implements ITalosCluster {
     this.template = { ...props.proxmox.template };
     this.selectorLabels = { [CLUSTER_NAME_LABEL]: this.clusterName };
     this.controlPlaneName = `${this.clusterName}-control-plane`;
-    this.podCidrs = [...(network.podCidrs ?? d.network.podCidrs)];
-    this.serviceCidrs = [...(network.serviceCidrs ?? d.network.serviceCidrs)];
+    this.nodeGateway = network.gateway;
+    this.nodePrefix = network.prefix;
+    this.ipv6 = network.ipv6;
+    const dual = this.ipv6 !== undefined;
+    this.podCidrs = [...(network.podCidrs ?? [...d.network.podCidrs, ...(dual ? [d.network.ipv6PodCidr] : [])])];
+    this.serviceCidrs = [...(network.serviceCidrs ?? [...d.network.serviceCidrs, ...(dual ? [d.network.ipv6ServiceCidr] : [])])];
+    this.network = {
+      bridge: this.bridge, vlan: network.vlan, mtu: network.mtu, ipv6: dual,
+      extraNics: resolveNics(network.extraNics ?? [], this.clusterName, 'network.extraNics'),
+    };
+    const v4Subnet = primaryNetwork(network.addresses, network.gateway, network.prefix).subnet;
+    const v6Subnet = this.ipv6 ? addressPoolProblems({ family: 6, ...this.ipv6 }, IPV6_FIELDS).subnet : undefined;
+    this.nodeSubnets = [v4Subnet, v6Subnet].flatMap((x) => (x ? [x.spec] : []));
     this.addresses = [...network.addresses];
     this.endpoint = network.endpoint;
     this.endpointPort = network.endpointPort ?? d.network.endpointPort;
@@ -299,6 +354,9 @@ export class TalosCluster extends Construct implements ITalosCluster {
       ...nonEmptyListProblems(network.dnsServers, 'network.dnsServers', 'DNS server'),
       ...dnsServerProblems(network.dnsServers, 'network.dnsServers'),
       ...bridgeNameProblems(this.bridge, 'network.bridge'),
+      ...vlanMtuProblems(network, 'network', dual),
+      ...(this.ipv6 ? addressPoolProblems({ family: 6, ...this.ipv6 }, IPV6_FIELDS).problems : []),
+      ...extraNicsProblems(network.extraNics ?? [], 'network.extraNics').problems,
       ...(this.allowedNodes.length === 0
         ? nonEmptyListProblems(this.allowedNodes, 'proxmox.allowedNodes', 'Proxmox node')
         : this.allowedNodes.flatMap((n, i) => proxmoxNodeProblems(n, `proxmox.allowedNodes[${i}]`, 'a node VMs may be placed on'))),
@@ -341,6 +399,10 @@ export class TalosCluster extends Construct implements ITalosCluster {
       spec: {
         controlPlaneEndpoint: { host: this.endpoint, port },
         ipv4Config: { addresses: [...this.addresses], prefix: network.prefix, gateway: network.gateway, metric: 100 },
+        // Dual-stack: CAPMOX claims each machine's IPv6 address on net0 (defaultIPv6) from this pool.
+        ...(this.ipv6 ? {
+          ipv6Config: { addresses: [...this.ipv6.addresses], prefix: this.ipv6.prefix, gateway: this.ipv6.gateway, metric: 100 },
+        } : {}),
         dnsServers: [...network.dnsServers],
         allowedNodes: [...this.allowedNodes],
         externalManagedControlPlane: false,
@@ -384,6 +446,7 @@ export class TalosCluster extends Construct implements ITalosCluster {
               installImage: this.schematic.installerImage(this.talosVersion),
               vip: this.endpoint,
               apiServerPort: this.endpointPort,
+              ...nodeAddressSubnets(this, this.network),
             }).concat(cpPatches.map(serializePatch)),
           },
         },
@@ -401,9 +464,10 @@ export class TalosCluster extends Construct implements ITalosCluster {
       });
     }
 
+    createIpPools(this, 'IpPools', this, this.network.extraNics);
     this.cloudControllerManager = new TalosCcmCRS(this, 'CloudControllerManager', { cluster: this });
     for (const w of workers) this.createPool(poolId(w.name), w);
-    this.cilium = new CiliumCRS(this, 'Cilium', { ...props.cilium, cluster: this });
+    this.cilium = new CiliumCRS(this, 'Cilium', { ...props.cilium, cluster: this, ipv6: dual });
   }
 
   /**
@@ -419,6 +483,25 @@ export class TalosCluster extends Construct implements ITalosCluster {
       ...this.poolSetProblems(all),
     ]);
     return this.createPool(id, options);
+  }
+
+  /**
+   * Every static address range of the cluster's machines, on every network, with its field: the
+   * node ranges (`network.addresses[i]`, `network.ipv6.addresses[i]`) and the extra NICs' pools
+   * (`network.extraNics[k].addresses[i]`, `workers[p].network.extraNics[k].addresses[i]`). The
+   * fleet-wide checks compare them between clusters.
+   */
+  public get addressRanges(): readonly { readonly field: string; readonly range: IpRange; readonly primary: boolean }[] {
+    const of = (addresses: readonly string[], field: string, primary: boolean) => addresses.flatMap((spec, i) => {
+      const range = parseIpRange(spec);
+      return range ? [{ field: `${field}[${i}]`, range, primary }] : [];
+    });
+    return [
+      ...of(this.addresses, 'network.addresses', true),
+      ...of(this.ipv6?.addresses ?? [], 'network.ipv6.addresses', true),
+      ...this.network.extraNics.flatMap((n) => of(n.options.addresses, `${n.field}.addresses`, false)),
+      ...this.poolOptions.flatMap((w, p) => (w.network?.extraNics ?? []).flatMap((n, k) => of(n.addresses, `workers[${p}].network.extraNics[${k}].addresses`, false))),
+    ];
   }
 
   /** The worker pools, in the order they were added. */
@@ -460,6 +543,7 @@ export class TalosCluster extends Construct implements ITalosCluster {
       ...uniquePoolProblems(pools.map((w, i) => ({ name: w.name, path: `${at(i)}.name` }))),
       ...capacityProblems(this.addresses, demands, 'network.addresses'),
       ...podCidrCapacityProblems(this.podCidrs, demands, 'network.podCidrs'),
+      ...this.networkProblemsOf(pools, demands),
       ...templateRules([
         {
           what: 'control plane', field: 'proxmox.template', declared: true, vm: this.template, talosVersion: this.talosVersion,
@@ -472,7 +556,58 @@ export class TalosCluster extends Construct implements ITalosCluster {
       ]),
     ];
   }
+
+  /**
+   * The rules over all networks of the cluster's machines: the IPv6 pod and service networks, the
+   * addresses of every network apart, the NICs of each machine on subnets of their own, and each
+   * network's pool holding the machines on it.
+   */
+  private networkProblemsOf(pools: readonly WorkerPoolOptions[], demands: readonly MachineDemand[]): Diagnostic[] {
+    const [cpDemand, ...poolDemands] = demands;
+    const v4 = primaryNetwork(this.addresses, this.nodeGateway, this.nodePrefix);
+    const v6 = this.ipv6 ? { field: IPV6_FIELDS.addresses, ...addressPoolProblems({ family: 6, ...this.ipv6 }, IPV6_FIELDS) } : undefined;
+    const primary: CheckedNetwork[] = [v4, ...(v6 ? [v6] : [])];
+    const clusterNics = extraNicsProblems(this.network.extraNics.map((n) => n.options), 'network.extraNics').networks;
+    const own = pools.map((w, i) => (w.network?.extraNics === undefined ? undefined
+      : extraNicsProblems(w.network.extraNics, `workers[${i}].network.extraNics`).networks));
+    const clusterNicUsers = [cpDemand, ...poolDemands.filter((_, i) => own[i] === undefined)];
+    const ipPools = [
+      ...this.network.extraNics.map((n) => ({ name: n.ipPoolName, field: `${n.field}.name` })),
+      ...pools.flatMap((w, i) => resolveNics(w.network?.extraNics ?? [], `${this.clusterName}-${w.name}`, `workers[${i}].network.extraNics`)
+        .map((n) => ({ name: n.ipPoolName, field: `${n.field}.name` }))),
+    ];
+    return [
+      // Object names join cluster, pool and NIC names with "-", so two of them can meet.
+      ...ipPools.flatMap((p, i) => {
+        const first = ipPools.findIndex((q) => q.name === p.name);
+        // Within one list, the duplicate NIC name is reported already (nicNameProblems).
+        const sameList = (f: string) => f.slice(0, f.lastIndexOf('['));
+        return first < i && sameList(ipPools[first].field) !== sameList(p.field) ? [error(p.field, `makes the IPAM pool ${quote(p.name)}, which ${ipPools[first].field} makes too; rename one of the NICs`)] : [];
+      }),
+      ...dualStackCidrProblems(
+        { podCidrs: this.podCidrs, serviceCidrs: this.serviceCidrs, ipv6Subnet: v6?.subnet, hasIpv6: v6 !== undefined },
+        { podCidrs: 'network.podCidrs', serviceCidrs: 'network.serviceCidrs', ipv6: 'network.ipv6' }, demands,
+      ),
+      ...networkSetProblems(
+        [...primary, ...clusterNics, ...own.flatMap((o) => o ?? [])],
+        [
+          { what: 'control-plane', networks: [...primary, ...clusterNics] },
+          ...pools.map((w, i) => ({ what: `${w.name} pool`, networks: [...primary, ...(own[i] ?? clusterNics)] })),
+        ],
+        [
+          ...this.podCidrs.map((c, i) => ({ field: `network.podCidrs[${i}]`, cidr: c })),
+          ...this.serviceCidrs.map((c, i) => ({ field: `network.serviceCidrs[${i}]`, cidr: c })),
+        ],
+      ),
+      ...(v6 ? ipCapacityProblems(v6.ranges, demands, IPV6_FIELDS.addresses) : []),
+      ...clusterNics.flatMap((n) => ipCapacityProblems(n.ranges, clusterNicUsers, n.field)),
+      ...own.flatMap((o, i) => (o ?? []).flatMap((n) => ipCapacityProblems(n.ranges, [poolDemands[i]], n.field))),
+    ];
+  }
 }
+
+/** Field paths of `network.ipv6`. */
+const IPV6_FIELDS = { addresses: 'network.ipv6.addresses', prefix: 'network.ipv6.prefix', gateway: 'network.ipv6.gateway' };
 
 /** Where a machine set's clones may land: its own nodes when it names them, else the cluster's. */
 function machineNodes(

@@ -18,9 +18,11 @@ import { NodeTaint, nodeLabelProblems, nodeTaintProblems, routeNodeLabels, taint
 import { ownedFieldProblems, PatchDocument, patchDocuments, patchesAnnotation, serializePatch, TalosPatch } from '../talos/patches';
 import { poolExtensions, Schematic } from '../talos/schematic';
 import { ITalosCluster } from './cluster-ref';
+import { createIpPools, MachineNetwork, nodeAddressSubnets, PoolNetworkOptions, resolveNics } from './networks';
 import { DEFAULT_SOCKETS, MachineSize, ProxmoxMachineTemplate, TemplateVm } from './proxmox-machine-template';
 import {
-  autoscalingProblems, dnsLabelProblems, INT32_MAX, machineSizeProblems, nameLengthProblems, poolVersionProblems, schematicProblems,
+  autoscalingProblems, dnsLabelProblems, extraNicsProblems, INT32_MAX, vlanMtuProblems,
+  machineSizeProblems, nameLengthProblems, poolVersionProblems, schematicProblems,
   machineNodesProblems, templateVmRefProblems, wholeNumberProblems,
 } from './rules';
 
@@ -137,6 +139,12 @@ export interface WorkerPoolOptions extends MachineSize {
    * @default - none
    */
   readonly taints?: readonly NodeTaint[];
+  /**
+   * The pool's own VLAN tag and MTU of the primary NIC, and its own extra NICs (which replace the
+   * cluster's); the node addresses stay those of the cluster's `network`.
+   * @default - the cluster's `network`
+   */
+  readonly network?: PoolNetworkOptions;
 }
 
 /** Props of a {@link ProxmoxWorkerPool}. */
@@ -242,9 +250,27 @@ export function workerPoolProblems(cluster: ITalosCluster, options: WorkerPoolOp
     ...schematicProblems(options.extensions ?? [], [], { extensions: 'extensions', kernelArgs: '' }, cluster.talosVersion),
     ...maxUnhealthyProblems(options),
     ...patchProblems(options.patches ?? []),
+    ...vlanMtuProblems(options.network ?? {}, 'network', cluster.network.ipv6),
+    ...(options.network?.extraNics === undefined ? [] : extraNicsProblems(options.network.extraNics, 'network.extraNics').problems),
     ...(options.deletionOrder === undefined || DELETION_ORDERS.includes(options.deletionOrder) ? []
       : [error('deletionOrder', `${quote(options.deletionOrder)} must be one of ${DELETION_ORDERS.join(', ')}`)]),
   ];
+}
+
+/**
+ * The NICs of a pool's machines: the cluster's, with the pool's VLAN, MTU and extra NICs in place
+ * of the cluster's where it names them (its NICs' IPAM pools are `<cluster>-<pool>-<name>`).
+ */
+export function poolNetwork(cluster: ITalosCluster, options: WorkerPoolOptions): MachineNetwork {
+  const own = options.network;
+  const base = cluster.network;
+  return {
+    ...base,
+    vlan: own?.vlan ?? base.vlan,
+    mtu: own?.mtu ?? base.mtu,
+    extraNics: own?.extraNics === undefined ? base.extraNics
+      : resolveNics(own.extraNics, `${cluster.clusterName}-${options.name}`, 'network.extraNics'),
+  };
 }
 
 /**
@@ -304,6 +330,8 @@ export class ProxmoxWorkerPool extends Construct {
   public readonly taints: readonly NodeTaint[];
   /** The pool's own Talos patches, parsed, with paths relative to the pool (`patches[0]`). */
   public readonly patches: readonly PatchDocument[];
+  /** The NICs of the pool's machines. */
+  public readonly network: MachineNetwork;
 
   constructor(scope: Construct, id: string, props: ProxmoxWorkerPoolProps) {
     super(scope, id);
@@ -323,6 +351,9 @@ export class ProxmoxWorkerPool extends Construct {
     const labels = { [CLUSTER_NAME_LABEL]: cluster.clusterName };
     const machineLabels = { ...labels, [DEPLOYMENT_NAME_LABEL]: this.name };
     const routed = routeNodeLabels(this.labels);
+    this.network = poolNetwork(cluster, props);
+    // Only the pool's own NICs: the cluster's IPAM pools are the cluster's objects.
+    if (props.network?.extraNics !== undefined) createIpPools(this, 'IpPools', cluster, this.network.extraNics);
 
     this.machineTemplate = new ProxmoxMachineTemplate(this, 'MachineTemplate', {
       cores: props.cores,
@@ -334,6 +365,7 @@ export class ProxmoxWorkerPool extends Construct {
       cluster,
       namePrefix: this.name,
       schematic: this.schematic,
+      network: this.network,
     });
 
     const configSpec: TalosConfigTemplateSpecTemplateSpec = {
@@ -345,6 +377,7 @@ export class ProxmoxWorkerPool extends Construct {
         nodeLabels: routed.node,
         registerWithTaints: this.taints.map(taintString),
         longhorn: this.longhorn,
+        ...nodeAddressSubnets(cluster, this.network),
       }).concat([...cluster.clusterPatches, ...this.patches].map(serializePatch)),
     };
     this.configTemplateName = contentAddressedName(this.name, configSpec);

@@ -83,3 +83,117 @@ export function cidrHostBitsZero(cidr: string): boolean {
 export function rangeSize(range: Ipv4Range): number {
   return range.last - range.first + 1;
 }
+
+/** An address family: IPv4 or IPv6. */
+export type IpFamily = 4 | 6;
+
+/** Bits of an address of a family. */
+export function familyBits(family: IpFamily): number {
+  return family === 4 ? 32 : 128;
+}
+
+/** An inclusive range of addresses of one family, as unsigned integers (IPv6 needs 128 bits). */
+export interface IpRange {
+  /** The family of both ends. */
+  readonly family: IpFamily;
+  /** First address. */
+  readonly first: bigint;
+  /** Last address. */
+  readonly last: bigint;
+  /** The spec it was parsed from (`a-b`, `a/n` or `a`). */
+  readonly spec: string;
+}
+
+/**
+ * Parses a strict IPv4 dotted quad or an IPv6 address (no zone index: `%eth0` names a link, not
+ * an address), or returns undefined.
+ */
+export function parseIp(text: string): { family: IpFamily; value: bigint } | undefined {
+  if (typeof text !== 'string') return undefined;
+  const v4 = parseIpv4(text);
+  if (v4) return { family: 4, value: BigInt(toInt(v4)) };
+  if (text.includes('%') || text.includes('.') || !ipaddr.IPv6.isValid(text)) return undefined;
+  const bytes = ipaddr.IPv6.parse(text).toByteArray();
+  return { family: 6, value: bytes.reduce((acc, b) => acc * 256n + BigInt(b), 0n) };
+}
+
+/** The text form of an address (IPv6 in its short form, `fd00::1`). */
+export function formatIp(family: IpFamily, value: bigint): string {
+  const length = familyBits(family) / 8;
+  const bytes: number[] = [];
+  let rest = value;
+  for (let i = 0; i < length; i++) {
+    bytes.unshift(Number(rest % 256n));
+    rest /= 256n;
+  }
+  return ipaddr.fromByteArray(bytes).toString();
+}
+
+/** `a/n` as a network address and a prefix length, or undefined when malformed. */
+function parseCidr(spec: string): { family: IpFamily; value: bigint; prefix: number } | undefined {
+  const parts = spec.split('/');
+  if (parts.length !== 2 || !/^(0|[1-9][0-9]{0,2})$/.test(parts[1])) return undefined;
+  const addr = parseIp(parts[0]);
+  const prefix = Number(parts[1]);
+  if (!addr || prefix > familyBits(addr.family)) return undefined;
+  return { ...addr, prefix };
+}
+
+/**
+ * Parses an address-pool entry of either family, as CAPMOX and in-cluster IPAM take them: a range
+ * `a-b` (both ends of one family), a CIDR `a/n` or a single address. No trimming.
+ * @returns undefined when the entry is malformed
+ */
+export function parseIpRange(spec: string): IpRange | undefined {
+  if (typeof spec !== 'string') return undefined;
+  const dash = spec.split('-');
+  if (dash.length === 2) {
+    const first = parseIp(dash[0]);
+    const last = parseIp(dash[1]);
+    if (!first || !last || first.family !== last.family || first.value > last.value) return undefined;
+    return { family: first.family, first: first.value, last: last.value, spec };
+  }
+  if (spec.includes('/')) {
+    const cidr = parseCidr(spec);
+    if (!cidr) return undefined;
+    const size = 2n ** BigInt(familyBits(cidr.family) - cidr.prefix);
+    const first = (cidr.value / size) * size;
+    return { family: cidr.family, first, last: first + size - 1n, spec };
+  }
+  const single = parseIp(spec);
+  return single ? { family: single.family, first: single.value, last: single.value, spec } : undefined;
+}
+
+/** The subnet `address/prefix` lies in (either family), as a range; its spec is the CIDR. */
+export function ipSubnet(address: string, prefix: number): IpRange | undefined {
+  const addr = parseIp(address);
+  if (!addr || !Number.isInteger(prefix) || prefix < 0 || prefix > familyBits(addr.family)) return undefined;
+  const size = 2n ** BigInt(familyBits(addr.family) - prefix);
+  const first = (addr.value / size) * size;
+  return { family: addr.family, first, last: first + size - 1n, spec: `${formatIp(addr.family, first)}/${prefix}` };
+}
+
+/** Whether two ranges of one family share an address (ranges of different families never do). */
+export function ipRangesOverlap(a: IpRange, b: IpRange): boolean {
+  return a.family === b.family && a.first <= b.last && b.first <= a.last;
+}
+
+/** Whether a range holds an address of its family. */
+export function ipRangeContains(range: IpRange, family: IpFamily, value: bigint): boolean {
+  return range.family === family && value >= range.first && value <= range.last;
+}
+
+/** Number of addresses in a range. */
+export function ipRangeSize(range: IpRange): bigint {
+  return range.last - range.first + 1n;
+}
+
+/** Prefix length of a CIDR `a/n`, or undefined. */
+export function cidrPrefix(spec: string): number | undefined {
+  return typeof spec === 'string' ? parseCidr(spec)?.prefix : undefined;
+}
+
+/** The family of a CIDR `a/n`, or undefined when it is not one. */
+export function cidrFamily(spec: string): IpFamily | undefined {
+  return typeof spec === 'string' && !/\s/.test(spec) ? parseCidr(spec)?.family : undefined;
+}

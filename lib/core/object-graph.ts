@@ -99,7 +99,12 @@ export interface ReferencingSpec {
   readonly resources?: readonly { readonly kind: string; readonly name: string }[];
   readonly template?: {
     readonly metadata?: { readonly labels?: Readonly<Record<string, string>> };
-    readonly spec?: { readonly infrastructureRef?: RefField; readonly bootstrap?: { readonly configRef?: RefField } };
+    readonly spec?: {
+      readonly infrastructureRef?: RefField;
+      readonly bootstrap?: { readonly configRef?: RefField };
+      /** A ProxmoxMachineTemplate's NICs, whose `ipPoolRef`s name IPAM pools. */
+      readonly network?: { readonly networkDevices?: readonly { readonly ipPoolRef?: readonly RefField[] }[] };
+    };
   };
 }
 
@@ -146,6 +151,14 @@ export function referencesFrom(from: KubeObject, objects: readonly KubeObject[])
       ];
     case 'TalosControlPlane':
       return [typed('spec.infrastructureTemplate', spec?.infrastructureTemplate)];
+    case 'ProxmoxMachineTemplate': {
+      // CAPMOX claims each NIC's address from the IPAM pool it names, in the template's namespace.
+      const refs: ObjectReference[] = [];
+      (spec?.template?.spec?.network?.networkDevices ?? []).forEach((d, i) => (d.ipPoolRef ?? []).forEach((r, j) => {
+        refs.push(typed(`spec.template.spec.network.networkDevices[${i}].ipPoolRef[${j}]`, r));
+      }));
+      return refs;
+    }
     case 'MachineDeployment':
       return [
         clusterName(spec?.clusterName),

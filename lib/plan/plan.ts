@@ -15,7 +15,7 @@ import { AUTOSCALER_MAX_ANNOTATION, AUTOSCALER_MIN_ANNOTATION } from '../constru
 import { quote } from '../core/errors';
 import { describeObject, KubeObject } from '../core/kube-object';
 import { CLUSTER_NAME_LABEL, compareText, PATCHES_ANNOTATION } from '../core/naming';
-import { intToIpv4, Ipv4Range, parseIpv4Range } from '../core/network';
+import { formatIp, intToIpv4, IpRange, Ipv4Range, parseIpRange, parseIpv4Range } from '../core/network';
 import { API, CustomKind } from '../core/stack';
 import { CelValidator } from '../gate/cel';
 import { IMAGE_FACTORY, nocloudDiskImageUrl } from '../talos/schematic';
@@ -127,6 +127,9 @@ interface PlanSpec {
   readonly controlPlaneEndpoint?: { readonly host?: unknown; readonly port?: unknown };
   readonly clusterNetwork?: { readonly pods?: { readonly cidrBlocks?: unknown }; readonly services?: { readonly cidrBlocks?: unknown } };
   readonly ipv4Config?: { readonly addresses?: unknown; readonly prefix?: unknown; readonly gateway?: unknown };
+  readonly ipv6Config?: { readonly addresses?: unknown; readonly prefix?: unknown; readonly gateway?: unknown };
+  /** An InClusterIPPool's addresses (the pool of an extra NIC). */
+  readonly addresses?: unknown;
   readonly credentialsRef?: NameRef & { readonly namespace?: unknown };
   readonly replicas?: unknown;
   readonly strategy?: unknown;
@@ -376,6 +379,44 @@ export function droppedAddresses(before: readonly string[], after: readonly stri
   return { ranges, unparsed };
 }
 
+/**
+ * {@link droppedAddresses} for pools of either family (the IPv6 node pool, extra NICs' IPAM pools):
+ * the addresses of `before` that no entry of `after` holds, merged, each `spec` written `a-b` or `a`.
+ */
+export function droppedIpAddresses(before: readonly string[], after: readonly string[]): { ranges: IpRange[]; unparsed: string[] } {
+  const merge = (rs: IpRange[]): IpRange[] => {
+    const out: IpRange[] = [];
+    for (const r of [...rs].sort((a, b) => (a.family - b.family) || (a.first < b.first ? -1 : a.first > b.first ? 1 : 0))) {
+      const last = out[out.length - 1];
+      if (!last || last.family !== r.family || r.first > last.last + 1n) out.push(r);
+      else out[out.length - 1] = { ...last, last: r.last > last.last ? r.last : last.last };
+    }
+    return out;
+  };
+  const kept = merge(after.map(parseIpRange).filter((r): r is IpRange => r !== undefined));
+  const dropped: IpRange[] = [];
+  const unparsed: string[] = [];
+  for (const spec of before) {
+    const range = parseIpRange(spec);
+    if (!range) {
+      if (!after.includes(spec)) unparsed.push(spec);
+      continue;
+    }
+    let next = range.first;
+    for (const k of kept.filter((x) => x.family === range.family)) {
+      if (k.last < next || k.first > range.last) continue;
+      if (k.first > next) dropped.push({ ...range, first: next, last: k.first - 1n });
+      next = k.last + 1n;
+      if (next > range.last) break;
+    }
+    if (next <= range.last) dropped.push({ ...range, first: next });
+  }
+  const ranges = merge(dropped).map((r) => ({
+    ...r, spec: r.first === r.last ? formatIp(r.family, r.first) : `${formatIp(r.family, r.first)}-${formatIp(r.family, r.last)}`,
+  }));
+  return { ranges, unparsed };
+}
+
 /** The string entries of a list read from YAML (anything else holds no address). */
 const stringsOf = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
@@ -384,6 +425,7 @@ const stringsOf = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x 
  * cannot follow (REJECTED) or that the plan cannot prove harmless (UNSAFE), STACK.md §9.6, §7.
  */
 function clusterFindings(prev: Obj, object: Obj, old: Map<string, Entry>, next: Map<string, Entry>): Finding[] {
+  if (object.kind === 'InClusterIPPool') return poolShrinkFindings(prev, object);
   if (object.kind !== 'Cluster' && object.kind !== 'ProxmoxCluster') return [];
   const out: Finding[] = [];
   const id = describeObject(object);
@@ -449,6 +491,18 @@ function clusterFindings(prev: Obj, object: Obj, old: Map<string, Entry>, next: 
       message: `cluster ${cluster}: spec.ipv4Config ${subnet.join(', ')}: the running machines keep the prefix and gateway they were created with (CAPMOX writes them into each machine's network config once, and Talos keeps it: STACK.md §1.3, §9.1), and this change rolls no machine; only machines created later get the new values. Revert (network.prefix, network.gateway), or replace every machine of the cluster right after applying (a rolling update of the control plane and of each pool)`,
     });
   }
+  // The IPv6 node pool of a dual-stack cluster, as the IPv4 one.
+  const [w0, w1] = [s0.ipv6Config, s1.ipv6Config];
+  if (w0?.addresses !== undefined) out.push(...shrinkFindings(id, cluster, 'spec.ipv6Config.addresses', 'network.ipv6.addresses', w0.addresses, w1?.addresses, object));
+  const subnet6 = (['prefix', 'gateway'] as const)
+    .filter((k) => w0?.[k] !== undefined && w1 !== undefined && !isDeepStrictEqual(w0[k], w1[k]))
+    .map((k) => `${k} ${brief(w0?.[k])} → ${brief(w1?.[k])}`);
+  if (subnet6.length > 0) {
+    out.push({
+      kind: FindingKind.UNSAFE, object: id,
+      message: `cluster ${cluster}: spec.ipv6Config ${subnet6.join(', ')}: the running machines keep the prefix and gateway they were created with (CAPMOX writes them into each machine's network config once), and this change rolls no machine. Revert (network.ipv6.prefix, network.ipv6.gateway), or replace every machine of the cluster right after applying`,
+    });
+  }
   const [r0, r1] = [s0.credentialsRef?.name, s1.credentialsRef?.name];
   if (r0 !== undefined && r1 === undefined) {
     out.push({
@@ -457,6 +511,35 @@ function clusterFindings(prev: Obj, object: Obj, old: Map<string, Entry>, next: 
     });
   }
   return out;
+}
+
+/** An address pool of either family that loses addresses machines may hold (the plan cannot tell which are in use). */
+function shrinkFindings(
+  id: string, cluster: string, field: string, config: string, before: unknown, after: unknown, object: Obj,
+  why = 'CAPMOX hands addresses to machines at run time, so the plan cannot tell whether a machine holds one of them, and such a machine keeps an address outside the new range',
+): Finding[] {
+  const { ranges, unparsed } = droppedIpAddresses(stringsOf(before), stringsOf(after));
+  const count = ranges.reduce((n, r) => n + r.last - r.first + 1n, 0n) + BigInt(unparsed.length);
+  if (count === 0n) return [];
+  const listed = [...ranges.map((r) => r.spec), ...unparsed.map((u) => quote(u, 24))];
+  const shown = listed.length > 3 ? `${listed.slice(0, 3).join(', ')}, …` : listed.join(', ');
+  const ns = object.metadata.namespace ?? 'default';
+  return [{
+    kind: FindingKind.UNSAFE, object: id,
+    message: `cluster ${cluster}: ${field} ${briefList(before)} → ${briefList(after)} drops ${count} address(es) (${shown}): ${why}. Before shrinking, list the addresses in use: kubectl get ipaddresses.ipam.cluster.x-k8s.io -n ${ns} -o custom-columns=NAME:.metadata.name,ADDRESS:.spec.address,POOL:.spec.poolRef.name; keep every address in use in ${config}, then proceed with --allow-unsafe`,
+  }];
+}
+
+/**
+ * The IPAM pool of an extra NIC that loses addresses: in-cluster IPAM's webhook refuses an update
+ * that drops an address in use, and the plan cannot tell which are.
+ */
+function poolShrinkFindings(prev: Obj, object: Obj): Finding[] {
+  return shrinkFindings(
+    describeObject(object), clusterNameOf(object), 'spec.addresses', 'the extra NIC\'s addresses (network.extraNics or workers[].network.extraNics)',
+    prev.spec?.addresses, object.spec?.addresses, object,
+    'in-cluster IPAM refuses an update of the pool that drops an address a machine holds ("pool addresses does not contain allocated addresses"), and the plan cannot tell which are in use',
+  );
 }
 
 /**

@@ -13,6 +13,14 @@ export interface MachineConfigOptions {
   readonly talosVersion: string;
   /** `machine.install.image`: the nocloud installer of the cluster's schematic. */
   readonly installImage: string;
+  /**
+   * The node subnets (IPv4, then IPv6 when dual-stack) the kubelet takes its node IP from
+   * (`machine.kubelet.nodeIP.validSubnets`); on control planes etcd advertises its IPv4 address
+   * from the first (`cluster.etcd.advertisedSubnets`). Needed once a machine has more than one
+   * address, so that a second NIC never becomes the node address (Talos multihoming).
+   * @default - not written: Talos picks the node's only address
+   */
+  readonly nodeSubnets?: readonly string[];
 }
 
 /** Where Longhorn keeps its data on a storage-ready node: its default path, on the system disk. */
@@ -61,6 +69,7 @@ interface MachineConfigPatch {
     install: { image: string };
     kubelet: {
       extraArgs: Record<string, string>;
+      nodeIP?: { validSubnets: string[] };
       extraMounts?: { destination: string; type: string; source: string; options: string[] }[];
     };
     nodeLabels?: Record<string, string>;
@@ -74,6 +83,7 @@ interface MachineConfigPatch {
     proxy: { disabled: boolean };
     externalCloudProvider: { enabled: boolean };
     controlPlane?: { localAPIServerPort: number };
+    etcd?: { advertisedSubnets: string[] };
   };
 }
 
@@ -94,7 +104,10 @@ function commonPatch(opts: MachineConfigOptions): MachineConfigPatch {
   return {
     machine: {
       install: { image: opts.installImage },
-      kubelet: { extraArgs: { 'rotate-server-certificates': 'true' } },
+      kubelet: {
+        extraArgs: { 'rotate-server-certificates': 'true' },
+        ...(opts.nodeSubnets && opts.nodeSubnets.length > 0 ? { nodeIP: { validSubnets: [...opts.nodeSubnets] } } : {}),
+      },
     },
     cluster: {
       network: { cni: { name: 'none' } },
@@ -144,6 +157,8 @@ export function controlPlaneStrategicPatches(opts: ControlPlaneConfigOptions): s
   if (opts.apiServerPort !== undefined && opts.apiServerPort !== DEFAULT_API_SERVER_PORT) {
     base.cluster.controlPlane = { localAPIServerPort: opts.apiServerPort };
   }
+  // etcd peers talk over the IPv4 node subnet, whatever other addresses a control plane has.
+  if (opts.nodeSubnets && opts.nodeSubnets.length > 0) base.cluster.etcd = { advertisedSubnets: [opts.nodeSubnets[0]] };
   if (!isMultiDocTalos(opts.talosVersion)) {
     base.machine.network = { interfaces: [{ interface: NOCLOUD_PRIMARY_LINK, vip: { ip: opts.vip } }] };
     return serialize([base]);

@@ -85,6 +85,41 @@ describe('fleet-wide checks (lib/app/fleet.ts)', () => {
     })).toBe(`clusters/lab2.yaml: network.addresses[0] "192.168.0.30-192.168.0.39" contains the VIP of clusters/homelab.yaml (network.endpoint "192.168.0.30"); leave it out of this cluster's node ranges: ${reach}`);
   });
 
+  describe('IPv6 and extra-NIC address pools are compared too', () => {
+    /** A variant's file with an IPv6 node network and a storage NIC added to its network. */
+    const withNetworks = (v: Variant, ipv6: string, storage: string) => {
+      const text = clusterYaml(v).replace('  podCidrs: [10.244.0.0/16]\n  serviceCidrs: [10.96.0.0/12]\n', [
+        '  podCidrs: [10.244.0.0/16, fd00:10:244::/56]',
+        '  serviceCidrs: [10.96.0.0/12, fd00:10:96::/112]',
+        `  ipv6: { addresses: [${ipv6}], prefix: 64, gateway: 'fd00:20::1' }`,
+        `  extraNics: [{ name: storage, bridge: vmbr1, vlan: 30, addresses: [${storage}], prefix: 24 }]`,
+        '',
+      ].join('\n'));
+      expect(text).toContain('extraNics');
+      return text;
+    };
+    const reach = 'the management cluster must reach every cluster\'s VIP and control-plane nodes, whatever their bridge or VLAN';
+    const once = 'an address is handed out once in the fleet: synth cannot tell whether two clusters\' bridges and VLANs are one network';
+
+    test('disjoint pools pass', () => {
+      const dir = fleet({
+        'homelab.yaml': withNetworks({ name: 'homelab' }, '\'fd00:20::100-fd00:20::1ff\'', '10.30.0.10-10.30.0.40'),
+        'lab2.yaml': withNetworks({ name: 'lab2', net: 1 }, '\'fd00:20::200-fd00:20::2ff\'', '10.30.0.50-10.30.0.80'),
+      });
+      expect(() => synthesize({ configDir: dir })).not.toThrow();
+    });
+
+    test('overlapping IPv6 node ranges and storage pools: refused on the later file, naming the earlier one', () => {
+      expect(failure({
+        'homelab.yaml': withNetworks({ name: 'homelab' }, '\'fd00:20::100-fd00:20::1ff\'', '10.30.0.10-10.30.0.40'),
+        'lab2.yaml': withNetworks({ name: 'lab2', net: 1 }, '\'fd00:20::180-fd00:20::27f\'', '10.30.0.40-10.30.0.80'),
+      }).split('\n')).toEqual([
+        `clusters/lab2.yaml: network.ipv6.addresses[0] "fd00:20::180-fd00:20::27f" overlaps clusters/homelab.yaml network.ipv6.addresses[0] "fd00:20::100-fd00:20::1ff"; give each cluster node ranges of its own: ${reach}`,
+        `clusters/lab2.yaml: network.extraNics[0].addresses[0] "10.30.0.40-10.30.0.80" overlaps clusters/homelab.yaml network.extraNics[0].addresses[0] "10.30.0.10-10.30.0.40"; give each cluster node ranges of its own: ${once}`,
+      ]);
+    });
+  });
+
   test('two clusters of one namespace sharing a credentials Secret: refused, naming both files', () => {
     expect(failure({
       'homelab.yaml': clusterYaml({ name: 'homelab' }),

@@ -272,6 +272,46 @@ describe('clusterRunbook follows the cluster', () => {
     expect(text).toContain(`https://factory.talos.dev/image/${EMPTY_ID}/v1.13.9/nocloud-amd64.raw.xz`);
   });
 
+  test('networks: each bridge gets PVESDNUser and a check on every node it is used on: present, VLAN-aware when tagged, MTU at least its NICs\'', () => {
+    const network = {
+      ...homelabProps().network, vlan: 20, mtu: 9000,
+      extraNics: [{ name: 'storage', bridge: 'vmbr1', vlan: 30, mtu: 9000, addresses: ['10.30.0.10-10.30.0.40'], prefix: 24 }],
+    };
+    const proxmox = { ...homelabProps().proxmox, allowedNodes: ['K8S0', 'K8S1'], template: templateVm(8700, { storage: SHARED_STORAGE }) };
+    const cluster = homelab({ network, proxmox, controlPlane: { ...homelabProps().controlPlane, allowedNodes: ['K8S0'] } });
+    const text = clusterRunbook(cluster, OPTIONS);
+    const steps = section(text, 'Proxmox API user and token');
+    expect(commands(steps).filter((l) => l.includes('/sdn/'))).toEqual([
+      'pveum acl modify /sdn/zones/localnetwork/vmbr0 --users capmox-homelab@pve --roles PVESDNUser',
+      'pveum acl modify /sdn/zones/localnetwork/vmbr1 --users capmox-homelab@pve --roles PVESDNUser',
+    ]);
+    // The default pool may land on both nodes, so both bridges are checked on both.
+    expect(blocks(steps).find((b) => b[1].includes('/network/'))).toEqual([
+      'for node in K8S0 K8S1; do',
+      '  b=$(pvesh get "/nodes/$node/network/vmbr0" --output-format json 2>/dev/null) \\',
+      '    || { echo "MISSING: node $node has no bridge vmbr0" >&2; continue; }',
+      '  echo "$b" | grep -q \'"bridge_vlan_aware":1\' \\',
+      '    || echo "NOT VLAN-AWARE: bridge vmbr0 on node $node; VLAN 20 needs bridge-vlan-aware yes" >&2',
+      '  m=$(echo "$b" | grep -Eo \'"mtu":"?[0-9]+\' | grep -Eo \'[0-9]+$\'); [ "${m:-1500}" -ge 9000 ] \\',
+      '    || echo "MTU: bridge vmbr0 on node $node has MTU ${m:-1500}; its NICs use 9000" >&2',
+      'done',
+      'for node in K8S0 K8S1; do',
+      '  b=$(pvesh get "/nodes/$node/network/vmbr1" --output-format json 2>/dev/null) \\',
+      '    || { echo "MISSING: node $node has no bridge vmbr1" >&2; continue; }',
+      '  echo "$b" | grep -q \'"bridge_vlan_aware":1\' \\',
+      '    || echo "NOT VLAN-AWARE: bridge vmbr1 on node $node; VLAN 30 needs bridge-vlan-aware yes" >&2',
+      '  m=$(echo "$b" | grep -Eo \'"mtu":"?[0-9]+\' | grep -Eo \'[0-9]+$\'); [ "${m:-1500}" -ge 9000 ] \\',
+      '    || echo "MTU: bridge vmbr1 on node $node has MTU ${m:-1500}; its NICs use 9000" >&2',
+      'done',
+    ]);
+    expect(text.split('\n').filter((l) => /^- `net/.test(l))).toEqual([
+      '- `net0`: VLAN 20, MTU 9000',
+      '- `net1` `storage` on `vmbr1`: VLAN 30, MTU 9000, addresses `10.30.0.10-10.30.0.40` (IPAM pool `homelab-storage`)',
+    ]);
+    // One untagged NIC at the bridge's MTU: no bridge check (the default runbook is unchanged).
+    expect(clusterRunbook(homelab(), OPTIONS)).not.toContain('/network/vmbr0');
+  });
+
   test('another bridge, template VM, namespace and the provider\'s global credentials', () => {
     const cluster = homelab({
       name: 'lab', namespace: 'clusters', network: { ...homelabProps().network, bridge: 'vmbr7' },

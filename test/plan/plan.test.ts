@@ -423,3 +423,52 @@ describe('plan: day 2', () => {
     expect(specs(droppedAddresses(['bogus', 'kept?'], ['kept?']))).toEqual(['bogus']);
   });
 });
+
+describe('plan: networks', () => {
+  const nic = { name: 'storage', bridge: 'vmbr1', addresses: ['10.30.0.10-10.30.0.40'], prefix: 24 };
+  const ipv6 = { addresses: ['fd00:20::100-fd00:20::1ff'], prefix: 64, gateway: 'fd00:20::1' };
+  const dual = (c: any) => {
+    c.network.ipv6 = ipv6;
+    c.network.podCidrs = ['10.244.0.0/16', 'fd00:10:244::/56'];
+    c.network.serviceCidrs = ['10.96.0.0/12', 'fd00:10:96::/112'];
+    c.network.extraNics = [nic];
+  };
+  const before = distOf(dual);
+
+  test('turning a running cluster dual-stack is rejected: its pod and service networks cannot move', () => {
+    expect(findings(computePlan(base, before)).map((f) => `${f.kind} ${f.object}`)).toEqual([
+      'rejected Cluster default/homelab', 'rejected Cluster default/homelab',
+    ]);
+  });
+
+  test('an IPv6 node range or an extra NIC\'s pool shrunk is unsafe, with the kubectl command to check first', () => {
+    const plan = computePlan(before, distOf((c) => {
+      dual(c);
+      c.network.ipv6 = { ...ipv6, addresses: ['fd00:20::100-fd00:20::17f'] };
+      c.network.extraNics = [{ ...nic, addresses: ['10.30.0.10-10.30.0.30'] }];
+    }));
+    const check = 'kubectl get ipaddresses.ipam.cluster.x-k8s.io -n default -o custom-columns=NAME:.metadata.name,ADDRESS:.spec.address,POOL:.spec.poolRef.name';
+    expect(findings(plan)).toEqual([
+      {
+        kind: FindingKind.UNSAFE, object: 'ProxmoxCluster default/homelab',
+        message: 'cluster homelab: spec.ipv6Config.addresses fd00:20::100-fd00:20::1ff → fd00:20::100-fd00:20::17f drops 128 address(es) (fd00:20::180-fd00:20::1ff): '
+          + 'CAPMOX hands addresses to machines at run time, so the plan cannot tell whether a machine holds one of them, and such a machine keeps an address outside the new range. '
+          + `Before shrinking, list the addresses in use: ${check}; keep every address in use in network.ipv6.addresses, then proceed with --allow-unsafe`,
+      },
+      {
+        kind: FindingKind.UNSAFE, object: 'InClusterIPPool default/homelab-storage',
+        message: 'cluster homelab: spec.addresses 10.30.0.10-10.30.0.40 → 10.30.0.10-10.30.0.30 drops 10 address(es) (10.30.0.31-10.30.0.40): '
+          + 'in-cluster IPAM refuses an update of the pool that drops an address a machine holds ("pool addresses does not contain allocated addresses"), and the plan cannot tell which are in use. '
+          + `Before shrinking, list the addresses in use: ${check}; keep every address in use in the extra NIC's addresses (network.extraNics or workers[].network.extraNics), then proceed with --allow-unsafe`,
+      },
+    ]);
+  });
+
+  test('a changed IPv6 gateway is unsafe: the running machines keep theirs', () => {
+    const plan = computePlan(before, distOf((c) => { dual(c); c.network.ipv6 = { ...ipv6, gateway: 'fe80::1' }; }));
+    expect(findings(plan).map((f) => f.message)).toEqual([
+      'cluster homelab: spec.ipv6Config gateway fd00:20::1 → fe80::1: the running machines keep the prefix and gateway they were created with (CAPMOX writes them into each machine\'s network config once), '
+        + 'and this change rolls no machine. Revert (network.ipv6.prefix, network.ipv6.gateway), or replace every machine of the cluster right after applying',
+    ]);
+  });
+});

@@ -8,7 +8,8 @@ import { z } from 'zod';
 import { DEFAULT_HUBBLE } from '../../constructs/addons/cilium';
 import { DEFAULT_SOCKETS } from '../../constructs/proxmox-machine-template';
 import {
-  MAX_VM_ID, MEMORY_MIB_MULTIPLE, MIN_VM_ID, PROXMOX_STORAGE_ID, SCHEMATIC_ID, TALOS_MIN_DISK_GIB, TALOS_MIN_MEMORY_MIB,
+  MAX_VM_ID, MEMORY_MIB_MULTIPLE, MIN_VM_ID, MTU_MAX, MTU_MIN, PROXMOX_STORAGE_ID, SCHEMATIC_ID, TALOS_MIN_DISK_GIB, TALOS_MIN_MEMORY_MIB,
+  VLAN_MAX, VLAN_MIN,
 } from '../../constructs/rules';
 import { TALOS_CLUSTER_DEFAULTS as CLUSTER, TalosClusterProps } from '../../constructs/talos-cluster';
 import { DELETION_ORDERS, PERCENTAGE, WORKER_POOL_DEFAULTS as POOL } from '../../constructs/worker-pool';
@@ -37,6 +38,16 @@ const patches = (what: string) => z.array(z.union([
   z.strictObject({ file: z.string().describe('YAML file of one or more patch documents, relative to this file\'s folder, in a subfolder (patches/x.yaml)') }),
   z.record(z.string(), z.unknown()).describe('a partial v1alpha1 machine config, or a config document (apiVersion, kind)'),
 ])).optional().describe(`your own Talos settings for ${what}: strategic patches and config documents, checked against the Talos schema`);
+const vlan = z.int().meta({ minimum: VLAN_MIN, maximum: VLAN_MAX });
+const mtu = z.int().meta({ minimum: MTU_MIN, maximum: MTU_MAX });
+const extraNics = z.array(z.strictObject({
+  name: dnsLabel.describe('network name, unique among the machine\'s NICs; names the IPAM pool <cluster>-<name> (<cluster>-<pool>-<name> in a pool)'),
+  bridge: z.string().describe('Proxmox bridge of the NIC'),
+  vlan: vlan.optional().describe('VLAN tag of the NIC (default: untagged; the bridge must be VLAN-aware)'),
+  mtu: mtu.optional().describe('MTU of the NIC; must match the bridge\'s (default: the bridge\'s)'),
+  addresses: z.array(z.string()).describe('static addresses of the NIC, one family: ranges a-b, CIDRs or single IPs'),
+  prefix: z.int().meta({ minimum: 1, maximum: 128 }).describe('prefix length of the NIC\'s subnet'),
+})).describe('more NICs (net1, net2, …), each on its bridge with its own IPAM pool; no gateway: routes, node IP and etcd stay on the primary network');
 const nodes = (what: string) => z.array(z.string()).optional().describe(`Proxmox nodes ${what} may be cloned on, some of proxmox.allowedNodes (default: proxmox.allowedNodes)`);
 
 const machine = {
@@ -71,6 +82,11 @@ export const workerPoolSchema = z.strictObject({
     value: z.string().optional().describe('taint value'),
     effect: z.enum(TaintEffect).describe('what the taint keeps away'),
   })).optional().describe('taints the pool\'s nodes register with'),
+  network: z.strictObject({
+    vlan: vlan.optional().describe('VLAN tag of the pool\'s primary NIC (default: network.vlan)'),
+    mtu: mtu.optional().describe('MTU of the pool\'s primary NIC (default: network.mtu)'),
+    extraNics: extraNics.optional().describe('the pool\'s extra NICs, instead of network.extraNics ([]: none)'),
+  }).optional().describe('the pool\'s own VLAN, MTU and extra NICs (default: the cluster\'s network)'),
 });
 
 /** Schema of a cluster config file (`clusters/*.yaml`): the contract with users, shaped like TalosClusterProps. */
@@ -92,8 +108,18 @@ export const clusterConfigSchema = z.strictObject({
     gateway: z.string().meta({ format: 'ipv4' }).describe('default gateway of the nodes'),
     dnsServers: z.array(z.string().meta({ format: 'ipv4' })).describe('DNS servers of the nodes'),
     bridge: z.string().meta({ default: CLUSTER.network.bridge }).optional().describe('Proxmox bridge of the nodes\' NIC'),
-    podCidrs: z.array(z.string()).meta({ default: [...CLUSTER.network.podCidrs] }).optional().describe('pod networks'),
-    serviceCidrs: z.array(z.string()).meta({ default: [...CLUSTER.network.serviceCidrs] }).optional().describe('service networks'),
+    podCidrs: z.array(z.string()).meta({ default: [...CLUSTER.network.podCidrs] }).optional()
+      .describe(`pod networks: one IPv4, then one IPv6 when dual-stack (with network.ipv6 the default adds ${CLUSTER.network.ipv6PodCidr})`),
+    serviceCidrs: z.array(z.string()).meta({ default: [...CLUSTER.network.serviceCidrs] }).optional()
+      .describe(`service networks: one IPv4, then one IPv6 when dual-stack (with network.ipv6 the default adds ${CLUSTER.network.ipv6ServiceCidr})`),
+    vlan: vlan.optional().describe('VLAN tag of the primary NIC (default: untagged; the bridge must be VLAN-aware)'),
+    mtu: mtu.optional().describe('MTU of the primary NIC, on the Proxmox NIC and the Talos link; must match the bridge\'s (default: the bridge\'s)'),
+    ipv6: z.strictObject({
+      addresses: z.array(z.string()).describe('static IPv6 node addresses: ranges a-b, CIDRs or single IPs'),
+      prefix: z.int().meta({ minimum: 1, maximum: 128 }).describe('prefix length of the IPv6 node subnet'),
+      gateway: z.string().meta({ format: 'ipv6' }).describe('IPv6 default gateway of the nodes: in the IPv6 node subnet, or the router\'s link-local address'),
+    }).optional().describe('IPv6 node network on the primary NIC: dual-stack (default: IPv4 only; the VIP stays IPv4)'),
+    extraNics: extraNics.optional(),
   }).describe('the nodes\' network'),
   proxmox: z.strictObject({
     allowedNodes: z.array(z.string()).describe('Proxmox nodes VMs may run on'),

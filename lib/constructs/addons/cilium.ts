@@ -30,6 +30,12 @@ export interface CiliumOptions {
 export interface CiliumCRSProps extends CiliumOptions {
   /** The workload cluster Cilium is installed into. */
   readonly cluster: ITalosCluster;
+  /**
+   * Whether the cluster is dual-stack: Cilium then runs IPv6 too (`ipv6.enabled`), taking each
+   * node's IPv6 pod network from Kubernetes like the IPv4 one (`ipam.mode: kubernetes`).
+   * @default false
+   */
+  readonly ipv6?: boolean;
 }
 
 /** Whether Hubble is deployed unless the options say otherwise. */
@@ -40,8 +46,10 @@ export const DEFAULT_HUBBLE = true;
  * KubePrism on localhost:7445, no SYS_MODULE capability (Talos forbids module loading), and the
  * cgroup v2 mount Talos already provides.
  */
-export function talosCiliumValues(hubble: boolean): Record<string, unknown> {
+export function talosCiliumValues(hubble: boolean, ipv6 = false): Record<string, unknown> {
   return {
+    // Only when dual-stack, so IPv4 clusters keep their render (the chart's default is false).
+    ...(ipv6 ? { ipv6: { enabled: true } } : {}),
     ipam: { mode: 'kubernetes' },
     kubeProxyReplacement: true,
     k8sServiceHost: 'localhost',
@@ -92,7 +100,7 @@ export class CiliumCRS extends ChartResourceSet {
       chart: CILIUM_CHART,
       releaseName: 'cilium',
       releaseNamespace: 'kube-system',
-      values: mergeValues(talosCiliumValues(props.hubble ?? DEFAULT_HUBBLE), props.values ?? {}),
+      values: mergeValues(talosCiliumValues(props.hubble ?? DEFAULT_HUBBLE, props.ipv6 ?? false), props.values ?? {}),
       strategy: props.strategy,
     });
   }

@@ -79,6 +79,23 @@ describe('config → constructs', () => {
       .toThrow('clusters/homelab.yaml: workers[0].deletionOrder "newest" expected one of "Random"|"Newest"|"Oldest"');
   });
 
+  test('network keys reach the NICs and pools; a wrong type or unknown key is refused with the config path', () => {
+    const objs = build((d) => {
+      Object.assign(d.network, { vlan: 20, mtu: 9000, extraNics: [{ name: 'storage', bridge: 'vmbr1', addresses: ['10.30.0.10-10.30.0.40'], prefix: 24 }] });
+      d.workers[0].network = { mtu: 1500 };
+    });
+    const pool = all(objs, 'ProxmoxMachineTemplate').find((t) => t.metadata.name.startsWith('homelab-default-'))!;
+    expect(pool.spec.template.spec.network.networkDevices[0]).toMatchObject({ vlan: 20, mtu: 1500, linkMtu: 1500 });
+    expect(one(objs, 'InClusterIPPool', 'homelab-storage').spec).toEqual({ addresses: ['10.30.0.10-10.30.0.40'], prefix: 24 });
+    const doc = structuredClone(HOMELAB);
+    doc.network.vlan = '20';
+    doc.workers[0].network = { extraNics: [{ name: 'x', bridge: 'vmbr1', addresses: [], prefix: 24, gateway: '10.0.0.1' }] };
+    expect(() => parseClusterConfig(YAML.stringify(doc), 'clusters/homelab.yaml')).toThrow(
+      'clusters/homelab.yaml: network.vlan "20" expected number, received string\n'
+      + 'clusters/homelab.yaml: workers[0].network.extraNics[0].gateway is not a known field (check the spelling; see schemas/cluster-config.schema.json)',
+    );
+  });
+
   test('no credentialsSecret: no credentialsRef', () => {
     expect(one(build((d) => { delete d.proxmox.credentialsSecret; }), 'ProxmoxCluster').spec.credentialsRef).toBeUndefined();
   });
