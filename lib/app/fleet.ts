@@ -136,8 +136,8 @@ function templateVmUses(b: BuiltCluster): TemplateVmUse[] {
   const c = b.cluster;
   const uses: TemplateVmUse[] = [{ cluster: b, field: 'proxmox.template', vm: c.template }];
   c.workerPools.forEach((pool, i) => {
-    if (pool.template.templateId === c.template.templateId) return;
-    uses.push({ cluster: b, field: `workers[${i}].template`, vm: pool.template });
+    if (pool.template.templateId !== c.template.templateId) uses.push({ cluster: b, field: `workers[${i}].template`, vm: pool.template });
+    pool.spreadTemplates.forEach((vm, j) => uses.push({ cluster: b, field: `workers[${i}].spread.templates[${j}]`, vm }));
   });
   return uses;
 }

@@ -97,7 +97,9 @@ function templateVms(cluster: TalosCluster): TemplateVmUsers[] {
   };
   add(cluster.controlPlaneTemplate, { what: 'control plane', schematic: cluster.schematic });
   for (const pool of cluster.workerPools) {
-    add(pool.machineTemplate, { what: `pool ${code(pool.poolName)}`, schematic: pool.schematic });
+    for (const d of pool.deployments) {
+      add(d.machineTemplate, { what: `pool ${code(pool.poolName)}${d.node !== undefined ? ` on ${code(d.node)}` : ''}`, schematic: pool.schematic });
+    }
   }
   return vms;
 }

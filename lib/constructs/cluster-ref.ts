@@ -1,6 +1,6 @@
 import { IConstruct } from 'constructs';
 import { Schematic } from '../talos/schematic';
-import { TemplateVm } from './proxmox-machine-template';
+import { ProxmoxCloneOptions, TemplateVm } from './proxmox-machine-template';
 
 /**
  * What constructs attached to a Talos cluster need to know about it.
@@ -25,6 +25,8 @@ export interface ITalosCluster extends IConstruct {
   readonly allowedNodes: readonly string[];
   /** The template VM machines are cloned from unless their pool names another. */
   readonly template: TemplateVm;
+  /** How CAPMOX clones the cluster's machines (`proxmox.pool`, `tags`, …) unless a machine set sets its own. */
+  readonly clone: ProxmoxCloneOptions;
   /** Labels on the Cluster object that add-ons select it by. */
   readonly selectorLabels: Readonly<Record<string, string>>;
 }

@@ -12,7 +12,7 @@ import { TALOS_KUBERNETES_SUPPORT } from '../core/stack';
 import { releaseVersion } from '../core/versions';
 import { closestNames, OfficialExtensions, officialExtensions } from '../talos/extensions';
 import { nocloudDiskImageUrl, Schematic } from '../talos/schematic';
-import type { TemplateVm } from './proxmox-machine-template';
+import type { ProxmoxCloneOptions, TemplateVm, VmIdRange } from './proxmox-machine-template';
 
 /** A finding of a rule: the project's one diagnostic type (lib/core/errors.ts). */
 export type Problem = Diagnostic;
@@ -626,3 +626,177 @@ export function ipv4Problems(value: string, path: string, what: string): Diagnos
   return ipv4ToInt(value) === undefined ? [error(path, `${quote(value)} must be an IPv4 address like 192.168.0.1 (${what})`)] : [];
 }
 
+
+/** Proxmox pool IDs (pve-access-control `verify_poolname`): letters, digits, `.`, `-`, `_`, up to three levels joined by `/`. */
+export const PROXMOX_POOL_ID = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+){0,2}$/;
+/** Proxmox VM tags, as the CAPMOX CRD and Proxmox's `pve-tag` check them. */
+export const PROXMOX_TAG = /^[a-z0-9_][a-z0-9_+.-]*$/i;
+/** Longest VM description Proxmox stores (qemu-server: `maxLength => 1024 * 8`). */
+export const MAX_VM_DESCRIPTION = 8192;
+/** Disk formats of a full clone (`qm clone --format`). */
+const FORMATS: readonly string[] = ['raw', 'qcow2', 'vmdk'];
+
+/**
+ * The values of one level of clone options (`proxmox`, `controlPlane`, a pool), each alone: a pool
+ * ID, tags, a storage, a format, a VM ID range and a description Proxmox and CAPMOX accept.
+ */
+export function cloneOptionProblems(o: ProxmoxCloneOptions, prefix: string): Problem[] {
+  const at = (k: string) => (prefix ? `${prefix}.${k}` : k);
+  const problems: Problem[] = [];
+  if (o.pool !== undefined && (typeof o.pool !== 'string' || !PROXMOX_POOL_ID.test(o.pool))) {
+    problems.push(error(at('pool'), `${quote(o.pool)} must be a Proxmox pool ID: letters, digits, ".", "-" and "_", up to three levels joined by "/" (pveum pool add refuses others)`));
+  }
+  if (o.tags !== undefined) {
+    if (o.tags.length === 0) problems.push(error(at('tags'), 'must list at least one tag (leave it out for none)'));
+    o.tags.forEach((t, i) => {
+      if (typeof t !== 'string' || !PROXMOX_TAG.test(t)) {
+        problems.push(error(at(`tags[${i}]`), `${quote(t)} must be a Proxmox tag: letters, digits, "_", "-", "+" and ".", starting with a letter, digit or "_"`));
+      } else if (o.tags!.findIndex((x) => typeof x === 'string' && x.toLowerCase() === t.toLowerCase()) !== i) {
+        problems.push(error(at(`tags[${i}]`), `${quote(t)} is listed twice (Proxmox tags ignore case)`));
+      }
+    });
+  }
+  if (o.full !== undefined && typeof o.full !== 'boolean') problems.push(error(at('full'), `${quote(o.full)} must be true (full clones) or false (linked clones)`));
+  if (o.cloneStorage !== undefined) {
+    problems.push(...storageIdProblems(o.cloneStorage.name, at('cloneStorage.name'), 'the one the full clones are written to'));
+    if (typeof o.cloneStorage.shared !== 'boolean') {
+      problems.push(error(at('cloneStorage.shared'), 'must say whether every node the clones may land on reaches the storage: true or false'));
+    } else if (o.cloneStorage.shared && NODE_LOCAL_STORAGE_NAMES.includes(o.cloneStorage.name)) {
+      problems.push(warning(at('cloneStorage.shared'), `${quote(o.cloneStorage.name)} is the name Proxmox gives a node-local storage (LVM-thin or ZFS), which cannot be shared: check that this one really reaches every node`));
+    }
+  }
+  if (o.cloneFormat !== undefined && !FORMATS.includes(o.cloneFormat)) {
+    problems.push(error(at('cloneFormat'), `${quote(o.cloneFormat)} must be one of ${FORMATS.join(', ')}`));
+  }
+  if (o.vmIdRange !== undefined) {
+    const r = o.vmIdRange;
+    const bounds = [
+      ...wholeNumberProblems(r.start, at('vmIdRange.start'), 'a Proxmox VM ID', MIN_VM_ID, MAX_VM_ID),
+      ...wholeNumberProblems(r.end, at('vmIdRange.end'), 'a Proxmox VM ID', MIN_VM_ID, MAX_VM_ID),
+    ];
+    problems.push(...bounds);
+    if (bounds.length === 0 && r.end < r.start) problems.push(error(at('vmIdRange.end'), `${r.end} is below vmIdRange.start ${r.start}; the range runs from start to end, both included`));
+  }
+  if (o.description !== undefined && (typeof o.description !== 'string' || o.description.length > MAX_VM_DESCRIPTION)) {
+    problems.push(error(at('description'), `${quote(o.description)} must be a text of at most ${MAX_VM_DESCRIPTION} characters (Proxmox's limit for a VM description)`));
+  }
+  return problems;
+}
+
+/** One clone option of a machine set, with the field it comes from (the set's own or the cluster's). */
+export interface CloneSetting<T> {
+  readonly value: T;
+  /** `proxmox.cloneStorage`, `workers[1].full`. */
+  readonly field: string;
+}
+
+/** A machine set's clone options after the cluster's defaults, each with the field that set it. */
+export type CloneSettings = { readonly [K in keyof Required<ProxmoxCloneOptions>]: CloneSetting<NonNullable<ProxmoxCloneOptions[K]>> | undefined };
+
+/** The clone options of a machine set: its own value of each option, else the cluster's (`levels`, most specific first). */
+export function resolveClone(levels: readonly { readonly options: ProxmoxCloneOptions; readonly prefix: string }[]): CloneSettings {
+  const pick = <K extends keyof ProxmoxCloneOptions>(k: K): CloneSetting<NonNullable<ProxmoxCloneOptions[K]>> | undefined => {
+    const level = levels.find((l) => l.options[k] !== undefined);
+    return level ? { value: level.options[k] as NonNullable<ProxmoxCloneOptions[K]>, field: level.prefix ? `${level.prefix}.${k}` : k } : undefined;
+  };
+  return {
+    pool: pick('pool'), tags: pick('tags'), full: pick('full'), cloneStorage: pick('cloneStorage'),
+    cloneFormat: pick('cloneFormat'), vmIdRange: pick('vmIdRange'), description: pick('description'),
+  };
+}
+
+/** The options as the machine template takes them. */
+export function cloneValues(s: CloneSettings): ProxmoxCloneOptions {
+  return Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined).map(([k, v]) => [k, (v as CloneSetting<unknown>).value]));
+}
+
+/** A machine set as the clone rules see it. */
+export interface CloneUser {
+  /** `control plane`, `pool gpu`, `pool gpu on K8S1`. */
+  readonly what: string;
+  readonly clone: CloneSettings;
+  /** The template VM its machines are cloned from. */
+  readonly vm: TemplateVm;
+  /** Nodes CAPMOX may clone its machines on, and the field that says so. */
+  readonly nodes: readonly string[];
+  readonly nodesField: string;
+  /** Machines at most, and the rolling-update surge. */
+  readonly machines: number;
+  readonly surge: number;
+}
+
+/** The field of a finding: the more specific of two (a machine set's own over the cluster's `proxmox.`). */
+function specific(a: string, b: string): string {
+  return a.startsWith('proxmox.') ? b : a;
+}
+
+/** `1000-1099`. */
+function rangeText(r: VmIdRange): string {
+  return `${r.start}-${r.end}`;
+}
+
+/**
+ * The clone options of a cluster's machine sets together (Proxmox `qm clone` and CAPMOX):
+ * - a linked clone stays on its template's storage: Proxmox refuses `storage` and `format` for it;
+ * - a clone on another node than its template's is written only to shared storage;
+ * - a VM ID range holds no template VM of the cluster, and holds every machine of the sets that use
+ *   it plus one surge machine each (CAPMOX takes the lowest free ID and fails when none is left).
+ * Each finding is reported once, on the most specific field.
+ */
+export function cloneSetProblems(users: readonly CloneUser[], templates: readonly { id: number; field: string }[]): Problem[] {
+  const out: Problem[] = [];
+  const seen = new Set<string>();
+  const add = (p: Problem) => {
+    const key = `${p.path}|${p.message}`;
+    if (!seen.has(key)) out.push(p);
+    seen.add(key);
+  };
+  for (const u of users) {
+    const { full, cloneStorage, cloneFormat, vmIdRange } = u.clone;
+    if (full !== undefined && full.value === false) {
+      for (const [k, s] of [['cloneStorage', cloneStorage], ['cloneFormat', cloneFormat]] as const) {
+        if (s === undefined) continue;
+        const shown = k === 'cloneStorage' ? quote((s.value as { name: string }).name) : quote(s.value);
+        add(error(specific(s.field, full.field), `${s.field} ${shown} applies to full clones only, but ${full.field} false makes the ${u.what} linked clones, which stay on the template's storage `
+          + `(Proxmox refuses storage and format for linked clones): set ${full.field} true, or keep ${k} on the machine sets that make full clones`));
+      }
+    }
+    const storage = cloneStorage?.value;
+    const linked = full !== undefined && full.value === false;
+    if (storage !== undefined && !linked && storage.shared === false && PROXMOX_NODE_NAME.test(u.vm.sourceNode)) {
+      const elsewhere = u.nodes.filter((n) => n !== u.vm.sourceNode && PROXMOX_NODE_NAME.test(n));
+      if (elsewhere.length > 0) {
+        add(error(specific(cloneStorage!.field, u.nodesField), `${cloneStorage!.field} ${quote(storage.name)} is node-local, but ${u.nodesField} lets CAPMOX clone the ${u.what} on ${list(elsewhere)}, `
+          + `away from its template's node ${quote(u.vm.sourceNode)}, and Proxmox writes a clone on another node only to shared storage ("can't clone to non-shared storage"): `
+          + `name a shared storage (cloneStorage: { name: <shared storage>, shared: true }) or keep the ${u.what} on ${quote(u.vm.sourceNode)}`));
+      }
+    }
+    const r = vmIdRange?.value;
+    if (r !== undefined && Number.isInteger(r.start) && Number.isInteger(r.end) && r.start <= r.end) {
+      for (const t of templates) {
+        if (t.id >= r.start && t.id <= r.end) {
+          add(error(vmIdRange!.field, `${rangeText(r)} contains template VM ${t.id} (${t.field}): keep clones and template VMs apart; choose a range without template VM IDs`));
+        }
+      }
+    }
+  }
+  // Capacity per range: machine sets with the same range share its IDs.
+  const byRange = new Map<string, { range: VmIdRange; field: string; users: CloneUser[] }>();
+  for (const u of users) {
+    const r = u.clone.vmIdRange;
+    if (r === undefined || !Number.isInteger(r.value.start) || !Number.isInteger(r.value.end) || r.value.end < r.value.start) continue;
+    const key = rangeText(r.value);
+    const entry = byRange.get(key) ?? { range: r.value, field: r.field, users: [] };
+    entry.users.push(u);
+    if (!r.field.startsWith('proxmox.')) entry.field = r.field;
+    byRange.set(key, entry);
+  }
+  for (const { range, field, users: sets } of byRange.values()) {
+    const size = range.end - range.start + 1;
+    const need = sets.reduce((s, u) => s + u.machines + u.surge, 0);
+    if (need <= size) continue;
+    const parts = sets.map((u) => `${u.machines} + ${u.surge} (${u.what})`).join(' + ');
+    add(error(field, `${rangeText(range)} holds ${size} VM ID(s), but the machine sets cloned into it need ${need} at once: ${parts}, counting each set at its maximum plus its rolling-update surge; widen the range`));
+  }
+  return out;
+}
