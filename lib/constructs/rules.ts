@@ -262,7 +262,7 @@ export function capacityProblems(addresses: readonly string[], demands: readonly
   const surge = demands.reduce((s, d) => s + d.surge, 0);
   if (available >= machines + surge) return [];
   const parts = demands.map((d) => `${d.machines} ${d.what}`).join(' + ');
-  return [error(field, `holds ${available} address(es) but the cluster needs ${machines + surge}: ${parts} machines + ${surge} for rolling updates (maxSurge 1 per control plane and pool); add addresses or shrink the cluster`)];
+  return [error(field, `holds ${available} address(es) but the cluster needs ${machines + surge}: ${parts} machines + ${surge} for rolling updates (maxSurge 1 per control plane and per deployment: one per pool, one per node of a spread pool); add addresses or shrink the cluster`)];
 }
 
 /** Control-plane size: odd for etcd quorum; one works but cannot roll (STACK.md §3.4). */
@@ -317,6 +317,8 @@ export interface TemplateVmUser {
   /** Nodes CAPMOX may clone its machines on, and the field that says so. */
   readonly nodes: readonly string[];
   readonly nodesField: string;
+  /** For one node of a spread pool: the field its own template VM goes in (`workers[0].spread.templates`). */
+  readonly spreadTemplatesField?: string;
 }
 
 /** Image Factory schematic IDs: hex sha256. */
@@ -402,10 +404,18 @@ export function templatePlacementProblems(u: TemplateVmUser): Problem[] {
   // Malformed node names are refused on their own fields.
   const elsewhere = u.nodes.filter((n) => n !== vm.sourceNode && PROXMOX_NODE_NAME.test(n));
   if (elsewhere.length === 0 || !PROXMOX_NODE_NAME.test(vm.sourceNode)) return [];
+  const shared = 'put the template on storage every node reaches and declare it (storage: { name: <shared storage>, shared: true })';
+  if (u.spreadTemplatesField !== undefined) {
+    // One node of a spread pool: its way out is a template VM of its own.
+    const node = elsewhere[0];
+    return [error(field, `template VM ${vm.templateId} is on node-local storage ${quote(storage.name)} of ${quote(vm.sourceNode)}, but ${u.nodesField} puts the ${u.what}, and Proxmox refuses clones to another node from local storage. `
+      + `Ways out: declare a template VM on ${quote(node)} in ${u.spreadTemplatesField} (sourceNode ${node}, a free templateId, the pool's image; the runbook then has its build commands); or ${shared}`)];
+  }
   const ways = [
-    'put the template on storage every node reaches and declare it (storage: { name: <shared storage>, shared: true })',
+    shared,
     `set ${u.nodesField} to [${vm.sourceNode}]`,
-    'or build one template VM per node and give each node a pool of its own (workers[].template and workers[].allowedNodes)',
+    'or build one template VM per node and spread the pools over the nodes (workers[].spread.nodes, with one template per node in workers[].spread.templates; '
+    + 'the control plane stays on one node)',
   ];
   return [error(field, `template VM ${vm.templateId} is on node-local storage ${quote(storage.name)} of ${quote(vm.sourceNode)}, but ${u.nodesField} lets CAPMOX clone the ${u.what} on ${list(elsewhere)}, and Proxmox refuses clones to another node from local storage. Ways out: ${ways.join('; ')}`)];
 }
@@ -714,6 +724,10 @@ export function cloneValues(s: CloneSettings): ProxmoxCloneOptions {
 export interface CloneUser {
   /** `control plane`, `pool gpu`, `pool gpu on K8S1`. */
   readonly what: string;
+  /** The machine set as its props name it: `control plane`, `pool gpu` (a spread pool's nodes share it). */
+  readonly group: string;
+  /** For one node of a spread pool: the field its own template VM goes in. */
+  readonly spreadTemplatesField?: string;
   readonly clone: CloneSettings;
   /** The template VM its machines are cloned from. */
   readonly vm: TemplateVm;
@@ -727,7 +741,7 @@ export interface CloneUser {
 
 /** The field of a finding: the more specific of two (a machine set's own over the cluster's `proxmox.`). */
 function specific(a: string, b: string): string {
-  return a.startsWith('proxmox.') ? b : a;
+  return a.startsWith('proxmox.') && !b.startsWith('proxmox.') ? b : a;
 }
 
 /** `1000-1099`. */
@@ -757,8 +771,12 @@ export function cloneSetProblems(users: readonly CloneUser[], templates: readonl
       for (const [k, s] of [['cloneStorage', cloneStorage], ['cloneFormat', cloneFormat]] as const) {
         if (s === undefined) continue;
         const shown = k === 'cloneStorage' ? quote((s.value as { name: string }).name) : quote(s.value);
-        add(error(specific(s.field, full.field), `${s.field} ${shown} applies to full clones only, but ${full.field} false makes the ${u.what} linked clones, which stay on the template's storage `
-          + `(Proxmox refuses storage and format for linked clones): set ${full.field} true, or keep ${k} on the machine sets that make full clones`));
+        const why = '(Proxmox refuses storage and format for linked clones)';
+        const fix = `set ${full.field} true, or keep ${k} on the machine sets that make full clones`;
+        // Reported on the storage or format unless only the full flag is the machine set's own.
+        add(specific(s.field, full.field) === s.field
+          ? error(s.field, `${shown} applies to full clones only, but ${full.field} false makes the ${u.group} linked clones, which stay on the template's storage ${why}: ${fix}`)
+          : error(full.field, `false makes the ${u.group} linked clones, which stay on the template's storage, but ${s.field} ${shown} applies to full clones only ${why}: ${fix}`));
       }
     }
     const storage = cloneStorage?.value;
@@ -766,9 +784,13 @@ export function cloneSetProblems(users: readonly CloneUser[], templates: readonl
     if (storage !== undefined && !linked && storage.shared === false && PROXMOX_NODE_NAME.test(u.vm.sourceNode)) {
       const elsewhere = u.nodes.filter((n) => n !== u.vm.sourceNode && PROXMOX_NODE_NAME.test(n));
       if (elsewhere.length > 0) {
-        add(error(specific(cloneStorage!.field, u.nodesField), `${cloneStorage!.field} ${quote(storage.name)} is node-local, but ${u.nodesField} lets CAPMOX clone the ${u.what} on ${list(elsewhere)}, `
-          + `away from its template's node ${quote(u.vm.sourceNode)}, and Proxmox writes a clone on another node only to shared storage ("can't clone to non-shared storage"): `
-          + `name a shared storage (cloneStorage: { name: <shared storage>, shared: true }) or keep the ${u.what} on ${quote(u.vm.sourceNode)}`));
+        const placed = u.spreadTemplatesField !== undefined
+          ? `${u.nodesField} puts the ${u.what}` : `${u.nodesField} lets CAPMOX clone the ${u.what} on ${list(elsewhere)}`;
+        const keep = u.spreadTemplatesField !== undefined
+          ? `give ${quote(elsewhere[0])} a template VM of its own in ${u.spreadTemplatesField}` : `keep the ${u.what} on ${quote(u.vm.sourceNode)}`;
+        add(error(specific(cloneStorage!.field, u.nodesField), `${cloneStorage!.field} ${quote(storage.name)} is node-local, but ${placed}, away from its template's node `
+          + `${quote(u.vm.sourceNode)}, and Proxmox writes a clone on another node only to shared storage ("can't clone to non-shared storage"): `
+          + `name a shared storage (cloneStorage: { name: <shared storage>, shared: true }), or ${keep}`));
       }
     }
     const r = vmIdRange?.value;

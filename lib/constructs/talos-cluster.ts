@@ -12,7 +12,8 @@ import { TalosCcmCRS } from './addons/talos-ccm';
 import { ITalosCluster } from './cluster-ref';
 import { MachineSize, ProxmoxCloneOptions, ProxmoxMachineTemplate, TemplateVm } from './proxmox-machine-template';
 import {
-  bridgeNameProblems, capacityProblems, cloneOptionProblems, cloneSetProblems, CloneUser, cloneValues, resolveClone, controlPlaneReplicaProblems, dnsLabelProblems, dnsServerProblems, INT32_MAX, MachineDemand,
+  bridgeNameProblems, capacityProblems, cloneOptionProblems, cloneSetProblems, CloneUser, cloneValues, resolveClone,
+  controlPlaneReplicaProblems, dnsLabelProblems, dnsServerProblems, INT32_MAX, MachineDemand,
   machineSizeProblems, nameLengthProblems, NETWORK_FIELDS, networkProblems, nonEmptyListProblems, podCidrCapacityProblems,
   machineNodesProblems, proxmoxNodeProblems, schematicProblems, storageIdProblems, templateImageProblems, templatePlacementProblems,
   templateVmProblems, TemplateVmUser, templateVmRefProblems, uniquePoolProblems,
@@ -435,11 +436,11 @@ export class TalosCluster extends Construct implements ITalosCluster {
     const controlPlane: TemplateVmUser & CloneUser = {
       what: 'control plane', field: 'proxmox.template', declared: true, vm: this.template, talosVersion: this.talosVersion,
       schematic: this.schematic, ...machineNodes(this.allowedNodes, this.controlPlaneNodes, 'controlPlane.allowedNodes'),
-      clone: this.controlPlaneClone(), machines: this.controlPlaneReplicas, surge: 1,
+      group: 'control plane', clone: this.controlPlaneClone(), machines: this.controlPlaneReplicas, surge: 1,
     };
     const sets: (TemplateVmUser & CloneUser)[] = [controlPlane, ...pools.flatMap((w, i) => {
       const clone = resolveClone([{ options: w, prefix: at(i) }, { options: this.clone, prefix: 'proxmox' }]);
-      const base = { talosVersion: this.talosVersion, schematic: poolSchematic(this, w), clone };
+      const base = { talosVersion: this.talosVersion, schematic: poolSchematic(this, w), clone, group: `pool ${w.name}` };
       const own = { field: `${at(i)}.template`, declared: w.template !== undefined, vm: w.template ?? this.template };
       const nodes = w.spread?.nodes;
       if (nodes === undefined) {
@@ -452,6 +453,7 @@ export class TalosCluster extends Construct implements ITalosCluster {
         const vm = j >= 0 ? { field: `${at(i)}.spread.templates[${j}]`, declared: true, vm: templates[j] } : own;
         return {
           ...base, ...vm, what: `pool ${w.name} on ${node}`, nodes: this.allowedNodes.includes(node) ? [node] : [], nodesField: `${at(i)}.spread.nodes[${n}]`,
+          spreadTemplatesField: `${at(i)}.spread.templates`,
           machines: poolMaxReplicas(spreadNodeOptions(w, n, nodes.length)), surge: 1,
         };
       });
