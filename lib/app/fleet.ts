@@ -10,7 +10,7 @@ import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { TemplateVm } from '../constructs/proxmox-machine-template';
 import { freeVmIdAfter, imageText } from '../constructs/rules';
-import { Diagnostic, error, quote, ValidationError } from '../core/errors';
+import { Diagnostic, error, quote, ValidationError, warning } from '../core/errors';
 import { compareText } from '../core/naming';
 import { Ipv4Range, ipv4ToInt, parseIpv4Range, rangeContains, rangesOverlap } from '../core/network';
 import { nocloudDiskImageUrl } from '../talos/schematic';
@@ -34,15 +34,45 @@ export interface ManagementOutput {
  * management objects included) have the same group, kind, namespace and name.
  *
  * Each problem is reported on the later file in name order and names the earlier one.
+ * Overlapping VM ID ranges of two clusters are a warning: CAPMOX still finds free IDs.
  *
+ * @returns the warnings, each with its file
  * @throws ValidationError listing every problem found
  */
-export function checkFleet(clusters: readonly BuiltCluster[], management: readonly ManagementOutput[] = []): void {
+export function checkFleet(clusters: readonly BuiltCluster[], management: readonly ManagementOutput[] = []): Diagnostic[] {
   const problems = [
     ...addressProblems(clusters), ...credentialsProblems(clusters), ...templateVmProblems(clusters),
     ...duplicateObjectProblems(clusters, management),
   ];
   if (problems.length > 0) throw new ValidationError(problems);
+  return vmIdRangeWarnings(clusters);
+}
+
+/**
+ * Two clusters whose VM ID ranges overlap. CAPMOX takes the lowest ID of the range that no machine
+ * of its own cluster holds and Proxmox reports free (`getNextFreeVMIDfromRange`, CAPMOX v0.9.0), so
+ * both keep working; but it does not see the other cluster's machines being created, so two clones
+ * at once can pick the same ID (one fails and is retried), and one cluster can use up the other's IDs.
+ */
+function vmIdRangeWarnings(clusters: readonly BuiltCluster[]): Diagnostic[] {
+  const sorted = byFile(clusters);
+  const out: Diagnostic[] = [];
+  sorted.forEach((later, j) => {
+    for (const mine of later.cluster.vmIdRanges) {
+      for (const earlier of sorted.slice(0, j)) {
+        for (const theirs of earlier.cluster.vmIdRanges) {
+          if (mine.range.start > theirs.range.end || theirs.range.start > mine.range.end) continue;
+          out.push({
+            ...warning(mine.field, `${mine.range.start}-${mine.range.end} overlaps the VM ID range ${theirs.range.start}-${theirs.range.end} of ${earlier.source.file} (${theirs.field}): `
+              + 'CAPMOX skips IDs its own cluster\'s machines hold and IDs Proxmox reports taken, so both clusters still work, but two clones at once may pick the same ID '
+              + '(one fails and is retried) and one cluster can use up the other\'s IDs; give each cluster a range of its own'),
+            source: { file: later.source.file },
+          });
+        }
+      }
+    }
+  });
+  return out;
 }
 
 /** Clusters in file-name order, so that the later file is the one reported on. */

@@ -10,7 +10,7 @@ import { QEMU_GUEST_AGENT_EXTENSION, Schematic } from '../talos/schematic';
 import { CiliumCRS, CiliumOptions } from './addons/cilium';
 import { TalosCcmCRS } from './addons/talos-ccm';
 import { ITalosCluster } from './cluster-ref';
-import { MachineSize, ProxmoxCloneOptions, ProxmoxMachineTemplate, TemplateVm } from './proxmox-machine-template';
+import { MachineSize, ProxmoxCloneOptions, ProxmoxMachineTemplate, TemplateVm, VmIdRange } from './proxmox-machine-template';
 import {
   bridgeNameProblems, capacityProblems, cloneOptionProblems, cloneSetProblems, CloneUser, cloneValues, resolveClone,
   controlPlaneReplicaProblems, dnsLabelProblems, dnsServerProblems, INT32_MAX, MachineDemand,
@@ -401,6 +401,16 @@ export class TalosCluster extends Construct implements ITalosCluster {
       ...this.poolSetProblems(all),
     ]);
     return this.createPool(id, options);
+  }
+
+  /**
+   * The VM ID ranges the machine sets clone into, each once with the field that sets it
+   * (`proxmox.vmIdRange`, `controlPlane.vmIdRange`, `workers[<n>].vmIdRange`), control plane first.
+   */
+  public get vmIdRanges(): readonly { readonly field: string; readonly range: VmIdRange }[] {
+    const used = [this.controlPlaneClone(), ...this.poolOptions.map((w, i) => resolveClone([{ options: w, prefix: `workers[${i}]` }, { options: this.clone, prefix: 'proxmox' }]))]
+      .flatMap((c) => (c.vmIdRange !== undefined ? [{ field: c.vmIdRange.field, range: c.vmIdRange.value }] : []));
+    return used.filter((u, i) => used.findIndex((o) => o.field === u.field) === i);
   }
 
   /** The worker pools, in the order they were added. */
