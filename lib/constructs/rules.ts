@@ -744,6 +744,11 @@ function specific(a: string, b: string): string {
   return a.startsWith('proxmox.') && !b.startsWith('proxmox.') ? b : a;
 }
 
+/** A range whose ends are VM IDs in order; others are refused on their own fields. */
+function validRange(r: VmIdRange): boolean {
+  return [r.start, r.end].every((v) => Number.isInteger(v) && v >= MIN_VM_ID && v <= MAX_VM_ID) && r.start <= r.end;
+}
+
 /** `1000-1099`. */
 function rangeText(r: VmIdRange): string {
   return `${r.start}-${r.end}`;
@@ -774,9 +779,11 @@ export function cloneSetProblems(users: readonly CloneUser[], templates: readonl
         const why = '(Proxmox refuses storage and format for linked clones)';
         const fix = `set ${full.field} true, or keep ${k} on the machine sets that make full clones`;
         // Reported on the storage or format unless only the full flag is the machine set's own.
+        // Both set on proxmox: one finding for the cluster, whichever machine set shows it first.
+        const whose = s.field.startsWith('proxmox.') && full.field.startsWith('proxmox.') ? 'the machine sets' : `the ${u.group}`;
         add(specific(s.field, full.field) === s.field
-          ? error(s.field, `${shown} applies to full clones only, but ${full.field} false makes the ${u.group} linked clones, which stay on the template's storage ${why}: ${fix}`)
-          : error(full.field, `false makes the ${u.group} linked clones, which stay on the template's storage, but ${s.field} ${shown} applies to full clones only ${why}: ${fix}`));
+          ? error(s.field, `${shown} applies to full clones only, but ${full.field} false makes linked clones of ${whose}, which stay on the template's storage ${why}: ${fix}`)
+          : error(full.field, `false makes linked clones of ${whose}, which stay on the template's storage, but ${s.field} ${shown} applies to full clones only ${why}: ${fix}`));
       }
     }
     const storage = cloneStorage?.value;
@@ -788,13 +795,14 @@ export function cloneSetProblems(users: readonly CloneUser[], templates: readonl
           ? `${u.nodesField} puts the ${u.what}` : `${u.nodesField} lets CAPMOX clone the ${u.what} on ${list(elsewhere)}`;
         const keep = u.spreadTemplatesField !== undefined
           ? `give ${quote(elsewhere[0])} a template VM of its own in ${u.spreadTemplatesField}` : `keep the ${u.what} on ${quote(u.vm.sourceNode)}`;
-        add(error(specific(cloneStorage!.field, u.nodesField), `${cloneStorage!.field} ${quote(storage.name)} is node-local, but ${placed}, away from its template's node `
+        const path = specific(cloneStorage!.field, u.nodesField);
+        add(error(path, `${path === cloneStorage!.field ? '' : `${cloneStorage!.field} `}${quote(storage.name)} is node-local, but ${placed}, away from its template's node `
           + `${quote(u.vm.sourceNode)}, and Proxmox writes a clone on another node only to shared storage ("can't clone to non-shared storage"): `
           + `name a shared storage (cloneStorage: { name: <shared storage>, shared: true }), or ${keep}`));
       }
     }
     const r = vmIdRange?.value;
-    if (r !== undefined && Number.isInteger(r.start) && Number.isInteger(r.end) && r.start <= r.end) {
+    if (r !== undefined && validRange(r)) {
       for (const t of templates) {
         if (t.id >= r.start && t.id <= r.end) {
           add(error(vmIdRange!.field, `${rangeText(r)} contains template VM ${t.id} (${t.field}): keep clones and template VMs apart; choose a range without template VM IDs`));
@@ -806,7 +814,7 @@ export function cloneSetProblems(users: readonly CloneUser[], templates: readonl
   const byRange = new Map<string, { range: VmIdRange; field: string; users: CloneUser[] }>();
   for (const u of users) {
     const r = u.clone.vmIdRange;
-    if (r === undefined || !Number.isInteger(r.value.start) || !Number.isInteger(r.value.end) || r.value.end < r.value.start) continue;
+    if (r === undefined || !validRange(r.value)) continue;
     const key = rangeText(r.value);
     const entry = byRange.get(key) ?? { range: r.value, field: r.field, users: [] };
     entry.users.push(u);
