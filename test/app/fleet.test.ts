@@ -223,6 +223,22 @@ describe('fleet-wide checks (lib/app/fleet.ts)', () => {
     ]));
   });
 
+  test('overlapping VM ID ranges of two clusters: a warning on the later file naming the earlier one, synth goes on', () => {
+    const withRange = (v: Variant, range: string) => clusterYaml(v).replace('  isoStorage: local', `  vmIdRange: ${range}\n  isoStorage: local`);
+    const homelab = withRange({ name: 'homelab' }, '{ start: 1000, end: 1099 }');
+    expect(homelab).toContain('vmIdRange: { start: 1000, end: 1099 }');
+    const dir = fleet({ 'homelab.yaml': homelab, 'lab2.yaml': withRange({ name: 'lab2', net: 1 }, '{ start: 1050, end: 1149 }') });
+    const { warnings } = synthesize({ configDir: dir });
+    expect(warnings.map((w) => w.split(prefix(dir)).join('clusters'))).toEqual([
+      'clusters/lab2.yaml: proxmox.vmIdRange 1050-1149 overlaps the VM ID range 1000-1099 of clusters/homelab.yaml (proxmox.vmIdRange): CAPMOX skips IDs its own '
+      + 'cluster\'s machines hold and IDs Proxmox reports taken, so both clusters still work, but two clones at once may pick the same ID (one fails and is retried) '
+      + 'and one cluster can use up the other\'s IDs; give each cluster a range of its own',
+    ]);
+    // Ranges of their own: no warning.
+    const apart = fleet({ 'homelab.yaml': homelab, 'lab2.yaml': withRange({ name: 'lab2', net: 1 }, '{ start: 1100, end: 1199 }') });
+    expect(synthesize({ configDir: apart }).warnings).toEqual([]);
+  });
+
   test('the repository\'s clusters (homelab.yaml and edge.ts) pass together', () => {
     expect(() => synthesize({ configDir: path.join(ROOT, 'clusters'), gitopsFile: path.join(ROOT, 'gitops.yaml') })).not.toThrow();
   });
