@@ -110,7 +110,8 @@ describe('README "Proxmox options and spread over hosts"', () => {
       const deployments = objects().filter((o) => o.kind === 'MachineDeployment');
       expect(deployments.map((o) => [o.metadata.name, o.spec.replicas])).toEqual([['lab-spread-k8s0', 2], ['lab-spread-k8s1', 2], ['lab-spread-k8s2', 1]]);
       const templates = objects().filter((o) => o.kind === 'ProxmoxMachineTemplate' && o.metadata.name.startsWith('lab-spread-'));
-      expect(templates.map((o) => [o.spec.template.spec.allowedNodes, o.spec.template.spec.templateID, o.spec.template.spec.pool, o.spec.template.spec.storage]))
+      const specs = templates.map((o) => o.spec.template.spec);
+      expect(specs.map((t) => [t.allowedNodes, t.templateID, t.pool, t.storage]))
         .toEqual([[['K8S0'], 8700, 'k8s-lab', 'nvme-thin'], [['K8S1'], 8711, 'k8s-lab', 'nvme-thin'], [['K8S2'], 8712, 'k8s-lab', 'nvme-thin']]);
     });
 
