@@ -41,11 +41,37 @@ export interface ManagementOutput {
  */
 export function checkFleet(clusters: readonly BuiltCluster[], management: readonly ManagementOutput[] = []): Diagnostic[] {
   const problems = [
-    ...addressProblems(clusters), ...credentialsProblems(clusters), ...templateVmProblems(clusters),
+    ...addressProblems(clusters), ...credentialsProblems(clusters), ...templateVmProblems(clusters), ...vmIdRangeTemplateProblems(clusters),
     ...duplicateObjectProblems(clusters, management),
   ];
   if (problems.length > 0) throw new ValidationError(problems);
   return vmIdRangeWarnings(clusters);
+}
+
+/**
+ * A cluster's VM ID range holding a template VM of another cluster: Proxmox VM IDs are unique across
+ * the Proxmox cluster, so clones and template VMs must stay apart there too (the cluster's own
+ * template VMs are checked by its construct).
+ */
+function vmIdRangeTemplateProblems(clusters: readonly BuiltCluster[]): Diagnostic[] {
+  const sorted = byFile(clusters);
+  const uses = new Map(sorted.map((b) => [b, templateVmUses(b)]));
+  const out: Diagnostic[] = [];
+  for (const b of sorted) {
+    for (const { field, range } of b.cluster.vmIdRanges) {
+      for (const other of sorted) {
+        if (other === b) continue;
+        const seen = new Set<number>();
+        for (const u of uses.get(other)!) {
+          const id = u.vm.templateId;
+          if (id < range.start || id > range.end || seen.has(id)) continue;
+          seen.add(id);
+          out.push(at(b, field, `${range.start}-${range.end} contains template VM ${id} of ${other.source.file} (${u.field}): Proxmox VM IDs are unique across the whole Proxmox cluster; keep clones and template VMs apart and choose a range without template VM IDs`));
+        }
+      }
+    }
+  }
+  return out;
 }
 
 /**
