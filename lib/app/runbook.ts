@@ -241,12 +241,30 @@ function templateStorages(vms: readonly TemplateVmUsers[]): string[] {
   return [...new Set(vms.map((v) => v.vm.storage.name))];
 }
 
+/** One check per storage: a storage named twice (node-local templates on several nodes, a clone storage) is checked on every node named. */
+function mergeStorageChecks(
+  out: StorageCheck[], c: StorageCheck,
+): StorageCheck[] {
+  const i = out.findIndex((o) => o.storage === c.storage);
+  if (i < 0) return [...out, c];
+  const merged = { ...out[i], nodes: [...out[i].nodes, ...c.nodes.filter((n) => !out[i].nodes.includes(n))], shared: out[i].shared || c.shared };
+  return out.map((o, k) => (k === i ? merged : o));
+}
+
+/** A storage, the content it must hold and the nodes it must be on. */
+interface StorageCheck {
+  readonly storage: string;
+  readonly content: string;
+  readonly nodes: readonly string[];
+  readonly shared?: boolean;
+}
+
 /**
  * A check, pasted on any node, that each node has each storage active with the content type
  * CAPMOX or Proxmox needs there (and shared, where the config says so): `pvesh` answers for any
  * node of the Proxmox VE cluster, and the storage status has `content`, `active` and `shared`.
  */
-function storageChecks(checks: readonly { storage: string; content: string; nodes: readonly string[]; shared?: boolean }[]): string[] {
+function storageChecks(checks: readonly StorageCheck[]): string[] {
   return checks.flatMap(({ storage, content, nodes, shared }) => [
     `for node in ${nodes.map(sh).join(' ')}; do`,
     `  s=$(pvesh get "/nodes/$node/storage/${storage}/status" --output-format json 2>/dev/null)`,
@@ -329,13 +347,13 @@ function proxmoxSection(cluster: TalosCluster, vms: readonly TemplateVmUsers[]):
         nodes: v.vm.storage.shared ? v.nodes : [v.vm.sourceNode],
       })),
       ...cloneChecks,
-    ].filter((c, i, all) => all.findIndex((o) => o.storage === c.storage) === i))),
+    ].reduce(mergeStorageChecks, []))),
     '',
     ...(pools.length === 0 ? ['- `/vms`, not a pool: the machine templates name no Proxmox pool, so clones join none.'] : [
       `- ${list(pools.map((p) => code(`/pool/${p}`)))}, not \`/vms\`: ${unpooled ? 'the machine templates that name a Proxmox pool' : 'every machine template names a Proxmox pool'}`,
       '  (`pool`), so each clone joins it as it is created (Proxmox checks `VM.Allocate` on the pool), and the token administers',
-      `  the VMs of ${pools.length > 1 ? 'these pools' : 'this pool'} only, not every VM of the Proxmox cluster (STACK.md §9.2). The \`pveum pool list\` line creates`,
-      `  ${pools.length > 1 ? 'each pool' : 'the pool'} only when missing (a nested pool \`a/b\` needs \`a\` first).`
+      `  the VMs of ${pools.length > 1 ? 'these pools' : 'this pool'} only, not every VM of the Proxmox cluster, as CAPMOX's own least-privilege table has it. The`,
+      `  \`pveum pool list\` line creates ${pools.length > 1 ? 'each pool' : 'the pool'} only when missing (a nested pool \`a/b\` needs \`a\` first).`
         + (unpooled ? ' The machine sets without a pool still need `PVEVMAdmin` on `/vms`.' : ''),
     ]),
     `- ${code(iso)}: CAPMOX uploads each machine's NoCloud ISO (its machine config, cluster PKI included on`,

@@ -10,7 +10,7 @@ import { CLUSTER_NAME_LABEL, contentAddressedName } from '../core/naming';
 import { API } from '../core/stack';
 import { QEMU_GUEST_AGENT_EXTENSION, Schematic } from '../talos/schematic';
 import { ITalosCluster } from './cluster-ref';
-import { machineSizeProblems, templateVmRefProblems } from './rules';
+import { cloneOptionProblems, machineSizeProblems, templateVmRefProblems } from './rules';
 
 /**
  * The disk image a template VM holds: every clone boots it, whatever `machine.install.image` says
@@ -187,7 +187,7 @@ export class ProxmoxMachineTemplate extends Construct {
     super(scope, id);
     const cluster = props.cluster;
     this.template = { ...(props.template ?? cluster.template) };
-    throwErrors([...machineSizeProblems(props, ''), ...templateVmRefProblems(this.template, 'template')]);
+    throwErrors([...machineSizeProblems(props, ''), ...templateVmRefProblems(this.template, 'template'), ...cloneOptionProblems(props.clone ?? {}, 'clone')]);
     this.allowedNodes = props.allowedNodes !== undefined ? [...props.allowedNodes] : undefined;
     const clone = props.clone ?? {};
     this.clone = { ...clone };

@@ -555,5 +555,19 @@ describe('clusterRunbook with Proxmox pools, clone storages and spread pools', (
     expect(templates.join('\n')).toContain('Used by the pool `default` on `K8S1`. Disk on node-local storage `local-lvm`: every clone stays on `K8S1`.');
     expect(leads(text)).toContain(TEMPLATE_NODE('K8S2'));
     expect(acls(cluster).filter((l) => l.includes('PVETemplateUser'))).toEqual([8700, 8711, 8712].map((id) => `pveum acl modify /vms/${id} --users capmox-homelab@pve --roles PVETemplateUser`));
+    // local-lvm holds a template on each node: checked on all three, once.
+    const check = blocks(section(text, 'Proxmox API user and token'))[1];
+    expect(check.filter((l) => l.startsWith('for node in'))).toEqual(['for node in K8S0 K8S1 K8S2; do', 'for node in K8S0 K8S1 K8S2; do']);
+    expect(check[6]).toBe('  s=$(pvesh get "/nodes/$node/storage/local-lvm/status" --output-format json 2>/dev/null)');
+  });
+
+  test('runbooks with pools and spread pools: links resolve, no STACK.md citation, every block placed', () => {
+    for (const cluster of [build({ pool: 'k8s-homelab' }), build({}, [{ ...DEFAULT_POOL, pool: 'k8s-workers', spread: { nodes: NODES } }])]) {
+      const text = clusterRunbook(cluster, OPTIONS);
+      expect(danglingLinks(text, 'homelab')).toEqual([]);
+      expect(text).not.toMatch(/STACK\.md|\.\.\/shared/);
+      expect(citations(text)).toEqual([]);
+      expect(leads(text).filter((l) => l !== WORKSTATION && !l.startsWith('In a root shell on the Proxmox node '))).toEqual([]);
+    }
   });
 });
