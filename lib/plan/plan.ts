@@ -325,7 +325,8 @@ function spreadScaling(folder: string, old: Map<string, Entry>, next: Map<string
       return !b ? `${n} (new) ${a!.size}` : !a ? `${n} (removed) ${b.size} → 0` : `${n} ${b.size} → ${a.size}`;
     });
     const same = (n: string) => before.find((x) => x.node === n)?.size === after.find((x) => x.node === n)?.size;
-    if (before.length === after.length && nodes.every(same)) continue;
+    // A single pinned deployment has nothing to redistribute (and may be a pool pinned with allowedNodes).
+    if (Math.max(before.length, after.length) < 2 || (before.length === after.length && nodes.every(same))) continue;
     const total = (xs: Side[]) => xs.reduce((t, x) => t + x.count, 0);
     const autoscaled = [...before, ...after].some((x) => x.size.includes('–'));
     lines.push(`spread pool ${pool}: ${total(before)} → ${total(after)} machine(s)${autoscaled ? ' at most' : ''} over ${after.length} node(s); ${parts.join(', ')}`);

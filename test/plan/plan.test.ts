@@ -86,6 +86,11 @@ describe('plan', () => {
       expect(formatPlan(plan, 'dist/ at HEAD')).toContain('  scaling: spread pool homelab-default: 4 → 4 machine(s) over 3 node(s); K8S0 2 → 2, K8S1 2 → 1, K8S2 (new) 1\n');
     });
 
+    test('a pool pinned to one node by allowedNodes, named like a node\'s deployment, gets no spread line', () => {
+      const pinned = (replicas: number) => (c: any) => { c.workers[0] = { ...c.workers[0], name: 'db-k8s0', replicas, allowedNodes: ['K8S0'] }; };
+      expect(only(computePlan(distOf(pinned(1)), distOf(pinned(2)))).scaling).toEqual(['pool homelab-db-k8s0 scales 1 → 2 machine(s)']);
+    });
+
     test('a node removed: its MachineDeployment is deleted, which is DESTRUCTIVE', () => {
       const plan = computePlan(distOf(spread(['K8S0', 'K8S1', 'K8S2'], 6)), two);
       expect(only(plan).scaling[0]).toBe('spread pool homelab-default: 6 → 4 machine(s) over 2 node(s); K8S0 2 → 2, K8S1 2 → 2, K8S2 (removed) 2 → 0');
