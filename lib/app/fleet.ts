@@ -207,18 +207,11 @@ function templateVmProblems(clusters: readonly BuiltCluster[]): Diagnostic[] {
   const uses = byFile(clusters).flatMap(templateVmUses);
   const taken = new Set(uses.map((u) => u.vm.templateId));
   const owners = new Map<number, TemplateVmUse>();
-  const storages = new Map<string, TemplateVmUse>();
-  const problems: Diagnostic[] = [];
+  const problems: Diagnostic[] = [...storageKindProblems(clusters)];
   const unique = 'Proxmox VM IDs are unique across the whole Proxmox cluster, so both name one VM';
   for (const u of uses) {
     const { vm } = u;
     const other = (o: TemplateVmUse) => `${o.cluster.source.file} (${o.field})`;
-    const storageOwner = storages.get(vm.storage.name);
-    if (storageOwner === undefined) storages.set(vm.storage.name, u);
-    else if (storageOwner.vm.storage.shared !== vm.storage.shared) {
-      const kind = (shared: boolean) => (shared ? 'shared' : 'node-local');
-      problems.push(at(u.cluster, `${u.field}.storage.shared`, `storage ${quote(vm.storage.name)} is ${kind(vm.storage.shared)} here but ${kind(storageOwner.vm.storage.shared)} in ${other(storageOwner)}: a Proxmox storage is one or the other; declare it alike (pvesm status shows it)`));
-    }
     const owner = owners.get(vm.templateId);
     if (owner === undefined) {
       owners.set(vm.templateId, u);
@@ -233,6 +226,28 @@ function templateVmProblems(clusters: readonly BuiltCluster[]): Diagnostic[] {
       problems.push(at(u.cluster, `${u.field}.templateId`, `${vm.templateId} is also the template VM of ${other(owner)}, which holds ${imageText(was.image.talosVersion, was.image.schematic)}, but here ${imageText(img.talosVersion, img.schematic)}: ${unique}, and a template VM holds one disk image; ${fix}`));
     } else if (was.storage.name !== vm.storage.name) {
       problems.push(at(u.cluster, `${u.field}.storage.name`, `template VM ${vm.templateId} is on storage ${quote(was.storage.name)} in ${other(owner)}, but ${quote(vm.storage.name)} here: one VM's disk is on one storage; declare the same`));
+    }
+  }
+  return problems;
+}
+
+/**
+ * One storage is shared or node-local in every file that names it, as a template storage
+ * (`proxmox.template`, `workers[i].template`, `workers[i].spread.templates[j]`) or as a clone storage.
+ */
+function storageKindProblems(clusters: readonly BuiltCluster[]): Diagnostic[] {
+  const declarations = byFile(clusters).flatMap((b) => [
+    ...templateVmUses(b).map((u) => ({ cluster: b, shown: u.field, path: `${u.field}.storage.shared`, storage: u.vm.storage })),
+    ...b.cluster.cloneStorages.map(({ field, storage }) => ({ cluster: b, shown: field, path: `${field}.shared`, storage })),
+  ]);
+  const first = new Map<string, typeof declarations[number]>();
+  const kind = (shared: boolean) => (shared ? 'shared' : 'node-local');
+  const problems: Diagnostic[] = [];
+  for (const d of declarations) {
+    const owner = first.get(d.storage.name);
+    if (owner === undefined) first.set(d.storage.name, d);
+    else if (owner.storage.shared !== d.storage.shared) {
+      problems.push(at(d.cluster, d.path, `storage ${quote(d.storage.name)} is ${kind(d.storage.shared)} here but ${kind(owner.storage.shared)} in ${owner.cluster.source.file} (${owner.shown}): a Proxmox storage is one or the other; declare it alike (pvesm status shows it)`));
     }
   }
   return problems;

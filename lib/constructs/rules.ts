@@ -830,3 +830,23 @@ export function cloneSetProblems(users: readonly CloneUser[], templates: readonl
   }
   return out;
 }
+
+/**
+ * One storage is shared or node-local wherever the cluster names it as a clone storage and as a
+ * template storage: a Proxmox storage is one or the other, and the placement rules trust the
+ * declaration. (Template storages among themselves are compared by the fleet-wide check.)
+ */
+export function storageKindProblems(declared: readonly { name: string; shared: boolean; field: string }[]): Problem[] {
+  const first = new Map<string, { shared: boolean; field: string }>();
+  const out: Problem[] = [];
+  const kind = (shared: boolean) => (shared ? 'shared' : 'node-local');
+  for (const d of declared) {
+    if (typeof d.name !== 'string' || typeof d.shared !== 'boolean') continue;
+    const owner = first.get(d.name);
+    if (owner === undefined) first.set(d.name, d);
+    else if (owner.shared !== d.shared && owner.field !== d.field && [owner.field, d.field].some((f) => f.endsWith('cloneStorage'))) {
+      out.push(error(`${d.field}.shared`, `${d.shared} declares storage ${quote(d.name)} ${kind(d.shared)}, but ${owner.field} declares it ${kind(owner.shared)}: a Proxmox storage is one or the other; declare it alike (pvesm status shows it)`));
+    }
+  }
+  return out;
+}

@@ -10,12 +10,13 @@ import { QEMU_GUEST_AGENT_EXTENSION, Schematic } from '../talos/schematic';
 import { CiliumCRS, CiliumOptions } from './addons/cilium';
 import { TalosCcmCRS } from './addons/talos-ccm';
 import { ITalosCluster } from './cluster-ref';
-import { MachineSize, ProxmoxCloneOptions, ProxmoxMachineTemplate, TemplateVm, VmIdRange } from './proxmox-machine-template';
+import { MachineSize, ProxmoxCloneOptions, ProxmoxMachineTemplate, TemplateStorage, TemplateVm, VmIdRange } from './proxmox-machine-template';
 import {
   bridgeNameProblems, capacityProblems, cloneOptionProblems, cloneSetProblems, CloneUser, cloneValues, resolveClone,
   controlPlaneReplicaProblems, dnsLabelProblems, dnsServerProblems, INT32_MAX, MachineDemand,
   machineSizeProblems, nameLengthProblems, NETWORK_FIELDS, networkProblems, nonEmptyListProblems, podCidrCapacityProblems,
-  machineNodesProblems, proxmoxNodeProblems, schematicProblems, storageIdProblems, templateImageProblems, templatePlacementProblems,
+  machineNodesProblems, proxmoxNodeProblems, schematicProblems, storageIdProblems, storageKindProblems, templateImageProblems,
+  templatePlacementProblems,
   templateVmProblems, TemplateVmUser, templateVmRefProblems, uniquePoolProblems,
   versionProblems, wholeNumberProblems,
 } from './rules';
@@ -408,9 +409,20 @@ export class TalosCluster extends Construct implements ITalosCluster {
    * (`proxmox.vmIdRange`, `controlPlane.vmIdRange`, `workers[<n>].vmIdRange`), control plane first.
    */
   public get vmIdRanges(): readonly { readonly field: string; readonly range: VmIdRange }[] {
-    const used = [this.controlPlaneClone(), ...this.poolOptions.map((w, i) => resolveClone([{ options: w, prefix: `workers[${i}]` }, { options: this.clone, prefix: 'proxmox' }]))]
-      .flatMap((c) => (c.vmIdRange !== undefined ? [{ field: c.vmIdRange.field, range: c.vmIdRange.value }] : []));
+    const used = this.machineSetClones().flatMap((c) => (c.vmIdRange !== undefined ? [{ field: c.vmIdRange.field, range: c.vmIdRange.value }] : []));
     return used.filter((u, i) => used.findIndex((o) => o.field === u.field) === i);
+  }
+
+  /** The clone storages the machine sets write full clones to, each once with the field that names it (`proxmox.cloneStorage`, …). */
+  public get cloneStorages(): readonly { readonly field: string; readonly storage: TemplateStorage }[] {
+    const used = this.machineSetClones().flatMap((c) => (c.cloneStorage !== undefined && c.full?.value !== false
+      ? [{ field: c.cloneStorage.field, storage: c.cloneStorage.value }] : []));
+    return used.filter((u, i) => used.findIndex((o) => o.field === u.field) === i);
+  }
+
+  /** The clone options of the control plane and of each pool, with their fields. */
+  private machineSetClones() {
+    return [this.controlPlaneClone(), ...this.poolOptions.map((w, i) => resolveClone([{ options: w, prefix: `workers[${i}]` }, { options: this.clone, prefix: 'proxmox' }]))];
   }
 
   /** The worker pools, in the order they were added. */
@@ -476,6 +488,10 @@ export class TalosCluster extends Construct implements ITalosCluster {
       ...capacityProblems(this.addresses, demands, 'network.addresses'),
       ...podCidrCapacityProblems(this.podCidrs, demands, 'network.podCidrs'),
       ...templateRules(sets),
+      ...storageKindProblems([
+        ...sets.filter((u) => u.declared).map((u) => ({ ...u.vm.storage, field: `${u.field}.storage` })),
+        ...sets.flatMap((u) => (u.clone.cloneStorage ? [{ ...u.clone.cloneStorage.value, field: u.clone.cloneStorage.field }] : [])),
+      ].filter((d, i, all) => all.findIndex((o) => o.field === d.field) === i)),
       ...cloneSetProblems(sets.filter((u) => templateVmRefProblems(u.vm, '').length === 0), templateIds),
     ];
   }

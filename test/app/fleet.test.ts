@@ -239,6 +239,14 @@ describe('fleet-wide checks (lib/app/fleet.ts)', () => {
     expect(synthesize({ configDir: apart }).warnings).toEqual([]);
   });
 
+  test('a clone storage declared shared in one file and node-local in another fails on the later file', () => {
+    const withClone = (v: Variant, shared: boolean) => clusterYaml(v).replace('  isoStorage: local', `  cloneStorage: { name: nvme, shared: ${shared} }\n  isoStorage: local`);
+    expect(failure({ 'homelab.yaml': withClone({ name: 'homelab' }, false), 'lab2.yaml': withClone({ name: 'lab2', net: 1 }, true) }).split('\n')).toEqual([
+      'clusters/lab2.yaml: proxmox.cloneStorage.shared storage "nvme" is shared here but node-local in clusters/homelab.yaml (proxmox.cloneStorage): a Proxmox storage is one or the other; '
+      + 'declare it alike (pvesm status shows it)',
+    ]);
+  });
+
   test('a VM ID range holding another cluster\'s template VM fails, naming that file and field', () => {
     const homelab = clusterYaml({ name: 'homelab' });
     const lab2 = clusterYaml({ name: 'lab2', net: 1 }).replace('  isoStorage: local', '  vmIdRange: { start: 8000, end: 8999 }\n  isoStorage: local')

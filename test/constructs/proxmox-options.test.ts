@@ -139,6 +139,15 @@ describe('clone options (pool, tags, full, cloneStorage, cloneFormat, vmIdRange,
       ]);
     });
 
+    test('fails on a storage declared shared as a clone storage and node-local as a template storage', () => {
+      expect(errors({
+        proxmox: proxmox({ template: HOMELAB_TEMPLATE, allowedNodes: ['K8S0'], cloneStorage: { name: 'local-lvm', shared: true } }),
+      })).toEqual([
+        'proxmox.cloneStorage.shared true declares storage "local-lvm" shared, but proxmox.template.storage declares it node-local: a Proxmox storage is one or the other; '
+        + 'declare it alike (pvesm status shows it)',
+      ]);
+    });
+
     test('warns on a shared clone storage named like a node-local one', () => {
       const chart = newChart();
       const cluster = new TalosCluster(chart, 'Cluster', props({ proxmox: proxmox({ cloneStorage: { name: 'local-lvm', shared: true } }) }));
