@@ -5,9 +5,12 @@ import { Testing } from 'cdk8s';
 import * as YAML from 'yaml';
 import { buildConfigCluster } from '../lib/app/clusters';
 import { parseClusterConfig } from '../lib/app/config/load';
+import { OutputFile } from '../lib/app/output';
 import { synthesize } from '../lib/app/synth';
 import { KubeObject } from '../lib/core/kube-object';
 import { OutputGate } from '../lib/gate/gate';
+import { computePlan } from '../lib/plan/plan';
+import { formatPlan } from '../lib/plan/report';
 import { all, configProblems, Obj, one, ROOT } from './util';
 
 const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
@@ -155,5 +158,78 @@ describe('README network examples', () => {
     }, cluster);
     expect(configProblems(text, 'README.md')).toEqual([]);
     expect(new OutputGate().violations(build(text) as KubeObject[])).toEqual([]);
+  });
+});
+
+describe('README "Proxmox options and spread over hosts"', () => {
+  const SECTION = 'Proxmox options and spread over hosts';
+  const [cluster] = blocks('Adding a cluster', 'yaml');
+  const [options, batch, lab] = blocks(SECTION, 'yaml');
+  /** The cluster of "Adding a cluster" with the keys of a `proxmox:` block added to its own `proxmox`. */
+  const withProxmoxKeys = (block: string, config = cluster) => {
+    const keys = block.replace(/^proxmox:\n/, '');
+    expect(config).toContain('\nproxmox:\n');
+    return config.replace('\nproxmox:\n', `\nproxmox:\n${keys}`);
+  };
+  const withPool = (block: string) => cluster
+    .replace('addresses: [192.168.0.20-192.168.0.29]', 'addresses: [192.168.0.40-192.168.0.99]')
+    .replace(/workers:\n[\s\S]*?\ncilium:/, (m) => `${m.slice(0, -'\ncilium:'.length)}\n${block.replace(/^workers:\n/, '')}cilium:`);
+
+  test('the proxmox options synthesize as written, beside the cluster of "Adding a cluster"', () => {
+    for (const key of ['pool:', 'tags:', 'full:', 'cloneStorage:', 'cloneFormat:', 'vmIdRange:', 'description:']) expect(options).toContain(`\n  ${key}`);
+    expect(configProblems(withProxmoxKeys(options), 'README.md')).toEqual([]);
+  });
+
+  test('the pool with its own values synthesizes as written; beside the proxmox options it fails as the README says', () => {
+    expect(batch).toContain('full: false');
+    expect(configProblems(withPool(batch), 'README.md')).toEqual([]);
+    expect(configProblems(withProxmoxKeys(options, withPool(batch)), 'README.md')).toEqual([
+      'README.md: workers[1].full false makes linked clones of the pool batch, which stay on the template\'s storage, but proxmox.cloneStorage "nvme-thin" applies to full clones only '
+      + '(Proxmox refuses storage and format for linked clones): set workers[1].full true, or keep cloneStorage on the machine sets that make full clones',
+      'README.md: workers[1].full false makes linked clones of the pool batch, which stay on the template\'s storage, but proxmox.cloneFormat "raw" applies to full clones only '
+      + '(Proxmox refuses storage and format for linked clones): set workers[1].full true, or keep cloneFormat on the machine sets that make full clones',
+    ]);
+  });
+
+  describe('clusters/lab.yaml: a Proxmox pool, tags, a clone storage, a VM ID range and a pool spread over 3 nodes', () => {
+    let dir: string;
+    let files: OutputFile[];
+    beforeAll(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'readme-lab-'));
+      fs.writeFileSync(path.join(dir, 'lab.yaml'), lab);
+      files = synthesize({ configDir: dir }).files;
+    });
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const objects = () => YAML.parseAllDocuments(files.find((f) => f.path === 'lab/lab.k8s.yaml')!.content).map((d) => d.toJS());
+
+    test('is valid and passes the output gate as written', () => {
+      expect(configProblems(lab, 'README.md')).toEqual([]);
+      expect(files.map((f) => f.path)).toContain('lab/lab.k8s.yaml');
+    });
+
+    test('one deployment per node, named after it, with the split of the README', () => {
+      const deployments = objects().filter((o) => o.kind === 'MachineDeployment');
+      expect(deployments.map((o) => [o.metadata.name, o.spec.replicas])).toEqual([['lab-spread-k8s0', 2], ['lab-spread-k8s1', 2], ['lab-spread-k8s2', 1]]);
+      const templates = objects().filter((o) => o.kind === 'ProxmoxMachineTemplate' && o.metadata.name.startsWith('lab-spread-'));
+      const specs = templates.map((o) => o.spec.template.spec);
+      expect(specs.map((t) => [t.allowedNodes, t.templateID, t.pool, t.storage]))
+        .toEqual([[['K8S0'], 8700, 'k8s-lab', 'nvme-thin'], [['K8S1'], 8711, 'k8s-lab', 'nvme-thin'], [['K8S2'], 8712, 'k8s-lab', 'nvme-thin']]);
+    });
+
+    test('its runbook grants PVEVMAdmin on the pool, not on /vms, and PVEDatastoreUser on the clone storage', () => {
+      const runbook = files.find((f) => f.path === 'lab/RUNBOOK.md')!.content;
+      expect(runbook).toContain('pveum acl modify /pool/k8s-lab --users capmox-lab@pve --roles PVEVMAdmin\n');
+      expect(runbook).not.toContain('pveum acl modify /vms --users');
+      expect(runbook).toContain('pveum acl modify /storage/nvme-thin --users capmox-lab@pve --roles PVEDatastoreUser\n');
+      expect(runbook).not.toContain('/storage/local-lvm --users');
+    });
+
+    test('the plan lines of the README are what npm run plan prints for 5 → 6 replicas', () => {
+      const [planText] = blocks(SECTION, 'text');
+      fs.writeFileSync(path.join(dir, 'lab.yaml'), lab.replace('replicas: 5 ', 'replicas: 6 '));
+      const after = synthesize({ configDir: dir }).files;
+      const printed = formatPlan(computePlan(files, after), 'dist/ at HEAD');
+      for (const line of planText.trimEnd().split('\n')) expect(printed).toContain(`${line}\n`);
+    });
   });
 });

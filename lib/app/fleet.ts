@@ -10,7 +10,7 @@ import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { TemplateVm } from '../constructs/proxmox-machine-template';
 import { freeVmIdAfter, imageText } from '../constructs/rules';
-import { Diagnostic, error, quote, ValidationError } from '../core/errors';
+import { Diagnostic, error, quote, ValidationError, warning } from '../core/errors';
 import { compareText } from '../core/naming';
 import { IpRange, ipRangeContains, ipRangesOverlap, parseIp } from '../core/network';
 import { nocloudDiskImageUrl } from '../talos/schematic';
@@ -34,15 +34,71 @@ export interface ManagementOutput {
  * management objects included) have the same group, kind, namespace and name.
  *
  * Each problem is reported on the later file in name order and names the earlier one.
+ * Overlapping VM ID ranges of two clusters are a warning: CAPMOX still finds free IDs.
  *
+ * @returns the warnings, each with its file
  * @throws ValidationError listing every problem found
  */
-export function checkFleet(clusters: readonly BuiltCluster[], management: readonly ManagementOutput[] = []): void {
+export function checkFleet(clusters: readonly BuiltCluster[], management: readonly ManagementOutput[] = []): Diagnostic[] {
   const problems = [
-    ...addressProblems(clusters), ...credentialsProblems(clusters), ...templateVmProblems(clusters),
+    ...addressProblems(clusters), ...credentialsProblems(clusters), ...templateVmProblems(clusters), ...vmIdRangeTemplateProblems(clusters),
     ...duplicateObjectProblems(clusters, management),
   ];
   if (problems.length > 0) throw new ValidationError(problems);
+  return vmIdRangeWarnings(clusters);
+}
+
+/**
+ * A cluster's VM ID range holding a template VM of another cluster: Proxmox VM IDs are unique across
+ * the Proxmox cluster, so clones and template VMs must stay apart there too (the cluster's own
+ * template VMs are checked by its construct).
+ */
+function vmIdRangeTemplateProblems(clusters: readonly BuiltCluster[]): Diagnostic[] {
+  const sorted = byFile(clusters);
+  const uses = new Map(sorted.map((b) => [b, templateVmUses(b)]));
+  const out: Diagnostic[] = [];
+  for (const b of sorted) {
+    for (const { field, range } of b.cluster.vmIdRanges) {
+      for (const other of sorted) {
+        if (other === b) continue;
+        const seen = new Set<number>();
+        for (const u of uses.get(other)!) {
+          const id = u.vm.templateId;
+          if (id < range.start || id > range.end || seen.has(id)) continue;
+          seen.add(id);
+          out.push(at(b, field, `${range.start}-${range.end} contains template VM ${id} of ${other.source.file} (${u.field}): Proxmox VM IDs are unique across the whole Proxmox cluster; keep clones and template VMs apart and choose a range without template VM IDs`));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Two clusters whose VM ID ranges overlap. CAPMOX takes the lowest ID of the range that no machine
+ * of its own cluster holds and Proxmox reports free (`getNextFreeVMIDfromRange`, CAPMOX v0.9.0), so
+ * both keep working; but it does not see the other cluster's machines being created, so two clones
+ * at once can pick the same ID (one fails and is retried), and one cluster can use up the other's IDs.
+ */
+function vmIdRangeWarnings(clusters: readonly BuiltCluster[]): Diagnostic[] {
+  const sorted = byFile(clusters);
+  const out: Diagnostic[] = [];
+  sorted.forEach((later, j) => {
+    for (const mine of later.cluster.vmIdRanges) {
+      for (const earlier of sorted.slice(0, j)) {
+        for (const theirs of earlier.cluster.vmIdRanges) {
+          if (mine.range.start > theirs.range.end || theirs.range.start > mine.range.end) continue;
+          out.push({
+            ...warning(mine.field, `${mine.range.start}-${mine.range.end} overlaps the VM ID range ${theirs.range.start}-${theirs.range.end} of ${earlier.source.file} (${theirs.field}): `
+              + 'CAPMOX skips IDs its own cluster\'s machines hold and IDs Proxmox reports taken, so both clusters still work, but two clones at once may pick the same ID '
+              + '(one fails and is retried) and one cluster can use up the other\'s IDs; give each cluster a range of its own'),
+            source: { file: later.source.file },
+          });
+        }
+      }
+    }
+  });
+  return out;
 }
 
 /** Clusters in file-name order, so that the later file is the one reported on. */
@@ -143,8 +199,8 @@ function templateVmUses(b: BuiltCluster): TemplateVmUse[] {
   const c = b.cluster;
   const uses: TemplateVmUse[] = [{ cluster: b, field: 'proxmox.template', vm: c.template }];
   c.workerPools.forEach((pool, i) => {
-    if (pool.template.templateId === c.template.templateId) return;
-    uses.push({ cluster: b, field: `workers[${i}].template`, vm: pool.template });
+    if (pool.template.templateId !== c.template.templateId) uses.push({ cluster: b, field: `workers[${i}].template`, vm: pool.template });
+    pool.spreadTemplates.forEach((vm, j) => uses.push({ cluster: b, field: `workers[${i}].spread.templates[${j}]`, vm }));
   });
   return uses;
 }
@@ -158,18 +214,11 @@ function templateVmProblems(clusters: readonly BuiltCluster[]): Diagnostic[] {
   const uses = byFile(clusters).flatMap(templateVmUses);
   const taken = new Set(uses.map((u) => u.vm.templateId));
   const owners = new Map<number, TemplateVmUse>();
-  const storages = new Map<string, TemplateVmUse>();
-  const problems: Diagnostic[] = [];
+  const problems: Diagnostic[] = [...storageKindProblems(clusters)];
   const unique = 'Proxmox VM IDs are unique across the whole Proxmox cluster, so both name one VM';
   for (const u of uses) {
     const { vm } = u;
     const other = (o: TemplateVmUse) => `${o.cluster.source.file} (${o.field})`;
-    const storageOwner = storages.get(vm.storage.name);
-    if (storageOwner === undefined) storages.set(vm.storage.name, u);
-    else if (storageOwner.vm.storage.shared !== vm.storage.shared) {
-      const kind = (shared: boolean) => (shared ? 'shared' : 'node-local');
-      problems.push(at(u.cluster, `${u.field}.storage.shared`, `storage ${quote(vm.storage.name)} is ${kind(vm.storage.shared)} here but ${kind(storageOwner.vm.storage.shared)} in ${other(storageOwner)}: a Proxmox storage is one or the other; declare it alike (pvesm status shows it)`));
-    }
     const owner = owners.get(vm.templateId);
     if (owner === undefined) {
       owners.set(vm.templateId, u);
@@ -184,6 +233,28 @@ function templateVmProblems(clusters: readonly BuiltCluster[]): Diagnostic[] {
       problems.push(at(u.cluster, `${u.field}.templateId`, `${vm.templateId} is also the template VM of ${other(owner)}, which holds ${imageText(was.image.talosVersion, was.image.schematic)}, but here ${imageText(img.talosVersion, img.schematic)}: ${unique}, and a template VM holds one disk image; ${fix}`));
     } else if (was.storage.name !== vm.storage.name) {
       problems.push(at(u.cluster, `${u.field}.storage.name`, `template VM ${vm.templateId} is on storage ${quote(was.storage.name)} in ${other(owner)}, but ${quote(vm.storage.name)} here: one VM's disk is on one storage; declare the same`));
+    }
+  }
+  return problems;
+}
+
+/**
+ * One storage is shared or node-local in every file that names it, as a template storage
+ * (`proxmox.template`, `workers[i].template`, `workers[i].spread.templates[j]`) or as a clone storage.
+ */
+function storageKindProblems(clusters: readonly BuiltCluster[]): Diagnostic[] {
+  const declarations = byFile(clusters).flatMap((b) => [
+    ...templateVmUses(b).map((u) => ({ cluster: b, shown: u.field, path: `${u.field}.storage.shared`, storage: u.vm.storage })),
+    ...b.cluster.cloneStorages.map(({ field, storage }) => ({ cluster: b, shown: field, path: `${field}.shared`, storage })),
+  ]);
+  const first = new Map<string, typeof declarations[number]>();
+  const kind = (shared: boolean) => (shared ? 'shared' : 'node-local');
+  const problems: Diagnostic[] = [];
+  for (const d of declarations) {
+    const owner = first.get(d.storage.name);
+    if (owner === undefined) first.set(d.storage.name, d);
+    else if (owner.storage.shared !== d.storage.shared) {
+      problems.push(at(d.cluster, d.path, `storage ${quote(d.storage.name)} is ${kind(d.storage.shared)} here but ${kind(owner.storage.shared)} in ${owner.cluster.source.file} (${owner.shown}): a Proxmox storage is one or the other; declare it alike (pvesm status shows it)`));
     }
   }
   return problems;

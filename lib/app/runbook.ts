@@ -1,4 +1,4 @@
-import { ProxmoxMachineTemplate, TemplateVm } from '../constructs/proxmox-machine-template';
+import { ProxmoxMachineTemplate, TemplateStorage, TemplateVm } from '../constructs/proxmox-machine-template';
 import { TalosCluster } from '../constructs/talos-cluster';
 import { joinList as list } from '../core/errors';
 import { CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL } from '../core/naming';
@@ -97,7 +97,9 @@ function templateVms(cluster: TalosCluster): TemplateVmUsers[] {
   };
   add(cluster.controlPlaneTemplate, { what: 'control plane', schematic: cluster.schematic });
   for (const pool of cluster.workerPools) {
-    add(pool.machineTemplate, { what: `pool ${code(pool.poolName)}`, schematic: pool.schematic });
+    for (const d of pool.deployments) {
+      add(d.machineTemplate, { what: `pool ${code(pool.poolName)}${d.node !== undefined ? ` on ${code(d.node)}` : ''}`, schematic: pool.schematic });
+    }
   }
   return vms;
 }
@@ -320,12 +322,30 @@ function templateStorages(vms: readonly TemplateVmUsers[]): string[] {
   return [...new Set(vms.map((v) => v.vm.storage.name))];
 }
 
+/** One check per storage: a storage named twice (node-local templates on several nodes, a clone storage) is checked on every node named. */
+function mergeStorageChecks(
+  out: StorageCheck[], c: StorageCheck,
+): StorageCheck[] {
+  const i = out.findIndex((o) => o.storage === c.storage);
+  if (i < 0) return [...out, c];
+  const merged = { ...out[i], nodes: [...out[i].nodes, ...c.nodes.filter((n) => !out[i].nodes.includes(n))], shared: out[i].shared || c.shared };
+  return out.map((o, k) => (k === i ? merged : o));
+}
+
+/** A storage, the content it must hold and the nodes it must be on. */
+interface StorageCheck {
+  readonly storage: string;
+  readonly content: string;
+  readonly nodes: readonly string[];
+  readonly shared?: boolean;
+}
+
 /**
  * A check, pasted on any node, that each node has each storage active with the content type
  * CAPMOX or Proxmox needs there (and shared, where the config says so): `pvesh` answers for any
  * node of the Proxmox VE cluster, and the storage status has `content`, `active` and `shared`.
  */
-function storageChecks(checks: readonly { storage: string; content: string; nodes: readonly string[]; shared?: boolean }[]): string[] {
+function storageChecks(checks: readonly StorageCheck[]): string[] {
   return checks.flatMap(({ storage, content, nodes, shared }) => [
     `for node in ${nodes.map(sh).join(' ')}; do`,
     `  s=$(pvesh get "/nodes/$node/storage/${storage}/status" --output-format json 2>/dev/null)`,
@@ -338,6 +358,17 @@ function storageChecks(checks: readonly { storage: string; content: string; node
   ]);
 }
 
+/** Every machine template of the cluster, with the nodes its clones may land on: the control plane's, then each pool deployment's. */
+function machineSets(cluster: TalosCluster): { template: ProxmoxMachineTemplate; nodes: readonly string[] }[] {
+  const templates = [cluster.controlPlaneTemplate, ...cluster.workerPools.flatMap((p) => p.machineTemplates)];
+  return templates.map((template) => ({ template, nodes: template.allowedNodes ?? cluster.allowedNodes }));
+}
+
+/** The storage a machine template's clones are written to when it names one: full clones only (a linked clone stays on its template's storage). */
+function cloneTarget(template: ProxmoxMachineTemplate): TemplateStorage | undefined {
+  return template.clone.full !== false ? template.clone.cloneStorage : undefined;
+}
+
 function proxmoxSection(cluster: TalosCluster, vms: readonly TemplateVmUsers[]): string[] {
   const user = proxmoxUser(cluster);
   const acl = (path: string, role: string, extra = '') => `pveum acl modify ${path} --users ${user} --roles ${role}${extra}`;
@@ -346,25 +377,43 @@ function proxmoxSection(cluster: TalosCluster, vms: readonly TemplateVmUsers[]):
   const iso = cluster.isoStorage;
   const disks = templateStorages(vms);
   const bridges = bridgeUses(cluster);
+  const sets = machineSets(cluster);
+  // Proxmox checks Datastore.AllocateSpace on the clone's target storage only: cloneStorage when given, else the template's.
+  const targets = [...new Set(sets.map((s) => cloneTarget(s.template)?.name ?? s.template.template.storage.name))];
+  const cloneStorages = [...new Set(sets.flatMap((s) => cloneTarget(s.template)?.name ?? []))];
+  const pools = [...new Set(sets.flatMap((s) => s.template.clone.pool ?? []))];
+  const unpooled = sets.some((s) => s.template.clone.pool === undefined);
   const commands = [
     `pveum user add ${user} --comment ${sh(secretName !== undefined ? `CAPMOX, cluster ${cluster.clusterName}` : 'CAPMOX, global credentials')}`,
     'pveum role add CapmoxSysAudit --privs Sys.Audit   # once per Proxmox cluster',
     acl('/', 'CapmoxSysAudit', ' --propagate 0'),
     ...nodes.map((n) => acl(sh(`/nodes/${n}`), 'CapmoxSysAudit')),
-    acl('/vms', 'PVEVMAdmin'),
+    // The pool must exist before a clone names it (Proxmox checks it); created only when missing.
+    ...pools.map((p) => `pveum pool list --output-format json | grep -q ${sh(`"poolid":"${p}"`)} `
+      + `|| pveum pool add ${sh(p)} --comment ${sh(`CAPMOX clones of cluster ${cluster.clusterName}`)}`),
+    ...(unpooled ? [acl('/vms', 'PVEVMAdmin')] : []),
+    ...pools.map((p) => acl(sh(`/pool/${p}`), 'PVEVMAdmin')),
     ...vms.map((vm) => acl(`/vms/${vm.vm.templateId}`, 'PVETemplateUser')),
     ...bridges.map((b) => acl(sh(`/sdn/zones/localnetwork/${b.bridge}`), 'PVESDNUser')),
     acl(sh(`/storage/${iso}`), 'PVEDatastoreAdmin'),
-    ...disks.filter((d) => d !== iso).map((d) => acl(sh(`/storage/${d}`), 'PVEDatastoreUser')),
+    ...targets.filter((d) => d !== iso).map((d) => acl(sh(`/storage/${d}`), 'PVEDatastoreUser')),
     `pveum user token add ${user} ${TOKEN_NAME} --privsep 0   # prints the token secret once`,
   ];
+  // Each clone storage is checked on every node its clones may land on.
+  const cloneChecks = cloneStorages.map((name) => {
+    const using = sets.filter((s) => cloneTarget(s.template)?.name === name);
+    const shared = using.some((s) => cloneTarget(s.template)!.shared);
+    const on = cluster.allowedNodes.filter((n) => using.some((s) => (shared ? s.nodes : [s.template.template.sourceNode]).includes(n)));
+    return { storage: name, content: 'images', shared, nodes: on };
+  });
   // pveum writes the cluster-wide /etc/pve, so any node will do; the first one the cluster uses is named.
   const node = nodes[0] ?? vms[0].vm.sourceNode;
   const out = [
     `A user ${code(user)} with the least-privilege roles CAPMOX documents, scoped to this cluster's nodes, template`,
     `VM${vms.length > 1 ? 's' : ''}, bridge and storages, and a token that shares its rights (\`--privsep 0\`). Proxmox VE ≥ 8,`,
     'which has ACLs on bridges under `/sdn/zones/localnetwork`. The storages are the config\'s',
-    `(${code('proxmox.isoStorage')} ${code(iso)}; template disks on ${list(disks.map(code))}); the check below says`,
+    `(${code('proxmox.isoStorage')} ${code(iso)}; template disks on ${list(disks.map(code))}`
+      + `${cloneStorages.length > 0 ? `; clones written to ${list(cloneStorages.map(code))}` : ''}); the check below says`,
     'if a node lacks one.',
     '',
     onNode(node, 'or any other node of the Proxmox VE cluster: users, ACLs and storages are cluster-wide'),
@@ -378,14 +427,24 @@ function proxmoxSection(cluster: TalosCluster, vms: readonly TemplateVmUsers[]):
       ...vms.map((v) => ({
         storage: v.vm.storage.name, content: 'images', shared: v.vm.storage.shared,
         nodes: v.vm.storage.shared ? v.nodes : [v.vm.sourceNode],
-      })).filter((c, i, all) => all.findIndex((o) => o.storage === c.storage) === i),
-    ])),
+      })),
+      ...cloneChecks,
+    ].reduce(mergeStorageChecks, []))),
     '',
-    '- `/vms`, not a pool: the machine templates name no Proxmox pool, so clones join none.',
+    ...(pools.length === 0 ? ['- `/vms`, not a pool: the machine templates name no Proxmox pool, so clones join none.'] : [
+      `- ${list(pools.map((p) => code(`/pool/${p}`)))}, not \`/vms\`: ${unpooled ? 'the machine templates that name a Proxmox pool' : 'every machine template names a Proxmox pool'}`,
+      '  (`pool`), so each clone joins it as it is created (Proxmox checks `VM.Allocate` on the pool), and the token administers',
+      `  the VMs of ${pools.length > 1 ? 'these pools' : 'this pool'} only, not every VM of the Proxmox cluster, as CAPMOX's own least-privilege table has it. The`,
+      `  \`pveum pool list\` line creates ${pools.length > 1 ? 'each pool' : 'the pool'} only when missing (a nested pool \`a/b\` needs \`a\` first).`
+        + (unpooled ? ' The machine sets without a pool still need `PVEVMAdmin` on `/vms`.' : ''),
+    ]),
     `- ${code(iso)}: CAPMOX uploads each machine's NoCloud ISO (its machine config, cluster PKI included on`,
     '  control planes) to the first storage with `iso` content the token can see on the target node, and',
     `  attaches it on \`ide0\`: every node in ${code('proxmox.allowedNodes')} needs it, and the token sees this one only.`,
-    `- ${list(disks.map(code))}: Datastore.AllocateSpace for the full clones, which land on their template's storage.`,
+    cloneStorages.length === 0
+      ? `- ${list(targets.map(code))}: Datastore.AllocateSpace for the full clones, which land on their template's storage.`
+      : `- ${list(targets.filter((d) => d !== iso).map(code))}: Datastore.AllocateSpace where the clones are written, which is all Proxmox checks: `
+        + '`cloneStorage` for the full clones that name one, else their template\'s storage (linked clones always).',
   ];
   // Only with more than one untagged NIC of default MTU, so such clusters keep their runbook.
   if (usesNetworkOptions(bridges)) {

@@ -59,13 +59,14 @@ export function synthesize(options: SynthOptions): SynthResult {
   const management = gitops ? managementCharts(app, gitops, built).map((chart) => ({ chart, file: gitopsName, name: gitops.name })) : [];
   // Before the gate: a clash between files is explained by naming both of them, which the gate,
   // seeing one file at a time, cannot do.
-  checkFleet(built, management);
+  const fleetWarnings = checkFleet(built, management);
   for (const { source, chart, cluster, warnings: w } of built) {
     const objects = chart.toJson() as KubeObject[];
     gate.check(source.file, objects);
     warnings.push(...w.map(formatDiagnostic));
     files.push(...clusterFiles(cluster.clusterName, objects, source.file, clusterRunbook(cluster, { sourceFile: source.file })));
   }
+  warnings.push(...fleetWarnings.map(formatDiagnostic));
   const sourceFiles = new Map(built.map(({ cluster, source }) => [cluster.clusterName, source.file]));
   files.push({ path: `${MANAGEMENT_OUTPUT}/RUNBOOK.md`, content: managementRunbook(built.map((b) => b.cluster), { sourceFiles }) });
   for (const { chart } of management) {

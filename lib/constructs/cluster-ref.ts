@@ -2,7 +2,7 @@ import { IConstruct } from 'constructs';
 import { PatchDocument } from '../talos/patches';
 import { Schematic } from '../talos/schematic';
 import { MachineNetwork } from './networks';
-import { TemplateVm } from './proxmox-machine-template';
+import { ProxmoxCloneOptions, TemplateVm } from './proxmox-machine-template';
 
 /**
  * What constructs attached to a Talos cluster need to know about it.
@@ -33,6 +33,8 @@ export interface ITalosCluster extends IConstruct {
   readonly template: TemplateVm;
   /** The users' Talos patches of every node (`talos.patches`): pools put them before their own. */
   readonly clusterPatches: readonly PatchDocument[];
+  /** How CAPMOX clones the cluster's machines (`proxmox.pool`, `tags`, …) unless a machine set sets its own. */
+  readonly clone: ProxmoxCloneOptions;
   /** Labels on the Cluster object that add-ons select it by. */
   readonly selectorLabels: Readonly<Record<string, string>>;
 }

@@ -3,6 +3,7 @@ import {
   ProxmoxMachineTemplate as ProxmoxMachineTemplateL1,
   ProxmoxMachineTemplateSpecTemplateSpec,
   ProxmoxMachineTemplateSpecTemplateSpecNetworkNetworkDevices as NetworkDevice,
+  ProxmoxMachineTemplateSpecTemplateSpecFormat as CloneFormatL1,
   ProxmoxMachineTemplateSpecTemplateSpecNetworkNetworkDevicesModel as NicModel,
 } from '../../imports/infrastructure.cluster.x-k8s.io';
 import { throwErrors } from '../core/errors';
@@ -11,7 +12,7 @@ import { API } from '../core/stack';
 import { QEMU_GUEST_AGENT_EXTENSION, Schematic } from '../talos/schematic';
 import { ITalosCluster } from './cluster-ref';
 import { MachineNetwork } from './networks';
-import { machineSizeProblems, templateVmRefProblems } from './rules';
+import { cloneOptionProblems, machineSizeProblems, templateVmRefProblems } from './rules';
 
 /**
  * The disk image a template VM holds: every clone boots it, whatever `machine.install.image` says
@@ -48,6 +49,73 @@ export interface TemplateVm {
   /** The storage of the template VM's disk. */
   readonly storage: TemplateStorage;
 }
+
+/** Disk formats Proxmox can write a full clone in (`qm clone --format`); file storages only (dir, NFS, CIFS). */
+export const CLONE_FORMATS = ['raw', 'qcow2', 'vmdk'] as const;
+/** See {@link CLONE_FORMATS}. */
+export type CloneFormat = typeof CLONE_FORMATS[number];
+
+/** A range of Proxmox VM IDs, both ends included (CAPMOX `vmIDRange`). */
+export interface VmIdRange {
+  /** First VM ID of the range (100 to 999999999). */
+  readonly start: number;
+  /** Last VM ID of the range, at least `start`. */
+  readonly end: number;
+}
+
+/**
+ * How CAPMOX clones a machine set's VMs on Proxmox: the ProxmoxMachineTemplate fields `pool`, `tags`,
+ * `full`, `storage`, `format`, `vmIDRange` and `description`. Set on `proxmox` for every machine set
+ * of the cluster; `controlPlane` and each pool may set their own, which replaces the cluster's value.
+ */
+export interface ProxmoxCloneOptions {
+  /**
+   * Proxmox resource pool the VMs join (`pveum pool add`; up to three levels, `parent/child`). The
+   * runbook then grants the token `PVEVMAdmin` on `/pool/<pool>` instead of on every VM (STACK.md §9.2).
+   * @default - no pool: the runbook grants `PVEVMAdmin` on `/vms`
+   */
+  readonly pool?: string;
+  /**
+   * Proxmox tags of the VMs (letters, digits, `_`, `-`, `+`, `.`; a letter, digit or `_` first).
+   * @default - no tags
+   */
+  readonly tags?: readonly string[];
+  /**
+   * Full clones (a copy of the template's disk) or linked clones (copy-on-write on the template's
+   * storage, which must support them: LVM-thin, ZFS, Ceph RBD, qcow2 files). A linked clone stays on
+   * its template's storage, so `cloneStorage` and `cloneFormat` are refused with `full: false`.
+   * @default true
+   */
+  readonly full?: boolean;
+  /**
+   * Storage the full clones' disks are written to (CAPMOX `storage`). Proxmox writes a clone on
+   * another node than the template's only to shared storage, so a node-local one is accepted only
+   * when every machine of the set stays on its template's node.
+   * @default - the template's storage
+   */
+  readonly cloneStorage?: TemplateStorage;
+  /**
+   * Disk format of the full clones (CAPMOX `format`): `raw`, `qcow2` or `vmdk`. Proxmox falls back
+   * to the storage's default format when the storage does not support it (LVM, ZFS and RBD hold raw only).
+   * @default - the target storage's default format
+   */
+  readonly cloneFormat?: CloneFormat;
+  /**
+   * VM IDs CAPMOX gives the clones: the lowest free one of the range (CAPMOX `vmIDRange`). It must
+   * not contain a template VM ID of the cluster, and must hold every machine of the sets that use it
+   * plus one rolling-update surge machine each.
+   * @default - Proxmox's next free VM ID
+   */
+  readonly vmIdRange?: VmIdRange;
+  /**
+   * Description of the VMs, shown in the Proxmox UI (at most 8192 characters).
+   * @default - none
+   */
+  readonly description?: string;
+}
+
+/** Default of {@link ProxmoxCloneOptions.full}. */
+export const DEFAULT_FULL_CLONE = true;
 
 /** Size of a Proxmox VM; shared by the control plane and worker pools. */
 export interface MachineSize {
@@ -91,6 +159,11 @@ export interface ProxmoxMachineTemplateProps extends MachineSize {
    * @default - the cluster's `network`
    */
   readonly network?: MachineNetwork;
+  /**
+   * How CAPMOX clones the machines (pool, tags, full or linked, storage, format, VM IDs, description).
+   * @default - full clones on the template's storage, in no pool, without tags, description or VM ID range
+   */
+  readonly clone?: ProxmoxCloneOptions;
 }
 
 /** Name of the IPAM API group (`ipPoolRef.apiGroup`, which CAPMOX's CEL pins). */
@@ -141,19 +214,30 @@ export class ProxmoxMachineTemplate extends Construct {
   public readonly template: TemplateVm;
   /** Nodes this template's machines may be cloned on, or undefined for the cluster's. */
   public readonly allowedNodes: readonly string[] | undefined;
+  /** How CAPMOX clones the machines, as written into the template. */
+  public readonly clone: ProxmoxCloneOptions;
 
   constructor(scope: Construct, id: string, props: ProxmoxMachineTemplateProps) {
     super(scope, id);
     const cluster = props.cluster;
     this.template = { ...(props.template ?? cluster.template) };
-    throwErrors([...machineSizeProblems(props, ''), ...templateVmRefProblems(this.template, 'template')]);
+    throwErrors([...machineSizeProblems(props, ''), ...templateVmRefProblems(this.template, 'template'), ...cloneOptionProblems(props.clone ?? {}, 'clone')]);
     this.allowedNodes = props.allowedNodes !== undefined ? [...props.allowedNodes] : undefined;
+    const clone = props.clone ?? {};
+    this.clone = { ...clone };
     const hasAgent = (props.schematic ?? cluster.schematic).hasExtension(QEMU_GUEST_AGENT_EXTENSION);
     const spec: ProxmoxMachineTemplateSpecTemplateSpec = {
       sourceNode: this.template.sourceNode,
       templateId: this.template.templateId,
       ...(this.allowedNodes !== undefined ? { allowedNodes: [...this.allowedNodes] } : {}),
-      full: true,
+      // Only what is set is written, so templates without these options keep their names.
+      full: clone.full ?? DEFAULT_FULL_CLONE,
+      ...(clone.cloneStorage !== undefined ? { storage: clone.cloneStorage.name } : {}),
+      ...(clone.cloneFormat !== undefined ? { format: clone.cloneFormat as CloneFormatL1 } : {}),
+      ...(clone.pool !== undefined ? { pool: clone.pool } : {}),
+      ...(clone.tags !== undefined ? { tags: [...clone.tags] } : {}),
+      ...(clone.vmIdRange !== undefined ? { vmIdRange: { start: clone.vmIdRange.start, end: clone.vmIdRange.end } } : {}),
+      ...(clone.description !== undefined ? { description: clone.description } : {}),
       numSockets: props.sockets ?? DEFAULT_SOCKETS,
       numCores: props.cores,
       memoryMiB: props.memoryMiB,

@@ -15,7 +15,7 @@ import { TALOS_KUBERNETES_SUPPORT } from '../core/stack';
 import { releaseVersion } from '../core/versions';
 import { closestNames, OfficialExtensions, officialExtensions } from '../talos/extensions';
 import { nocloudDiskImageUrl, Schematic } from '../talos/schematic';
-import type { TemplateVm } from './proxmox-machine-template';
+import type { ProxmoxCloneOptions, TemplateVm, VmIdRange } from './proxmox-machine-template';
 
 /** A finding of a rule: the project's one diagnostic type (lib/core/errors.ts). */
 export type Problem = Diagnostic;
@@ -269,7 +269,7 @@ export function capacityProblems(addresses: readonly string[], demands: readonly
   const surge = demands.reduce((s, d) => s + d.surge, 0);
   if (available >= machines + surge) return [];
   const parts = demands.map((d) => `${d.machines} ${d.what}`).join(' + ');
-  return [error(field, `holds ${available} address(es) but the cluster needs ${machines + surge}: ${parts} machines + ${surge} for rolling updates (maxSurge 1 per control plane and pool); add addresses or shrink the cluster`)];
+  return [error(field, `holds ${available} address(es) but the cluster needs ${machines + surge}: ${parts} machines + ${surge} for rolling updates (maxSurge 1 per control plane and per deployment: one per pool, one per node of a spread pool); add addresses or shrink the cluster`)];
 }
 
 /** Control-plane size: odd for etcd quorum; one works but cannot roll (STACK.md §3.4). */
@@ -324,6 +324,8 @@ export interface TemplateVmUser {
   /** Nodes CAPMOX may clone its machines on, and the field that says so. */
   readonly nodes: readonly string[];
   readonly nodesField: string;
+  /** For one node of a spread pool: the field its own template VM goes in (`workers[0].spread.templates`). */
+  readonly spreadTemplatesField?: string;
 }
 
 /** Image Factory schematic IDs: hex sha256. */
@@ -409,10 +411,18 @@ export function templatePlacementProblems(u: TemplateVmUser): Problem[] {
   // Malformed node names are refused on their own fields.
   const elsewhere = u.nodes.filter((n) => n !== vm.sourceNode && PROXMOX_NODE_NAME.test(n));
   if (elsewhere.length === 0 || !PROXMOX_NODE_NAME.test(vm.sourceNode)) return [];
+  const shared = 'put the template on storage every node reaches and declare it (storage: { name: <shared storage>, shared: true })';
+  if (u.spreadTemplatesField !== undefined) {
+    // One node of a spread pool: its way out is a template VM of its own.
+    const node = elsewhere[0];
+    return [error(field, `template VM ${vm.templateId} is on node-local storage ${quote(storage.name)} of ${quote(vm.sourceNode)}, but ${u.nodesField} puts the ${u.what}, and Proxmox refuses clones to another node from local storage. `
+      + `Ways out: declare a template VM on ${quote(node)} in ${u.spreadTemplatesField} (sourceNode ${node}, a free templateId, the pool's image; the runbook then has its build commands); or ${shared}`)];
+  }
   const ways = [
-    'put the template on storage every node reaches and declare it (storage: { name: <shared storage>, shared: true })',
+    shared,
     `set ${u.nodesField} to [${vm.sourceNode}]`,
-    'or build one template VM per node and give each node a pool of its own (workers[].template and workers[].allowedNodes)',
+    'or build one template VM per node and spread the pools over the nodes (workers[].spread.nodes, with one template per node in workers[].spread.templates; '
+    + 'the control plane stays on one node)',
   ];
   return [error(field, `template VM ${vm.templateId} is on node-local storage ${quote(storage.name)} of ${quote(vm.sourceNode)}, but ${u.nodesField} lets CAPMOX clone the ${u.what} on ${list(elsewhere)}, and Proxmox refuses clones to another node from local storage. Ways out: ${ways.join('; ')}`)];
 }
@@ -926,6 +936,200 @@ export function networkSetProblems(
   return problems;
 }
 
+/** Proxmox pool IDs (pve-access-control `verify_poolname`): letters, digits, `.`, `-`, `_`, up to three levels joined by `/`. */
+export const PROXMOX_POOL_ID = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+){0,2}$/;
+/** Proxmox VM tags, as the CAPMOX CRD and Proxmox's `pve-tag` check them. */
+export const PROXMOX_TAG = /^[a-z0-9_][a-z0-9_+.-]*$/i;
+/** Longest VM description Proxmox stores (qemu-server: `maxLength => 1024 * 8`). */
+export const MAX_VM_DESCRIPTION = 8192;
+/** Disk formats of a full clone (`qm clone --format`). */
+const FORMATS: readonly string[] = ['raw', 'qcow2', 'vmdk'];
+
+/**
+ * The values of one level of clone options (`proxmox`, `controlPlane`, a pool), each alone: a pool
+ * ID, tags, a storage, a format, a VM ID range and a description Proxmox and CAPMOX accept.
+ */
+export function cloneOptionProblems(o: ProxmoxCloneOptions, prefix: string): Problem[] {
+  const at = (k: string) => (prefix ? `${prefix}.${k}` : k);
+  const problems: Problem[] = [];
+  if (o.pool !== undefined && (typeof o.pool !== 'string' || !PROXMOX_POOL_ID.test(o.pool))) {
+    problems.push(error(at('pool'), `${quote(o.pool)} must be a Proxmox pool ID: letters, digits, ".", "-" and "_", up to three levels joined by "/" (pveum pool add refuses others)`));
+  }
+  if (o.tags !== undefined) {
+    if (o.tags.length === 0) problems.push(error(at('tags'), 'must list at least one tag (leave it out for none)'));
+    o.tags.forEach((t, i) => {
+      if (typeof t !== 'string' || !PROXMOX_TAG.test(t)) {
+        problems.push(error(at(`tags[${i}]`), `${quote(t)} must be a Proxmox tag: letters, digits, "_", "-", "+" and ".", starting with a letter, digit or "_"`));
+      } else if (o.tags!.findIndex((x) => typeof x === 'string' && x.toLowerCase() === t.toLowerCase()) !== i) {
+        problems.push(error(at(`tags[${i}]`), `${quote(t)} is listed twice (Proxmox tags ignore case)`));
+      }
+    });
+  }
+  if (o.full !== undefined && typeof o.full !== 'boolean') problems.push(error(at('full'), `${quote(o.full)} must be true (full clones) or false (linked clones)`));
+  if (o.cloneStorage !== undefined) {
+    problems.push(...storageIdProblems(o.cloneStorage.name, at('cloneStorage.name'), 'the one the full clones are written to'));
+    if (typeof o.cloneStorage.shared !== 'boolean') {
+      problems.push(error(at('cloneStorage.shared'), 'must say whether every node the clones may land on reaches the storage: true or false'));
+    } else if (o.cloneStorage.shared && NODE_LOCAL_STORAGE_NAMES.includes(o.cloneStorage.name)) {
+      problems.push(warning(at('cloneStorage.shared'), `${quote(o.cloneStorage.name)} is the name Proxmox gives a node-local storage (LVM-thin or ZFS), which cannot be shared: check that this one really reaches every node`));
+    }
+  }
+  if (o.cloneFormat !== undefined && !FORMATS.includes(o.cloneFormat)) {
+    problems.push(error(at('cloneFormat'), `${quote(o.cloneFormat)} must be one of ${FORMATS.join(', ')}`));
+  }
+  if (o.vmIdRange !== undefined) {
+    const r = o.vmIdRange;
+    const bounds = [
+      ...wholeNumberProblems(r.start, at('vmIdRange.start'), 'a Proxmox VM ID', MIN_VM_ID, MAX_VM_ID),
+      ...wholeNumberProblems(r.end, at('vmIdRange.end'), 'a Proxmox VM ID', MIN_VM_ID, MAX_VM_ID),
+    ];
+    problems.push(...bounds);
+    if (bounds.length === 0 && r.end < r.start) problems.push(error(at('vmIdRange.end'), `${r.end} is below vmIdRange.start ${r.start}; the range runs from start to end, both included`));
+  }
+  if (o.description !== undefined && (typeof o.description !== 'string' || o.description.length > MAX_VM_DESCRIPTION)) {
+    problems.push(error(at('description'), `${quote(o.description)} must be a text of at most ${MAX_VM_DESCRIPTION} characters (Proxmox's limit for a VM description)`));
+  }
+  return problems;
+}
+
+/** One clone option of a machine set, with the field it comes from (the set's own or the cluster's). */
+export interface CloneSetting<T> {
+  readonly value: T;
+  /** `proxmox.cloneStorage`, `workers[1].full`. */
+  readonly field: string;
+}
+
+/** A machine set's clone options after the cluster's defaults, each with the field that set it. */
+export type CloneSettings = { readonly [K in keyof Required<ProxmoxCloneOptions>]: CloneSetting<NonNullable<ProxmoxCloneOptions[K]>> | undefined };
+
+/** The clone options of a machine set: its own value of each option, else the cluster's (`levels`, most specific first). */
+export function resolveClone(levels: readonly { readonly options: ProxmoxCloneOptions; readonly prefix: string }[]): CloneSettings {
+  const pick = <K extends keyof ProxmoxCloneOptions>(k: K): CloneSetting<NonNullable<ProxmoxCloneOptions[K]>> | undefined => {
+    const level = levels.find((l) => l.options[k] !== undefined);
+    return level ? { value: level.options[k] as NonNullable<ProxmoxCloneOptions[K]>, field: level.prefix ? `${level.prefix}.${k}` : k } : undefined;
+  };
+  return {
+    pool: pick('pool'), tags: pick('tags'), full: pick('full'), cloneStorage: pick('cloneStorage'),
+    cloneFormat: pick('cloneFormat'), vmIdRange: pick('vmIdRange'), description: pick('description'),
+  };
+}
+
+/** The options as the machine template takes them. */
+export function cloneValues(s: CloneSettings): ProxmoxCloneOptions {
+  return Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined).map(([k, v]) => [k, (v as CloneSetting<unknown>).value]));
+}
+
+/** A machine set as the clone rules see it. */
+export interface CloneUser {
+  /** `control plane`, `pool gpu`, `pool gpu on K8S1`. */
+  readonly what: string;
+  /** The machine set as its props name it: `control plane`, `pool gpu` (a spread pool's nodes share it). */
+  readonly group: string;
+  /** For one node of a spread pool: the field its own template VM goes in. */
+  readonly spreadTemplatesField?: string;
+  readonly clone: CloneSettings;
+  /** The template VM its machines are cloned from. */
+  readonly vm: TemplateVm;
+  /** Nodes CAPMOX may clone its machines on, and the field that says so. */
+  readonly nodes: readonly string[];
+  readonly nodesField: string;
+  /** Machines at most, and the rolling-update surge. */
+  readonly machines: number;
+  readonly surge: number;
+}
+
+/** The field of a finding: the more specific of two (a machine set's own over the cluster's `proxmox.`). */
+function specific(a: string, b: string): string {
+  return a.startsWith('proxmox.') && !b.startsWith('proxmox.') ? b : a;
+}
+
+/** A range whose ends are VM IDs in order; others are refused on their own fields. */
+function validRange(r: VmIdRange): boolean {
+  return [r.start, r.end].every((v) => Number.isInteger(v) && v >= MIN_VM_ID && v <= MAX_VM_ID) && r.start <= r.end;
+}
+
+/** `1000-1099`. */
+function rangeText(r: VmIdRange): string {
+  return `${r.start}-${r.end}`;
+}
+
+/**
+ * The clone options of a cluster's machine sets together (Proxmox `qm clone` and CAPMOX):
+ * - a linked clone stays on its template's storage: Proxmox refuses `storage` and `format` for it;
+ * - a clone on another node than its template's is written only to shared storage;
+ * - a VM ID range holds no template VM of the cluster, and holds every machine of the sets that use
+ *   it plus one surge machine each (CAPMOX takes the lowest free ID and fails when none is left).
+ * Each finding is reported once, on the most specific field.
+ */
+export function cloneSetProblems(users: readonly CloneUser[], templates: readonly { id: number; field: string }[]): Problem[] {
+  const out: Problem[] = [];
+  const seen = new Set<string>();
+  const add = (p: Problem) => {
+    const key = `${p.path}|${p.message}`;
+    if (!seen.has(key)) out.push(p);
+    seen.add(key);
+  };
+  for (const u of users) {
+    const { full, cloneStorage, cloneFormat, vmIdRange } = u.clone;
+    if (full !== undefined && full.value === false) {
+      for (const [k, s] of [['cloneStorage', cloneStorage], ['cloneFormat', cloneFormat]] as const) {
+        if (s === undefined) continue;
+        const shown = k === 'cloneStorage' ? quote((s.value as { name: string }).name) : quote(s.value);
+        const why = '(Proxmox refuses storage and format for linked clones)';
+        const fix = `set ${full.field} true, or keep ${k} on the machine sets that make full clones`;
+        // Reported on the storage or format unless only the full flag is the machine set's own.
+        // Both set on proxmox: one finding for the cluster, whichever machine set shows it first.
+        const whose = s.field.startsWith('proxmox.') && full.field.startsWith('proxmox.') ? 'the machine sets' : `the ${u.group}`;
+        add(specific(s.field, full.field) === s.field
+          ? error(s.field, `${shown} applies to full clones only, but ${full.field} false makes linked clones of ${whose}, which stay on the template's storage ${why}: ${fix}`)
+          : error(full.field, `false makes linked clones of ${whose}, which stay on the template's storage, but ${s.field} ${shown} applies to full clones only ${why}: ${fix}`));
+      }
+    }
+    const storage = cloneStorage?.value;
+    const linked = full !== undefined && full.value === false;
+    if (storage !== undefined && !linked && storage.shared === false && PROXMOX_NODE_NAME.test(u.vm.sourceNode)) {
+      const elsewhere = u.nodes.filter((n) => n !== u.vm.sourceNode && PROXMOX_NODE_NAME.test(n));
+      if (elsewhere.length > 0) {
+        const placed = u.spreadTemplatesField !== undefined
+          ? `${u.nodesField} puts the ${u.what}` : `${u.nodesField} lets CAPMOX clone the ${u.what} on ${list(elsewhere)}`;
+        const keep = u.spreadTemplatesField !== undefined
+          ? `give ${quote(elsewhere[0])} a template VM of its own in ${u.spreadTemplatesField}` : `keep the ${u.what} on ${quote(u.vm.sourceNode)}`;
+        const path = specific(cloneStorage!.field, u.nodesField);
+        add(error(path, `${path === cloneStorage!.field ? '' : `${cloneStorage!.field} `}${quote(storage.name)} is node-local, but ${placed}, away from its template's node `
+          + `${quote(u.vm.sourceNode)}, and Proxmox writes a clone on another node only to shared storage ("can't clone to non-shared storage"): `
+          + `name a shared storage (cloneStorage: { name: <shared storage>, shared: true }), or ${keep}`));
+      }
+    }
+    const r = vmIdRange?.value;
+    if (r !== undefined && validRange(r)) {
+      for (const t of templates) {
+        if (t.id >= r.start && t.id <= r.end) {
+          add(error(vmIdRange!.field, `${rangeText(r)} contains template VM ${t.id} (${t.field}): keep clones and template VMs apart; choose a range without template VM IDs`));
+        }
+      }
+    }
+  }
+  // Capacity per range: machine sets with the same range share its IDs.
+  const byRange = new Map<string, { range: VmIdRange; field: string; users: CloneUser[] }>();
+  for (const u of users) {
+    const r = u.clone.vmIdRange;
+    if (r === undefined || !validRange(r.value)) continue;
+    const key = rangeText(r.value);
+    const entry = byRange.get(key) ?? { range: r.value, field: r.field, users: [] };
+    entry.users.push(u);
+    if (!r.field.startsWith('proxmox.')) entry.field = r.field;
+    byRange.set(key, entry);
+  }
+  for (const { range, field, users: sets } of byRange.values()) {
+    const size = range.end - range.start + 1;
+    const need = sets.reduce((s, u) => s + u.machines + u.surge, 0);
+    if (need <= size) continue;
+    const parts = sets.map((u) => `${u.machines} + ${u.surge} (${u.what})`).join(' + ');
+    add(error(field, `${rangeText(range)} holds ${size} VM ID(s), but the machine sets cloned into it need ${need} at once: ${parts}, counting each set at its maximum plus its rolling-update surge; widen the range`));
+  }
+  return out;
+}
+
 /** NIC names: DNS labels (they name IPAM pools), unique among the NICs of a machine. */
 export function nicNameProblems(names: readonly string[], field: string): Problem[] {
   return names.flatMap((name, i) => {
@@ -972,4 +1176,24 @@ export function extraNicsProblems(
 /** The family of a NIC's addresses: that of its first well-formed entry (IPv4 when none is). */
 function nicFamilyOf(addresses: readonly string[]): IpFamily {
   return (Array.isArray(addresses) ? addresses : []).map((a) => parseIpRange(a)).find((r) => r !== undefined)?.family ?? 4;
+}
+
+/**
+ * One storage is shared or node-local wherever the cluster names it as a clone storage and as a
+ * template storage: a Proxmox storage is one or the other, and the placement rules trust the
+ * declaration. (Template storages among themselves are compared by the fleet-wide check.)
+ */
+export function storageKindProblems(declared: readonly { name: string; shared: boolean; field: string }[]): Problem[] {
+  const first = new Map<string, { shared: boolean; field: string }>();
+  const out: Problem[] = [];
+  const kind = (shared: boolean) => (shared ? 'shared' : 'node-local');
+  for (const d of declared) {
+    if (typeof d.name !== 'string' || typeof d.shared !== 'boolean') continue;
+    const owner = first.get(d.name);
+    if (owner === undefined) first.set(d.name, d);
+    else if (owner.shared !== d.shared && owner.field !== d.field && [owner.field, d.field].some((f) => f.endsWith('cloneStorage'))) {
+      out.push(error(`${d.field}.shared`, `${d.shared} declares storage ${quote(d.name)} ${kind(d.shared)}, but ${owner.field} declares it ${kind(owner.shared)}: a Proxmox storage is one or the other; declare it alike (pvesm status shows it)`));
+    }
+  }
+  return out;
 }

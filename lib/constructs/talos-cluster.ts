@@ -15,17 +15,19 @@ import { ITalosCluster } from './cluster-ref';
 import {
   createIpPools, ExtraNicOptions, Ipv6NetworkOptions, MachineNetwork, nodeAddressSubnets, resolveNics,
 } from './networks';
-import { MachineSize, ProxmoxMachineTemplate, TemplateVm } from './proxmox-machine-template';
+import { MachineSize, ProxmoxCloneOptions, ProxmoxMachineTemplate, TemplateStorage, TemplateVm, VmIdRange } from './proxmox-machine-template';
 import {
-  bridgeNameProblems, capacityProblems, controlPlaneReplicaProblems, dnsLabelProblems, dnsServerProblems, INT32_MAX, MachineDemand,
+  bridgeNameProblems, capacityProblems, cloneOptionProblems, cloneSetProblems, CloneUser, cloneValues, resolveClone,
+  controlPlaneReplicaProblems, dnsLabelProblems, dnsServerProblems, INT32_MAX, MachineDemand,
   machineSizeProblems, nameLengthProblems, NETWORK_FIELDS, networkProblems, nonEmptyListProblems, podCidrCapacityProblems,
-  machineNodesProblems, proxmoxNodeProblems, schematicProblems, storageIdProblems, templateImageProblems, templatePlacementProblems,
+  machineNodesProblems, proxmoxNodeProblems, schematicProblems, storageIdProblems, storageKindProblems, templateImageProblems,
+  templatePlacementProblems,
   templateVmProblems, TemplateVmUser, templateVmRefProblems, uniquePoolProblems,
   versionProblems, wholeNumberProblems, vlanMtuProblems, addressPoolProblems, extraNicsProblems, CheckedNetwork, primaryNetwork,
   dualStackCidrProblems, networkSetProblems, ipCapacityProblems,
 } from './rules';
 import {
-  poolMaxReplicas, poolSchematic, ProxmoxWorkerPool, workerHealthCheck, WorkerPoolOptions, workerPoolProblems,
+  poolMaxReplicas, poolSchematic, ProxmoxWorkerPool, spreadNodeOptions, workerHealthCheck, WorkerPoolOptions, workerPoolProblems,
 } from './worker-pool';
 
 /** Talos Linux of every node: release and Image Factory schematic. */
@@ -116,8 +118,12 @@ export interface ClusterNetworkOptions {
   readonly extraNics?: readonly ExtraNicOptions[];
 }
 
-/** Where and from what the VMs are made on Proxmox, and with whose token. */
-export interface ProxmoxOptions {
+/**
+ * Where and from what the VMs are made on Proxmox, and with whose token; the clone options
+ * (`pool`, `tags`, `full`, `cloneStorage`, `cloneFormat`, `vmIdRange`, `description`) apply to every
+ * machine set that does not set its own.
+ */
+export interface ProxmoxOptions extends ProxmoxCloneOptions {
   /** Proxmox nodes VMs may be placed on. */
   readonly allowedNodes: readonly string[];
   /** The template VM machines are cloned from (pools may name their own). */
@@ -136,8 +142,8 @@ export interface ProxmoxOptions {
   readonly credentialsSecret?: string;
 }
 
-/** The control plane: machine size and count. */
-export interface ControlPlaneOptions extends MachineSize {
+/** The control plane: machine size and count; its own clone options replace the cluster's (`proxmox`). */
+export interface ControlPlaneOptions extends MachineSize, ProxmoxCloneOptions {
   /**
    * Number of control-plane machines; odd, for etcd quorum. One works but cannot finish a rolling
    * update (STACK.md §3.4).
@@ -253,6 +259,7 @@ export class TalosCluster extends Construct implements ITalosCluster {
   public readonly schematic: Schematic;
   public readonly bridge: string;
   public readonly template: TemplateVm;
+  public readonly clone: ProxmoxCloneOptions;
   public readonly selectorLabels: Readonly<Record<string, string>>;
   /** Name of the TalosControlPlane. */
   public readonly controlPlaneName: string;
@@ -292,6 +299,8 @@ export class TalosCluster extends Construct implements ITalosCluster {
   public readonly controlPlanePatches: readonly PatchDocument[];
   /** The control plane's own allowed nodes, if it names them. */
   private readonly controlPlaneNodes: readonly string[] | undefined;
+  /** The control plane's props (its clone options, for the rules that compare machine sets). */
+  private readonly controlPlaneOptions: ControlPlaneOptions;
   private readonly pools: ProxmoxWorkerPool[] = [];
   private readonly nodeGateway: string;
   private readonly nodePrefix: number;
@@ -310,6 +319,8 @@ export class TalosCluster extends Construct implements ITalosCluster {
     this.schematic = new Schematic({ officialExtensions: extensions, extraKernelArgs: kernelArgs });
     this.bridge = network.bridge ?? d.network.bridge;
     this.template = { ...props.proxmox.template };
+    this.clone = cloneValues(resolveClone([{ options: props.proxmox, prefix: 'proxmox' }]));
+    this.controlPlaneOptions = props.controlPlane;
     this.selectorLabels = { [CLUSTER_NAME_LABEL]: this.clusterName };
     this.controlPlaneName = `${this.clusterName}-control-plane`;
     this.nodeGateway = network.gateway;
@@ -365,6 +376,8 @@ export class TalosCluster extends Construct implements ITalosCluster {
       ...(props.controlPlane.allowedNodes === undefined ? []
         : machineNodesProblems(props.controlPlane.allowedNodes, this.allowedNodes, 'controlPlane.allowedNodes')),
       ...(this.credentialsSecret === undefined ? [] : dnsLabelProblems(this.credentialsSecret, 'proxmox.credentialsSecret')),
+      ...cloneOptionProblems(props.proxmox, 'proxmox'),
+      ...cloneOptionProblems(props.controlPlane, 'controlPlane'),
       ...wholeNumberProblems(this.controlPlaneReplicas, 'controlPlane.replicas', 'control-plane machines', 1, INT32_MAX),
       ...controlPlaneReplicaProblems(this.controlPlaneReplicas, 'controlPlane.replicas'),
       ...machineSizeProblems(props.controlPlane, 'controlPlane'),
@@ -419,6 +432,7 @@ export class TalosCluster extends Construct implements ITalosCluster {
       cluster: this,
       namePrefix: this.controlPlaneName,
       allowedNodes: cp.allowedNodes,
+      clone: cloneValues(this.controlPlaneClone()),
     });
 
     const cpPatches = [...this.clusterPatches, ...this.controlPlanePatches];
@@ -504,6 +518,27 @@ export class TalosCluster extends Construct implements ITalosCluster {
     ];
   }
 
+  /**
+   * The VM ID ranges the machine sets clone into, each once with the field that sets it
+   * (`proxmox.vmIdRange`, `controlPlane.vmIdRange`, `workers[<n>].vmIdRange`), control plane first.
+   */
+  public get vmIdRanges(): readonly { readonly field: string; readonly range: VmIdRange }[] {
+    const used = this.machineSetClones().flatMap((c) => (c.vmIdRange !== undefined ? [{ field: c.vmIdRange.field, range: c.vmIdRange.value }] : []));
+    return used.filter((u, i) => used.findIndex((o) => o.field === u.field) === i);
+  }
+
+  /** The clone storages the machine sets write full clones to, each once with the field that names it (`proxmox.cloneStorage`, …). */
+  public get cloneStorages(): readonly { readonly field: string; readonly storage: TemplateStorage }[] {
+    const used = this.machineSetClones().flatMap((c) => (c.cloneStorage !== undefined && c.full?.value !== false
+      ? [{ field: c.cloneStorage.field, storage: c.cloneStorage.value }] : []));
+    return used.filter((u, i) => used.findIndex((o) => o.field === u.field) === i);
+  }
+
+  /** The clone options of the control plane and of each pool, with their fields. */
+  private machineSetClones() {
+    return [this.controlPlaneClone(), ...this.poolOptions.map((w, i) => resolveClone([{ options: w, prefix: `workers[${i}]` }, { options: this.clone, prefix: 'proxmox' }]))];
+  }
+
   /** The worker pools, in the order they were added. */
   public get workerPools(): readonly ProxmoxWorkerPool[] {
     return [...this.pools];
@@ -528,32 +563,63 @@ export class TalosCluster extends Construct implements ITalosCluster {
     return pool;
   }
 
+  /** The control plane's clone options: its own, else the cluster's. */
+  private controlPlaneClone() {
+    return resolveClone([{ options: this.controlPlaneOptions, prefix: 'controlPlane' }, { options: this.clone, prefix: 'proxmox' }]);
+  }
+
   /**
    * The rules that compare the pools with each other and with the control plane: unique names,
-   * address and pod-network capacity for every machine plus the rollout surge, and one image per
-   * template VM.
+   * address and pod-network capacity for every machine plus the rollout surge (one per deployment:
+   * a spread pool rolls each node's deployment at once), one image per template VM, node-local
+   * templates and clone storages serving their own node only, and VM ID ranges.
    */
   private poolSetProblems(pools: readonly WorkerPoolOptions[]): Diagnostic[] {
     const at = (i: number) => `workers[${i}]`;
+    const deployments = (w: WorkerPoolOptions) => Math.max(1, w.spread?.nodes?.length ?? 1);
     const demands: MachineDemand[] = [
       { what: 'control-plane', machines: this.controlPlaneReplicas, surge: 1 },
-      ...pools.map((w) => ({ what: `${w.name}${w.autoscaling ? ' (autoscaler max)' : ''}`, machines: poolMaxReplicas(w), surge: 1 })),
+      ...pools.map((w) => ({ what: `${w.name}${w.autoscaling ? ' (autoscaler max)' : ''}`, machines: poolMaxReplicas(w), surge: deployments(w) })),
     ];
+    const controlPlane: TemplateVmUser & CloneUser = {
+      what: 'control plane', field: 'proxmox.template', declared: true, vm: this.template, talosVersion: this.talosVersion,
+      schematic: this.schematic, ...machineNodes(this.allowedNodes, this.controlPlaneNodes, 'controlPlane.allowedNodes'),
+      group: 'control plane', clone: this.controlPlaneClone(), machines: this.controlPlaneReplicas, surge: 1,
+    };
+    const sets: (TemplateVmUser & CloneUser)[] = [controlPlane, ...pools.flatMap((w, i) => {
+      const clone = resolveClone([{ options: w, prefix: at(i) }, { options: this.clone, prefix: 'proxmox' }]);
+      const base = { talosVersion: this.talosVersion, schematic: poolSchematic(this, w), clone, group: `pool ${w.name}` };
+      const own = { field: `${at(i)}.template`, declared: w.template !== undefined, vm: w.template ?? this.template };
+      const nodes = w.spread?.nodes;
+      if (nodes === undefined) {
+        return [{ ...base, ...own, what: `pool ${w.name}`, ...machineNodes(this.allowedNodes, w.allowedNodes, `${at(i)}.allowedNodes`), machines: poolMaxReplicas(w), surge: 1 }];
+      }
+      // One machine set per node, cloned from the node's own template when it has one.
+      const templates = w.spread?.templates ?? [];
+      return nodes.map((node, n) => {
+        const j = templates.findIndex((t) => t.sourceNode === node);
+        const vm = j >= 0 ? { field: `${at(i)}.spread.templates[${j}]`, declared: true, vm: templates[j] } : own;
+        return {
+          ...base, ...vm, what: `pool ${w.name} on ${node}`, nodes: this.allowedNodes.includes(node) ? [node] : [], nodesField: `${at(i)}.spread.nodes[${n}]`,
+          spreadTemplatesField: `${at(i)}.spread.templates`,
+          machines: poolMaxReplicas(spreadNodeOptions(w, n, nodes.length)), surge: 1,
+        };
+      });
+    })];
+    // Template VM IDs for the VM ID range rule, each once, with the first field that names it.
+    const templateIds = sets.filter((u, k) => sets.findIndex((o) => o.vm.templateId === u.vm.templateId) === k)
+      .map((u) => ({ id: u.vm.templateId, field: u.declared ? u.field : 'proxmox.template' }));
     return [
       ...uniquePoolProblems(pools.map((w, i) => ({ name: w.name, path: `${at(i)}.name` }))),
       ...capacityProblems(this.addresses, demands, 'network.addresses'),
       ...podCidrCapacityProblems(this.podCidrs, demands, 'network.podCidrs'),
       ...this.networkProblemsOf(pools, demands),
-      ...templateRules([
-        {
-          what: 'control plane', field: 'proxmox.template', declared: true, vm: this.template, talosVersion: this.talosVersion,
-          schematic: this.schematic, ...machineNodes(this.allowedNodes, this.controlPlaneNodes, 'controlPlane.allowedNodes'),
-        },
-        ...pools.map((w, i) => ({
-          what: `pool ${w.name}`, field: `${at(i)}.template`, declared: w.template !== undefined, vm: w.template ?? this.template,
-          talosVersion: this.talosVersion, schematic: poolSchematic(this, w), ...machineNodes(this.allowedNodes, w.allowedNodes, `${at(i)}.allowedNodes`),
-        })),
-      ]),
+      ...templateRules(sets),
+      ...storageKindProblems([
+        ...sets.filter((u) => u.declared).map((u) => ({ ...u.vm.storage, field: `${u.field}.storage` })),
+        ...sets.flatMap((u) => (u.clone.cloneStorage ? [{ ...u.clone.cloneStorage.value, field: u.clone.cloneStorage.field }] : [])),
+      ].filter((d, i, all) => all.findIndex((o) => o.field === d.field) === i)),
+      ...cloneSetProblems(sets.filter((u) => templateVmRefProblems(u.vm, '').length === 0), templateIds),
     ];
   }
 

@@ -19,11 +19,10 @@ import { ownedFieldProblems, PatchDocument, patchDocuments, patchesAnnotation, s
 import { poolExtensions, Schematic } from '../talos/schematic';
 import { ITalosCluster } from './cluster-ref';
 import { createIpPools, MachineNetwork, nodeAddressSubnets, PoolNetworkOptions, resolveNics } from './networks';
-import { DEFAULT_SOCKETS, MachineSize, ProxmoxMachineTemplate, TemplateVm } from './proxmox-machine-template';
+import { DEFAULT_SOCKETS, MachineSize, ProxmoxCloneOptions, ProxmoxMachineTemplate, TemplateVm } from './proxmox-machine-template';
 import {
-  autoscalingProblems, dnsLabelProblems, extraNicsProblems, INT32_MAX, vlanMtuProblems,
-  machineSizeProblems, nameLengthProblems, poolVersionProblems, schematicProblems,
-  machineNodesProblems, templateVmRefProblems, wholeNumberProblems,
+  autoscalingProblems, cloneOptionProblems, cloneValues, dnsLabelProblems, extraNicsProblems, INT32_MAX, machineNodesProblems, machineSizeProblems,
+  nameLengthProblems, poolVersionProblems, resolveClone, schematicProblems, templateVmRefProblems, vlanMtuProblems, wholeNumberProblems,
 } from './rules';
 
 /** Annotations the cluster-autoscaler's clusterapi provider reads (STACK.md §5.3). */
@@ -44,6 +43,39 @@ export interface AutoscalingBounds {
   readonly max: number;
 }
 
+/**
+ * A pool spread over Proxmox nodes: one MachineDeployment per node, each pinned to its node
+ * (`allowedNodes: [node]`), so that no two nodes of the pool share a Proxmox host unless the
+ * pool runs more machines than it has nodes.
+ */
+export interface SpreadOptions {
+  /**
+   * The Proxmox nodes, some of `proxmox.allowedNodes`, each once. The pool's replicas (or autoscaler
+   * bounds) are split over them in this order: each node gets the count divided by the number of
+   * nodes, rounded down, and the first nodes one more each until the remainder is used up.
+   */
+  readonly nodes: readonly string[];
+  /**
+   * Template VMs of their own for some nodes, each serving the node it is on (its `sourceNode`):
+   * with node-local template storage every node needs one. Each must hold the pool's image.
+   * @default - every node clones the pool's `template`
+   */
+  readonly templates?: readonly TemplateVm[];
+}
+
+/**
+ * A count split over `nodes` nodes: each gets `total / nodes` rounded down, the first
+ * `total % nodes` nodes one more. Splitting 5 over 3 nodes gives 2, 2, 1.
+ */
+export function spreadCounts(total: number, nodes: number): number[] {
+  return Array.from({ length: nodes }, (_, i) => Math.floor(total / nodes) + (i < total % nodes ? 1 : 0));
+}
+
+/** The suffix of a spread node's objects: `-<node in lower case>` (Proxmox node names may have capitals, object names may not). */
+export function spreadSuffix(node: string): string {
+  return `-${node.toLowerCase()}`;
+}
+
 /** Which machines a pool removes first when it scales down (CAPI `spec.deletion.order`). */
 export const DELETION_ORDERS = ['Random', 'Newest', 'Oldest'] as const;
 /** See {@link DELETION_ORDERS}. */
@@ -58,7 +90,7 @@ export const WORKER_POOL_DEFAULTS = {
 } as const;
 
 /** A pool of identical worker machines; config files spell each field alike (`workers[]`). */
-export interface WorkerPoolOptions extends MachineSize {
+export interface WorkerPoolOptions extends MachineSize, ProxmoxCloneOptions {
   /** Pool name (DNS-1123 label, unique in the cluster); objects are named `<cluster>-<name>`. */
   readonly name: string;
   /**
@@ -89,6 +121,13 @@ export interface WorkerPoolOptions extends MachineSize {
    * @default - none
    */
   readonly patches?: readonly TalosPatch[];
+  /**
+   * Spread the pool over Proxmox nodes: one MachineDeployment, ProxmoxMachineTemplate and health
+   * check per node, named `<cluster>-<pool>-<node>`, each pinned to its node, with the replicas or
+   * autoscaler bounds split over the nodes ({@link spreadCounts}). Not with `allowedNodes`.
+   * @default - one MachineDeployment `<cluster>-<pool>`, whose machines CAPMOX places on the allowed nodes
+   */
+  readonly spread?: SpreadOptions;
   /**
    * Replace machines whose node does not start or stays NotReady (MachineHealthCheck).
    * @default true
@@ -188,6 +227,51 @@ function poolSizes(options: WorkerPoolOptions): number[] {
   return Array.from({ length: Math.max(0, max - min + 1) }, (_, i) => min + i);
 }
 
+/** The options of one node of a spread pool: its share of the replicas or autoscaler bounds. */
+export function spreadNodeOptions(options: WorkerPoolOptions, index: number, nodes: number): WorkerPoolOptions {
+  const share = (n: number) => spreadCounts(n, nodes)[index];
+  return options.autoscaling
+    ? { ...options, autoscaling: { min: share(options.autoscaling.min), max: share(options.autoscaling.max) } }
+    : { ...options, replicas: share(options.replicas ?? WORKER_POOL_DEFAULTS.replicas) };
+}
+
+/**
+ * A spread pool: nodes listed once (case-insensitively, since object names take them in lower case),
+ * each one of the cluster's, not beside `allowedNodes`; at least one autoscaler maximum per node; node
+ * templates on nodes of the spread, one per node; names short enough for every node.
+ */
+function spreadProblems(cluster: ITalosCluster, options: WorkerPoolOptions): Diagnostic[] {
+  const spread = options.spread;
+  if (spread === undefined) return [];
+  const problems: Diagnostic[] = [];
+  const nodes = spread.nodes ?? [];
+  if (options.allowedNodes !== undefined) {
+    problems.push(error('allowedNodes', 'cannot be set together with spread: spread.nodes names the nodes, one deployment on each; leave allowedNodes out'));
+  }
+  problems.push(...machineNodesProblems(nodes, cluster.allowedNodes, 'spread.nodes'));
+  nodes.forEach((n, i) => {
+    const first = nodes.findIndex((m) => typeof m === 'string' && typeof n === 'string' && m.toLowerCase() === n.toLowerCase());
+    if (first < i) problems.push(error(`spread.nodes[${i}]`, `${quote(n)} is listed twice (object names take node names in lower case); list each node once`));
+  });
+  if (options.autoscaling !== undefined && Number.isInteger(options.autoscaling.max) && options.autoscaling.max < nodes.length) {
+    problems.push(error('autoscaling.max', `${options.autoscaling.max} is below the ${nodes.length} nodes of spread.nodes: each node's deployment needs a maximum of at least 1; raise the maximum or spread over fewer nodes`));
+  }
+  problems.push(...nameLengthProblems(cluster.clusterName, nodes.map((n, i) => ({ name: `${options.name}${spreadSuffix(String(n))}`, path: `spread.nodes[${i}]` })), '')
+    .filter((d) => d.path !== ''));
+  (spread.templates ?? []).forEach((t, j) => {
+    const path = `spread.templates[${j}]`;
+    const ref = templateVmRefProblems(t, path);
+    problems.push(...ref);
+    if (ref.length > 0) return;
+    if (!nodes.includes(t.sourceNode)) {
+      problems.push(error(`${path}.sourceNode`, `${quote(t.sourceNode)} is not in spread.nodes (${nodes.join(', ')}): a node template serves the node it is on; add the node or remove the template`));
+    } else if ((spread.templates ?? []).findIndex((o) => o.sourceNode === t.sourceNode) < j) {
+      problems.push(error(`${path}.sourceNode`, `${quote(t.sourceNode)} already has a template in spread.templates: one template VM per node`));
+    }
+  });
+  return problems;
+}
+
 /** A percentage as Kubernetes IntOrString writes it, 0% to 100%: `40%`. */
 export const PERCENTAGE = /^(100|[1-9]?[0-9])%$/;
 
@@ -198,6 +282,15 @@ export const PERCENTAGE = /^(100|[1-9]?[0-9])%$/;
 function maxUnhealthyProblems(options: WorkerPoolOptions): Diagnostic[] {
   const value = options.maxUnhealthy;
   if (value === undefined) return [];
+  // A spread pool has one health check per node, each over that node's share.
+  const nodes = options.spread?.nodes;
+  if (nodes !== undefined && nodes.length > 0 && typeof value === 'string') {
+    for (let i = 0; i < nodes.length; i++) {
+      const found = maxUnhealthyProblems({ ...spreadNodeOptions(options, i, nodes.length), spread: undefined });
+      if (found.length > 0) return found.map((d) => ({ ...d, message: `${d.message} (health check of spread node ${nodes[i]})` }));
+    }
+    return [];
+  }
   if (typeof value === 'number') return wholeNumberProblems(value, 'maxUnhealthy', 'unhealthy machines remediated at once', 1, INT32_MAX);
   if (typeof value !== 'string' || !PERCENTAGE.test(value)) {
     return [error('maxUnhealthy', `${quote(value)} must be a count of machines (1 or more) or a percentage like 40%`)];
@@ -241,6 +334,8 @@ export function workerPoolProblems(cluster: ITalosCluster, options: WorkerPoolOp
     ...machineSizeProblems(options, ''),
     ...(options.template === undefined ? [] : templateVmRefProblems(options.template, 'template')),
     ...(options.allowedNodes === undefined ? [] : machineNodesProblems(options.allowedNodes, cluster.allowedNodes, 'allowedNodes')),
+    ...cloneOptionProblems(options, ''),
+    ...spreadProblems(cluster, options),
     ...(options.kubernetesVersion === undefined ? [] : poolVersionProblems(
       cluster.talosVersion, cluster.kubernetesVersion, options.kubernetesVersion,
       { talos: 'talos.version', kubernetes: 'kubernetesVersion', pool: 'kubernetesVersion' },
@@ -297,9 +392,27 @@ export function workerHealthCheck(clusterName: string, matchLabels: Record<strin
   };
 }
 
+/** One MachineDeployment of a pool: the pool's only one, or one node's of a spread pool. */
+export interface PoolDeployment {
+  /** The Proxmox node it is pinned to (spread pools), or undefined. */
+  readonly node: string | undefined;
+  /** Name of the MachineDeployment and its health check: `<cluster>-<pool>`, or `<cluster>-<pool>-<node>` when spread. */
+  readonly name: string;
+  /** Its replicas (undefined when autoscaled). */
+  readonly replicas: number | undefined;
+  /** Its autoscaler bounds (undefined when not autoscaled). */
+  readonly autoscaling: AutoscalingBounds | undefined;
+  /** Its machine template. */
+  readonly machineTemplate: ProxmoxMachineTemplate;
+}
+
 /**
  * A pool of Talos worker machines: MachineDeployment (its `Resource` child, `node.defaultChild`) +
  * ProxmoxMachineTemplate + TalosConfigTemplate + MachineHealthCheck.
+ *
+ * A spread pool (`spread`) has one TalosConfigTemplate and, per node, a construct `Node-<node>`
+ * holding its ProxmoxMachineTemplate, MachineDeployment (`Resource`) and MachineHealthCheck,
+ * named `<cluster>-<pool>-<node>`; the pool itself then has no default child.
  *
  * Both templates are named by content, so any edit rolls the pool instead of being rejected by
  * the providers' immutability webhooks (STACK.md §5.1). Usually created by {@link TalosCluster}
@@ -308,10 +421,12 @@ export function workerHealthCheck(clusterName: string, matchLabels: Record<strin
 export class ProxmoxWorkerPool extends Construct {
   /** Pool name. */
   public readonly poolName: string;
-  /** Name of the MachineDeployment (`<cluster>-<pool>`). */
+  /** Name of the MachineDeployment (`<cluster>-<pool>`); the prefix of the nodes' deployments when spread. */
   public readonly name: string;
-  /** The machine template. */
+  /** The machine template (the first node's when spread; see {@link deployments}). */
   public readonly machineTemplate: ProxmoxMachineTemplate;
+  /** The MachineDeployments: one, or one per node of `spread.nodes`, in that order. */
+  public readonly deployments: readonly PoolDeployment[];
   /** Name of the TalosConfigTemplate (content-addressed). */
   public readonly configTemplateName: string;
   /** Most machines the pool runs: its replicas, or its autoscaler maximum. */
@@ -320,8 +435,10 @@ export class ProxmoxWorkerPool extends Construct {
   public readonly kubernetesVersion: string;
   /** Image Factory schematic of the pool's nodes: the cluster's, plus the pool's extensions. */
   public readonly schematic: Schematic;
-  /** The template VM the pool's machines are cloned from. */
+  /** The template VM the pool's machines are cloned from (a spread node may have its own, see {@link spreadTemplates}). */
   public readonly template: TemplateVm;
+  /** The template VMs of single nodes of a spread pool, as declared. */
+  public readonly spreadTemplates: readonly TemplateVm[];
   /** Whether the nodes are prepared for Longhorn. */
   public readonly longhorn: boolean;
   /** Labels of the pool's nodes. */
@@ -339,34 +456,21 @@ export class ProxmoxWorkerPool extends Construct {
     throwErrors(workerPoolProblems(cluster, props));
     this.poolName = props.name;
     this.name = `${cluster.clusterName}-${props.name}`;
-    const autoscaling = props.autoscaling;
     this.longhorn = props.longhorn ?? WORKER_POOL_DEFAULTS.longhorn;
     this.schematic = poolSchematic(cluster, props);
     this.template = { ...(props.template ?? cluster.template) };
+    this.spreadTemplates = (props.spread?.templates ?? []).map((t) => ({ ...t }));
     this.labels = { ...props.labels };
     this.taints = [...(props.taints ?? [])];
     this.maxReplicas = poolMaxReplicas(props);
     this.kubernetesVersion = props.kubernetesVersion ?? cluster.kubernetesVersion;
     this.patches = patchDocuments(props.patches ?? [], 'patches').documents;
     const labels = { [CLUSTER_NAME_LABEL]: cluster.clusterName };
-    const machineLabels = { ...labels, [DEPLOYMENT_NAME_LABEL]: this.name };
     const routed = routeNodeLabels(this.labels);
     this.network = poolNetwork(cluster, props);
     // Only the pool's own NICs: the cluster's IPAM pools are the cluster's objects.
     if (props.network?.extraNics !== undefined) createIpPools(this, 'IpPools', cluster, this.network.extraNics);
-
-    this.machineTemplate = new ProxmoxMachineTemplate(this, 'MachineTemplate', {
-      cores: props.cores,
-      sockets: props.sockets,
-      memoryMiB: props.memoryMiB,
-      diskGiB: props.diskGiB,
-      template: this.template,
-      allowedNodes: props.allowedNodes,
-      cluster,
-      namePrefix: this.name,
-      schematic: this.schematic,
-      network: this.network,
-    });
+    const clone = cloneValues(resolveClone([{ options: props, prefix: '' }, { options: cluster.clone, prefix: 'proxmox' }]));
 
     const configSpec: TalosConfigTemplateSpecTemplateSpec = {
       generateType: 'worker',
@@ -383,7 +487,7 @@ export class ProxmoxWorkerPool extends Construct {
     this.configTemplateName = contentAddressedName(this.name, configSpec);
     // The pool's own patches are named in the pool's words, `workers[<i>]` being unknown here.
     const annotation = patchesAnnotation([...cluster.clusterPatches, ...this.patches.map((d) => ({ ...d, path: `pool ${props.name} ${d.path}` }))]);
-    new TalosConfigTemplate(this, 'ConfigTemplate', {
+    const configTemplate = () => new TalosConfigTemplate(this, 'ConfigTemplate', {
       metadata: {
         name: this.configTemplateName, namespace: cluster.namespace, labels,
         ...(annotation ? { annotations: { [PATCHES_ANNOTATION]: annotation } } : {}),
@@ -391,51 +495,89 @@ export class ProxmoxWorkerPool extends Construct {
       spec: { template: { spec: configSpec } },
     });
 
-    new MachineDeployment(this, 'Resource', {
-      metadata: {
-        name: this.name,
-        namespace: cluster.namespace,
-        labels,
-        ...(autoscaling ? {
-          annotations: {
-            [AUTOSCALER_MIN_ANNOTATION]: String(autoscaling.min),
-            [AUTOSCALER_MAX_ANNOTATION]: String(autoscaling.max),
-            ...this.capacityAnnotations(props),
-          },
-        } : {}),
-      },
-      spec: {
-        clusterName: cluster.clusterName,
-        ...(autoscaling ? {} : { replicas: props.replicas ?? WORKER_POOL_DEFAULTS.replicas }),
-        selector: { matchLabels: machineLabels },
-        rollout: {
-          strategy: {
-            type: MachineDeploymentSpecRolloutStrategyType.ROLLING_UPDATE,
-            rollingUpdate: { maxSurge: MaxSurge.fromNumber(1), maxUnavailable: MaxUnavailable.fromNumber(0) },
-          },
-        },
-        deletion: { order: (props.deletionOrder ?? WORKER_POOL_DEFAULTS.deletionOrder) as MachineDeploymentSpecDeletionOrder },
-        template: {
-          metadata: { labels: { ...routed.machine, ...machineLabels } },
-          spec: {
-            clusterName: cluster.clusterName,
-            version: this.kubernetesVersion,
-            bootstrap: {
-              configRef: { apiGroup: API.TalosConfigTemplate.group, kind: 'TalosConfigTemplate', name: this.configTemplateName },
-            },
-            infrastructureRef: this.machineTemplate.ref,
-          },
-        },
-      },
-    });
-
-    if (props.healthCheck ?? WORKER_POOL_DEFAULTS.healthCheck) {
-      const maxUnhealthy = props.maxUnhealthy ?? defaultMaxUnhealthy(this.maxReplicas);
-      new MachineHealthCheck(this, 'HealthCheck', {
-        metadata: { name: this.name, namespace: cluster.namespace, labels },
-        spec: workerHealthCheck(cluster.clusterName, { [DEPLOYMENT_NAME_LABEL]: this.name }, maxUnhealthy),
+    const deployment = (at: Construct, node: string | undefined, options: WorkerPoolOptions, afterTemplate?: () => void): PoolDeployment => {
+      const name = node === undefined ? this.name : `${this.name}${spreadSuffix(node)}`;
+      const template = node === undefined ? this.template : this.spreadTemplates.find((t) => t.sourceNode === node) ?? this.template;
+      const machineTemplate = new ProxmoxMachineTemplate(at, 'MachineTemplate', {
+        cores: props.cores,
+        sockets: props.sockets,
+        memoryMiB: props.memoryMiB,
+        diskGiB: props.diskGiB,
+        template,
+        allowedNodes: node === undefined ? props.allowedNodes : [node],
+        cluster,
+        namePrefix: name,
+        schematic: this.schematic,
+        network: this.network,
+        clone,
       });
+      afterTemplate?.();
+      const autoscaling = options.autoscaling;
+      const replicas = autoscaling ? undefined : options.replicas ?? WORKER_POOL_DEFAULTS.replicas;
+      const machineLabels = { ...labels, [DEPLOYMENT_NAME_LABEL]: name };
+      new MachineDeployment(at, 'Resource', {
+        metadata: {
+          name,
+          namespace: cluster.namespace,
+          labels,
+          ...(autoscaling ? {
+            annotations: {
+              [AUTOSCALER_MIN_ANNOTATION]: String(autoscaling.min),
+              [AUTOSCALER_MAX_ANNOTATION]: String(autoscaling.max),
+              ...this.capacityAnnotations(props),
+            },
+          } : {}),
+        },
+        spec: {
+          clusterName: cluster.clusterName,
+          ...(replicas !== undefined ? { replicas } : {}),
+          selector: { matchLabels: machineLabels },
+          rollout: {
+            strategy: {
+              type: MachineDeploymentSpecRolloutStrategyType.ROLLING_UPDATE,
+              rollingUpdate: { maxSurge: MaxSurge.fromNumber(1), maxUnavailable: MaxUnavailable.fromNumber(0) },
+            },
+          },
+          deletion: { order: (props.deletionOrder ?? WORKER_POOL_DEFAULTS.deletionOrder) as MachineDeploymentSpecDeletionOrder },
+          template: {
+            metadata: { labels: { ...routed.machine, ...machineLabels } },
+            spec: {
+              clusterName: cluster.clusterName,
+              version: this.kubernetesVersion,
+              bootstrap: {
+                configRef: { apiGroup: API.TalosConfigTemplate.group, kind: 'TalosConfigTemplate', name: this.configTemplateName },
+              },
+              infrastructureRef: machineTemplate.ref,
+            },
+          },
+        },
+      });
+      if (props.healthCheck ?? WORKER_POOL_DEFAULTS.healthCheck) {
+        const maxUnhealthy = props.maxUnhealthy ?? defaultMaxUnhealthy(poolMaxReplicas(options));
+        new MachineHealthCheck(at, 'HealthCheck', {
+          metadata: { name, namespace: cluster.namespace, labels },
+          spec: workerHealthCheck(cluster.clusterName, { [DEPLOYMENT_NAME_LABEL]: name }, maxUnhealthy),
+        });
+      }
+      return { node, name, replicas, autoscaling, machineTemplate };
+    };
+
+    const spread = props.spread;
+    if (spread === undefined) {
+      // The order of the objects in the output: machine template, config template, deployment, health check.
+      this.deployments = [deployment(this, undefined, props, configTemplate)];
+    } else {
+      configTemplate();
+      // Construct ids and object names come from the node, never from its position, so adding or
+      // removing a node leaves the other nodes' objects alone.
+      this.deployments = spread.nodes.map((node, i) => deployment(new Construct(this, `Node-${node}`), node, spreadNodeOptions(props, i, spread.nodes.length)));
     }
+    this.machineTemplate = this.deployments[0].machineTemplate;
+  }
+
+  /** The machine templates, one per deployment. */
+  public get machineTemplates(): readonly ProxmoxMachineTemplate[] {
+    return this.deployments.map((d) => d.machineTemplate);
   }
 
   /**

@@ -116,6 +116,7 @@ interface TemplateSpec extends ConfigSpec {
   readonly bootstrap?: { readonly configRef?: NameRef };
   readonly sourceNode?: unknown;
   readonly templateID?: unknown;
+  readonly allowedNodes?: unknown;
 }
 
 /**
@@ -272,6 +273,7 @@ export function computePlan(before: readonly OutputFile[], after: readonly Outpu
       const prev = old.get(keyOf(md))?.object;
       if (prev) poolChanges(prev, md, old, next, control, plan);
     }
+    plan.scaling.unshift(...spreadScaling(name, old, next));
   }
   return {
     folders: [...folders.entries()]
@@ -279,6 +281,60 @@ export function computePlan(before: readonly OutputFile[], after: readonly Outpu
       .sort(([a], [b]) => compareText(a, b))
       .map(([name, p]) => ({ folder: name, ...p })),
   };
+}
+
+/** A MachineDeployment of a spread pool: pinned to one node by its machine template, named `<pool>-<node in lower case>`. */
+function spreadMember(md: Obj, index: Map<string, Entry>): { pool: string; node: string } | undefined {
+  const template = findObject(index, md, 'ProxmoxMachineTemplate', md.spec?.template?.spec?.infrastructureRef?.name);
+  const nodes = template?.spec?.template?.spec?.allowedNodes;
+  if (!Array.isArray(nodes) || nodes.length !== 1 || typeof nodes[0] !== 'string') return undefined;
+  const suffix = `-${nodes[0].toLowerCase()}`;
+  const name = md.metadata.name;
+  return name.endsWith(suffix) ? { pool: name.slice(0, -suffix.length), node: nodes[0] } : undefined;
+}
+
+/**
+ * How the machines of each spread pool are redistributed over its nodes, one line per pool whose
+ * deployments were created, deleted or rescaled: `spread pool homelab-w: 4 → 6 machine(s); K8S0 2 → 2,
+ * K8S1 2 → 2, K8S2 (new) 2`. Each node's own line follows among the pools' scaling.
+ */
+function spreadScaling(folder: string, old: Map<string, Entry>, next: Map<string, Entry>): string[] {
+  type Side = { node: string; size: string; count: number };
+  const pools = new Map<string, { before: Side[]; after: Side[] }>();
+  const size = (md: Obj): { size: string; count: number } => {
+    const a = (md.metadata.annotations ?? {}) as Record<string, string>;
+    if (a[AUTOSCALER_MIN_ANNOTATION] !== undefined) {
+      return { size: `${a[AUTOSCALER_MIN_ANNOTATION]}–${a[AUTOSCALER_MAX_ANNOTATION]}`, count: Number(a[AUTOSCALER_MAX_ANNOTATION]) };
+    }
+    const r = typeof md.spec?.replicas === 'number' ? md.spec.replicas : 1;
+    return { size: String(r), count: r };
+  };
+  for (const [index, side] of [[old, 'before'], [next, 'after']] as const) {
+    for (const e of index.values()) {
+      if (e.folder !== folder || e.object.kind !== 'MachineDeployment') continue;
+      const member = spreadMember(e.object, index);
+      if (!member) continue;
+      const entry = pools.get(member.pool) ?? { before: [], after: [] };
+      entry[side].push({ node: member.node, ...size(e.object) });
+      pools.set(member.pool, entry);
+    }
+  }
+  const lines: string[] = [];
+  for (const [pool, { before, after }] of [...pools].sort(([a], [b]) => compareText(a, b))) {
+    const nodes = [...after.map((x) => x.node), ...before.map((x) => x.node).filter((n) => !after.some((x) => x.node === n))];
+    const parts = nodes.map((n) => {
+      const b = before.find((x) => x.node === n);
+      const a = after.find((x) => x.node === n);
+      return !b ? `${n} (new) ${a!.size}` : !a ? `${n} (removed) ${b.size} → 0` : `${n} ${b.size} → ${a.size}`;
+    });
+    const same = (n: string) => before.find((x) => x.node === n)?.size === after.find((x) => x.node === n)?.size;
+    // A single pinned deployment has nothing to redistribute (and may be a pool pinned with allowedNodes).
+    if (Math.max(before.length, after.length) < 2 || (before.length === after.length && nodes.every(same))) continue;
+    const total = (xs: Side[]) => xs.reduce((t, x) => t + x.count, 0);
+    const autoscaled = [...before, ...after].some((x) => x.size.includes('–'));
+    lines.push(`spread pool ${pool}: ${total(before)} → ${total(after)} machine(s)${autoscaled ? ' at most' : ''} over ${after.length} node(s); ${parts.join(', ')}`);
+  }
+  return lines;
 }
 
 /** Rejections of an update of one object: immutable templates and fields, CEL transition rules. */

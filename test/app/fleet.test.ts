@@ -258,6 +258,64 @@ describe('fleet-wide checks (lib/app/fleet.ts)', () => {
     ]));
   });
 
+  test('overlapping VM ID ranges of two clusters: a warning on the later file naming the earlier one, synth goes on', () => {
+    const withRange = (v: Variant, range: string) => clusterYaml(v).replace('  isoStorage: local', `  vmIdRange: ${range}\n  isoStorage: local`);
+    const homelab = withRange({ name: 'homelab' }, '{ start: 1000, end: 1099 }');
+    expect(homelab).toContain('vmIdRange: { start: 1000, end: 1099 }');
+    const dir = fleet({ 'homelab.yaml': homelab, 'lab2.yaml': withRange({ name: 'lab2', net: 1 }, '{ start: 1050, end: 1149 }') });
+    const { warnings } = synthesize({ configDir: dir });
+    expect(warnings.map((w) => w.split(prefix(dir)).join('clusters'))).toEqual([
+      'clusters/lab2.yaml: proxmox.vmIdRange 1050-1149 overlaps the VM ID range 1000-1099 of clusters/homelab.yaml (proxmox.vmIdRange): CAPMOX skips IDs its own '
+      + 'cluster\'s machines hold and IDs Proxmox reports taken, so both clusters still work, but two clones at once may pick the same ID (one fails and is retried) '
+      + 'and one cluster can use up the other\'s IDs; give each cluster a range of its own',
+    ]);
+    // Ranges of their own: no warning.
+    const apart = fleet({ 'homelab.yaml': homelab, 'lab2.yaml': withRange({ name: 'lab2', net: 1 }, '{ start: 1100, end: 1199 }') });
+    expect(synthesize({ configDir: apart }).warnings).toEqual([]);
+  });
+
+  test('a clone storage declared shared in one file and node-local in another fails on the later file', () => {
+    const withClone = (v: Variant, shared: boolean) => clusterYaml(v).replace('  isoStorage: local', `  cloneStorage: { name: nvme, shared: ${shared} }\n  isoStorage: local`);
+    expect(failure({ 'homelab.yaml': withClone({ name: 'homelab' }, false), 'lab2.yaml': withClone({ name: 'lab2', net: 1 }, true) }).split('\n')).toEqual([
+      'clusters/lab2.yaml: proxmox.cloneStorage.shared storage "nvme" is shared here but node-local in clusters/homelab.yaml (proxmox.cloneStorage): a Proxmox storage is one or the other; '
+      + 'declare it alike (pvesm status shows it)',
+    ]);
+  });
+
+  test('a VM ID range holding another cluster\'s template VM fails, naming that file and field', () => {
+    const homelab = clusterYaml({ name: 'homelab' });
+    const lab2 = clusterYaml({ name: 'lab2', net: 1 }).replace('  isoStorage: local', '  vmIdRange: { start: 8000, end: 8999 }\n  isoStorage: local')
+      .replace('templateId: 8700', 'templateId: 9700');
+    expect(lab2).toContain('templateId: 9700');
+    expect(failure({ 'homelab.yaml': homelab, 'lab2.yaml': lab2 }).split('\n')).toEqual([
+      'clusters/lab2.yaml: proxmox.vmIdRange 8000-8999 contains template VM 8700 of clusters/homelab.yaml (proxmox.template): Proxmox VM IDs are unique across the whole '
+      + 'Proxmox cluster; keep clones and template VMs apart and choose a range without template VM IDs',
+    ]);
+  });
+
+  test('a spread pool\'s node templates are template VMs of the fleet too: one ID on two nodes fails on the spread.templates field', () => {
+    const schematic = new Schematic({ officialExtensions: ['siderolabs/qemu-guest-agent'] }).id;
+    const spread = (node: string) => [
+      '  - name: spread',
+      '    replicas: 1',
+      '    cores: 2',
+      '    memoryMiB: 4096',
+      '    diskGiB: 20',
+      '    spread:',
+      `      nodes: [${node}]`,
+      `      templates: [{ sourceNode: ${node}, templateId: 8711, image: { talosVersion: v1.13.9, schematic: ${schematic} }, storage: { name: local-lvm, shared: false } }]`,
+      '',
+    ].join('\n');
+    const withSpread = (v: Variant, node: string) => clusterYaml(v).replace('allowedNodes: [K8S0]', `allowedNodes: [K8S0, ${node}]`)
+      .replace('controlPlane: { replicas: 3, cores: 2, memoryMiB: 4096, diskGiB: 20', 'controlPlane: { replicas: 3, cores: 2, memoryMiB: 4096, diskGiB: 20, allowedNodes: [K8S0]')
+      .replace('diskGiB: 40 }', 'diskGiB: 40, allowedNodes: [K8S0] }')
+      .replace('\ncilium:', `\n${spread(node)}cilium:`);
+    const message = failure({ 'homelab.yaml': withSpread({ name: 'homelab' }, 'K8S1'), 'lab2.yaml': withSpread({ name: 'lab2', net: 1 }, 'K8S2') });
+    expect(message.split('\n')).toEqual([expect.stringMatching(
+      /^clusters\/lab2\.yaml: workers\[1\]\.spread\.templates\[0\]\.templateId 8711 is also the template VM of clusters\/homelab\.yaml \(workers\[1\]\.spread\.templates\[0\]\) on source node "K8S1", but here on "K8S2"/,
+    )]);
+  });
+
   test('the repository\'s clusters (homelab.yaml and edge.ts) pass together', () => {
     expect(() => synthesize({ configDir: path.join(ROOT, 'clusters'), gitopsFile: path.join(ROOT, 'gitops.yaml') })).not.toThrow();
   });

@@ -523,3 +523,91 @@ describe('the runbooks synth wrote to dist/', () => {
     expect(citations('see [1.4] and [3.2, 8]; jsonpath {.items[0].status}')).toEqual(['[1.4]', '[3.2, 8]']);
   });
 });
+
+describe('clusterRunbook with Proxmox pools, clone storages and spread pools', () => {
+  const NODES = ['K8S0', 'K8S1', 'K8S2'];
+  const shared = { sourceNode: 'K8S0', templateId: 8700, storage: SHARED_STORAGE };
+  const network = { endpoint: '192.168.0.30', addresses: ['192.168.0.40-192.168.0.79'], prefix: 24, gateway: '192.168.0.254', dnsServers: ['8.8.8.8'] };
+  const build = (proxmox: Partial<TalosClusterProps['proxmox']>, workers: TalosClusterProps['workers'] = [DEFAULT_POOL]) => {
+    const base = homelabProps();
+    return new TalosCluster(newChart(), 'Cluster', homelabProps({
+      network, proxmox: { ...base.proxmox, allowedNodes: NODES, template: { ...base.proxmox.template, ...shared }, ...proxmox }, workers,
+    }));
+  };
+  const acls = (cluster: TalosCluster) => blocks(section(clusterRunbook(cluster, OPTIONS), 'Proxmox API user and token'))[0];
+
+  test('a pool named on proxmox: the pool is created when missing, PVEVMAdmin on /pool/<pool> and not on /vms', () => {
+    const lines = acls(build({ pool: 'k8s-homelab' }));
+    expect(lines).toContain('pveum pool list --output-format json | grep -q \'"poolid":"k8s-homelab"\' '
+      + '|| pveum pool add k8s-homelab --comment \'CAPMOX clones of cluster homelab\'');
+    expect(lines).toContain('pveum acl modify /pool/k8s-homelab --users capmox-homelab@pve --roles PVEVMAdmin');
+    expect(lines.filter((l) => l.includes('PVEVMAdmin'))).toEqual(['pveum acl modify /pool/k8s-homelab --users capmox-homelab@pve --roles PVEVMAdmin']);
+    // The pool exists before any grant on it.
+    expect(lines.findIndex((l) => l.startsWith('pveum pool list'))).toBeLessThan(lines.findIndex((l) => l.includes('/pool/k8s-homelab')));
+    const text = section(clusterRunbook(build({ pool: 'k8s-homelab' }), OPTIONS), 'Proxmox API user and token').join('\n');
+    expect(text).toContain('- `/pool/k8s-homelab`, not `/vms`: every machine template names a Proxmox pool');
+    expect(text).not.toContain('`/vms`, not a pool');
+  });
+
+  test('a pool on one machine set only: /vms stays for the others, and the note says why', () => {
+    const cluster = build({}, [{ ...DEFAULT_POOL, pool: 'k8s-workers' }]);
+    expect(acls(cluster).filter((l) => l.includes('PVEVMAdmin'))).toEqual([
+      'pveum acl modify /vms --users capmox-homelab@pve --roles PVEVMAdmin',
+      'pveum acl modify /pool/k8s-workers --users capmox-homelab@pve --roles PVEVMAdmin',
+    ]);
+    expect(section(clusterRunbook(cluster, OPTIONS), 'Proxmox API user and token').join('\n'))
+      .toContain('The machine sets without a pool still need `PVEVMAdmin` on `/vms`.');
+  });
+
+  test('a clone storage: PVEDatastoreUser on it instead of the template\'s storage, checked for images on the nodes its clones land on', () => {
+    const cluster = build({ cloneStorage: { name: 'ceph-fast', shared: true } });
+    const lines = acls(cluster);
+    expect(lines.filter((l) => l.includes('PVEDatastore'))).toEqual([
+      'pveum acl modify /storage/local --users capmox-homelab@pve --roles PVEDatastoreAdmin',
+      'pveum acl modify /storage/ceph-fast --users capmox-homelab@pve --roles PVEDatastoreUser',
+    ]);
+    const check = blocks(section(clusterRunbook(cluster, OPTIONS), 'Proxmox API user and token'))[1].join('\n');
+    expect(check).toContain('for node in K8S0 K8S1 K8S2; do\n  s=$(pvesh get "/nodes/$node/storage/ceph-fast/status" --output-format json 2>/dev/null)');
+    expect(check).toContain('NOT SHARED: storage ceph-fast on node $node');
+    // Linked clones, and full clones without a clone storage, are written to the template's storage.
+    const mixed = build({}, [{ ...DEFAULT_POOL, cloneStorage: { name: 'ceph-fast', shared: true } }, { ...DEFAULT_POOL, name: 'linked', full: false }]);
+    expect(acls(mixed).filter((l) => l.includes('PVEDatastoreUser'))).toEqual([
+      'pveum acl modify /storage/ceph-vm --users capmox-homelab@pve --roles PVEDatastoreUser',
+      'pveum acl modify /storage/ceph-fast --users capmox-homelab@pve --roles PVEDatastoreUser',
+    ]);
+  });
+
+  test('a spread pool with node-local templates: one template VM build per node, on that node', () => {
+    const local = { name: 'local-lvm', shared: false };
+    const base = homelabProps();
+    const cluster = new TalosCluster(newChart(), 'Cluster', homelabProps({
+      network, proxmox: { ...base.proxmox, allowedNodes: NODES },
+      controlPlane: { ...base.controlPlane, allowedNodes: ['K8S0'] },
+      workers: [{
+        ...DEFAULT_POOL, replicas: 3,
+        spread: { nodes: NODES, templates: [templateVm(8711, { sourceNode: 'K8S1', storage: local }), templateVm(8712, { sourceNode: 'K8S2', storage: local })] },
+      }],
+    }));
+    const text = clusterRunbook(cluster, OPTIONS);
+    const templates = section(text, 'Talos template VMs');
+    expect(templates.filter((l) => l.startsWith('### '))).toEqual(['### Template VM 8700 on K8S0', '### Template VM 8711 on K8S1', '### Template VM 8712 on K8S2']);
+    expect(templates.join('\n')).toContain('Used by the control plane and pool `default` on `K8S0`. Disk on node-local storage `local-lvm`: every clone stays on `K8S0`.');
+    expect(templates.join('\n')).toContain('Used by the pool `default` on `K8S1`. Disk on node-local storage `local-lvm`: every clone stays on `K8S1`.');
+    expect(leads(text)).toContain(TEMPLATE_NODE('K8S2'));
+    expect(acls(cluster).filter((l) => l.includes('PVETemplateUser'))).toEqual([8700, 8711, 8712].map((id) => `pveum acl modify /vms/${id} --users capmox-homelab@pve --roles PVETemplateUser`));
+    // local-lvm holds a template on each node: checked on all three, once.
+    const check = blocks(section(text, 'Proxmox API user and token'))[1];
+    expect(check.filter((l) => l.startsWith('for node in'))).toEqual(['for node in K8S0 K8S1 K8S2; do', 'for node in K8S0 K8S1 K8S2; do']);
+    expect(check[6]).toBe('  s=$(pvesh get "/nodes/$node/storage/local-lvm/status" --output-format json 2>/dev/null)');
+  });
+
+  test('runbooks with pools and spread pools: links resolve, no STACK.md citation, every block placed', () => {
+    for (const cluster of [build({ pool: 'k8s-homelab' }), build({}, [{ ...DEFAULT_POOL, pool: 'k8s-workers', spread: { nodes: NODES } }])]) {
+      const text = clusterRunbook(cluster, OPTIONS);
+      expect(danglingLinks(text, 'homelab')).toEqual([]);
+      expect(text).not.toMatch(/STACK\.md|\.\.\/shared/);
+      expect(citations(text)).toEqual([]);
+      expect(leads(text).filter((l) => l !== WORKSTATION && !l.startsWith('In a root shell on the Proxmox node '))).toEqual([]);
+    }
+  });
+});

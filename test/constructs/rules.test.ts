@@ -249,12 +249,12 @@ describe('cluster rules (config files)', () => {
   describe('capacity', () => {
     test('fails when the pool cannot hold every machine plus the rolling-update surge', () => {
       expect(problems((d) => { d.workers[0].replicas = 6; })).toEqual([
-        'clusters/homelab.yaml: network.addresses holds 10 address(es) but the cluster needs 11: 3 control-plane + 6 default machines + 2 for rolling updates (maxSurge 1 per control plane and pool); add addresses or shrink the cluster',
+        'clusters/homelab.yaml: network.addresses holds 10 address(es) but the cluster needs 11: 3 control-plane + 6 default machines + 2 for rolling updates (maxSurge 1 per control plane and per deployment: one per pool, one per node of a spread pool); add addresses or shrink the cluster',
       ]);
     });
     test('counts an autoscaled pool at its maximum', () => {
       expect(problems((d) => { d.workers[0] = { name: 'default', autoscaling: { min: 1, max: 6 }, cores: 2, memoryMiB: 8192, diskGiB: 40 }; })).toEqual([
-        'clusters/homelab.yaml: network.addresses holds 10 address(es) but the cluster needs 11: 3 control-plane + 6 default (autoscaler max) machines + 2 for rolling updates (maxSurge 1 per control plane and pool); add addresses or shrink the cluster',
+        'clusters/homelab.yaml: network.addresses holds 10 address(es) but the cluster needs 11: 3 control-plane + 6 default (autoscaler max) machines + 2 for rolling updates (maxSurge 1 per control plane and per deployment: one per pool, one per node of a spread pool); add addresses or shrink the cluster',
       ]);
     });
   });

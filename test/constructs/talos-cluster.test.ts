@@ -205,7 +205,8 @@ describe('TalosCluster', () => {
           'proxmox.template.storage template VM 8700 is on node-local storage "local-lvm" of "K8S0", but proxmox.allowedNodes lets CAPMOX clone '
           + 'the control plane on K8S1 and K8S2, and Proxmox refuses clones to another node from local storage. Ways out: put the template on '
           + 'storage every node reaches and declare it (storage: { name: <shared storage>, shared: true }); set proxmox.allowedNodes to [K8S0]; '
-          + 'or build one template VM per node and give each node a pool of its own (workers[].template and workers[].allowedNodes)',
+          + 'or build one template VM per node and spread the pools over the nodes (workers[].spread.nodes, with one template per node in '
+          + 'workers[].spread.templates; the control plane stays on one node)',
         ]);
       });
 

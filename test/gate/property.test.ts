@@ -197,3 +197,104 @@ describe('property: generated fleets of cluster files', () => {
     console.log(`property: ${FLEET_RUNS} generated fleets, ${accepted} synthesized (all passed the gate, no object twice), ${refused} refused by the fleet checks`);
   });
 });
+
+/** Runs of the clone-options and spread property (a config each). */
+const SPREAD_RUNS = Number(process.env.SPREAD_PROPERTY_RUNS ?? 300);
+const SPREAD_NODES = ['pve1', 'pve2', 'pve3'];
+const AGENT_IMAGE = { talosVersion: 'v1.13.9', schematic: new Schematic({ officialExtensions: ['siderolabs/qemu-guest-agent'] }).id };
+
+/** A value left out half of the time. */
+const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined, freq: 2 });
+
+/** Clone options at one level, each mostly left out, sometimes wrong. */
+const cloneOptionsArb = fc.record({
+  pool: maybe(mostly(fc.constantFrom('k8s', 'k8s/lab'), fc.constantFrom('a b', 'a/b/c/d'))),
+  tags: maybe(mostly(fc.constantFrom(['k8s'], ['k8s', 'lab']), fc.constantFrom([], ['-x'], ['a', 'A']))),
+  full: maybe(fc.boolean()),
+  cloneStorage: maybe(fc.constantFrom({ name: 'ceph-fast', shared: true }, { name: 'nvme-thin', shared: false })),
+  cloneFormat: maybe(fc.constantFrom('raw', 'qcow2')),
+  vmIdRange: maybe(mostly(
+    fc.constantFrom({ start: 1000, end: 1099 }, { start: 2000, end: 2007 }),
+    fc.constantFrom({ start: 8990, end: 9010 }, { start: 50, end: 60 }),
+  )),
+}, { noNullPrototype: true }).map((o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)));
+/** A level with no clone options most of the time. */
+const cloneArb = fc.oneof({ weight: 3, arbitrary: fc.constant({}) }, { weight: 2, arbitrary: cloneOptionsArb });
+
+/** A cluster on three nodes with random clone options and a pool that is sometimes spread, sometimes with node templates. */
+const spreadConfigArb = fc.record({
+  shared: fc.boolean(),
+  cluster: cloneArb, controlPlane: cloneArb, pool: cloneArb,
+  cpPinned: mostly(fc.constant(true), fc.constant(false)),
+  spread: fc.option(fc.subarray(SPREAD_NODES, { minLength: 1 }), { nil: undefined }),
+  // Node templates mostly for the spread's other nodes, sometimes on a node outside it.
+  strayTemplate: mostly(fc.constant(false), fc.constant(true)),
+  replicas: fc.integer({ min: 0, max: 7 }),
+  autoscaling: fc.option(fc.record({ min: fc.integer({ min: 0, max: 2 }), max: fc.integer({ min: 2, max: 6 }) }), { nil: undefined }),
+}).map((g) => {
+  const storage = g.shared ? { name: 'ceph-vm', shared: true } : { name: 'local-lvm', shared: false };
+  const pool: any = { name: 'w', cores: 2, memoryMiB: 4096, diskGiB: 20, ...g.pool, ...(g.autoscaling ? { autoscaling: g.autoscaling } : { replicas: g.replicas }) };
+  if (g.spread) {
+    const templateNodes = [...g.spread.filter((n) => n !== 'pve1'), ...(g.strayTemplate ? ['pve9'] : [])];
+    pool.spread = { nodes: g.spread, templates: templateNodes.map((n, i) => ({ sourceNode: n, templateId: 9101 + i, image: AGENT_IMAGE, storage })) };
+  }
+  return YAML.stringify({
+    name: 'lab',
+    network: { endpoint: '10.0.0.30', addresses: ['10.0.0.40-10.0.0.79'], prefix: 24, gateway: '10.0.0.1', dnsServers: ['10.0.0.1'] },
+    proxmox: {
+      allowedNodes: SPREAD_NODES, template: { sourceNode: 'pve1', templateId: 9000, image: AGENT_IMAGE, storage }, isoStorage: 'local', ...g.cluster,
+    },
+    controlPlane: { replicas: 3, cores: 2, memoryMiB: 4096, diskGiB: 20, ...(g.cpPinned ? { allowedNodes: ['pve1'] } : {}), ...g.controlPlane },
+    workers: [pool],
+  });
+});
+
+describe('property: clone options and spread pools', () => {
+  test(`${SPREAD_RUNS} configs: accepted ones pass the gate, a spread pool has one deployment per node pinned to it with the split replicas; rejected ones raise a validation error`, () => {
+    const gate = new OutputGate();
+    let accepted = 0;
+    let spread = 0;
+    let rejected = 0;
+    fc.assert(fc.property(spreadConfigArb, (text) => {
+      let chart;
+      try {
+        chart = buildConfigCluster(Testing.app(), parseClusterConfig(text, 'generated.yaml'), 'Cluster').chart;
+      } catch (e) {
+        if (!(e instanceof ValidationError)) throw e;
+        for (const line of e.message.split('\n')) expect(line).toMatch(/^generated\.yaml: /);
+        rejected++;
+        return;
+      }
+      const objects = chart.toJson() as KubeObject[] as any[];
+      expect(gate.violations(objects)).toEqual([]);
+      const config = YAML.parse(text);
+      const nodes: string[] | undefined = config.workers[0].spread?.nodes;
+      const deployments = objects.filter((o) => o.kind === 'MachineDeployment');
+      if (nodes) {
+        spread++;
+        expect(deployments.map((o) => o.metadata.name)).toEqual(nodes.map((n) => `lab-w-${n}`));
+        const templates = deployments.map((md) => objects.find((o) => o.kind === 'ProxmoxMachineTemplate' && o.metadata.name === md.spec.template.spec.infrastructureRef.name));
+        expect(templates.map((t) => t.spec.template.spec.allowedNodes)).toEqual(nodes.map((n) => [n]));
+        // Each node clones a template VM it may clone: on its own node, or on shared storage.
+        for (const t of templates) {
+          const spec = t.spec.template.spec;
+          expect(config.proxmox.template.storage.shared || spec.sourceNode === spec.allowedNodes[0]).toBe(true);
+        }
+        const replicas = config.workers[0].replicas;
+        if (replicas !== undefined) {
+          const total = deployments.reduce((s, md) => s + md.spec.replicas, 0);
+          expect(total).toBe(replicas);
+          const counts = deployments.map((md) => md.spec.replicas as number);
+          expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
+        }
+      } else {
+        expect(deployments.map((o) => o.metadata.name)).toEqual(['lab-w']);
+      }
+      accepted++;
+    }), { numRuns: SPREAD_RUNS, seed: SEED });
+    expect(accepted).toBeGreaterThan(SPREAD_RUNS * 0.1);
+    expect(spread).toBeGreaterThan(SPREAD_RUNS * 0.05);
+    expect(rejected).toBeGreaterThan(SPREAD_RUNS * 0.1);
+    console.log(`property: ${SPREAD_RUNS} clone/spread configs, ${accepted} accepted (${spread} spread, all passed the gate), ${rejected} rejected with a validation error`);
+  });
+});

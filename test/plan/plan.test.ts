@@ -52,6 +52,52 @@ describe('plan', () => {
     expect(formatPlan(plan, 'dist/ at HEAD')).toBe('No changes: a fresh synth equals dist/ at HEAD.\n');
   });
 
+  describe('a spread pool', () => {
+    /** The homelab with its default pool spread over `nodes` (template on shared storage, so every node may clone it). */
+    const spread = (nodes: string[], replicas: number) => (c: any) => {
+      c.network.addresses = ['192.168.0.40-192.168.0.59'];
+      c.proxmox.allowedNodes = ['K8S0', 'K8S1', 'K8S2'];
+      c.proxmox.template.storage = { name: 'ceph-vm', shared: true };
+      c.workers[0] = { ...c.workers[0], replicas, spread: { nodes } };
+    };
+    const two = distOf(spread(['K8S0', 'K8S1'], 4));
+
+    test('more replicas: only the nodes\' MachineDeployments change their replicas, and one line shows the redistribution', () => {
+      const f = only(computePlan(two, distOf(spread(['K8S0', 'K8S1'], 5))));
+      expect([f.created, f.deleted, f.rollouts]).toEqual([[], [], []]);
+      expect(f.changed).toEqual([{ object: 'MachineDeployment default/homelab-default-k8s0', fields: ['spec.replicas: 2 → 3'] }]);
+      expect(f.scaling).toEqual([
+        'spread pool homelab-default: 4 → 5 machine(s) over 2 node(s); K8S0 2 → 3, K8S1 2 → 2',
+        'pool homelab-default-k8s0 scales 2 → 3 machine(s)',
+      ]);
+    });
+
+    test('a node added: its deployment, template and health check are created, the others keep their names and only rescale; safe', () => {
+      // The same 4 machines over 3 nodes: K8S1 hands one to the new node.
+      const plan = computePlan(two, distOf(spread(['K8S0', 'K8S1', 'K8S2'], 4)));
+      const f = only(plan);
+      expect(f.created.map((o) => o.replace(/-[0-9a-f]{8}$/, '-<hash>'))).toEqual([
+        'ProxmoxMachineTemplate default/homelab-default-k8s2-<hash>', 'MachineDeployment default/homelab-default-k8s2', 'MachineHealthCheck default/homelab-default-k8s2',
+      ]);
+      expect(f.deleted).toEqual([]);
+      expect(f.changed).toEqual([{ object: 'MachineDeployment default/homelab-default-k8s1', fields: ['spec.replicas: 2 → 1'] }]);
+      expect(f.scaling[0]).toBe('spread pool homelab-default: 4 → 4 machine(s) over 3 node(s); K8S0 2 → 2, K8S1 2 → 1, K8S2 (new) 1');
+      expect(blockingFindings(plan)).toEqual([]);
+      expect(formatPlan(plan, 'dist/ at HEAD')).toContain('  scaling: spread pool homelab-default: 4 → 4 machine(s) over 3 node(s); K8S0 2 → 2, K8S1 2 → 1, K8S2 (new) 1\n');
+    });
+
+    test('a pool pinned to one node by allowedNodes, named like a node\'s deployment, gets no spread line', () => {
+      const pinned = (replicas: number) => (c: any) => { c.workers[0] = { ...c.workers[0], name: 'db-k8s0', replicas, allowedNodes: ['K8S0'] }; };
+      expect(only(computePlan(distOf(pinned(1)), distOf(pinned(2)))).scaling).toEqual(['pool homelab-db-k8s0 scales 1 → 2 machine(s)']);
+    });
+
+    test('a node removed: its MachineDeployment is deleted, which is DESTRUCTIVE', () => {
+      const plan = computePlan(distOf(spread(['K8S0', 'K8S1', 'K8S2'], 6)), two);
+      expect(only(plan).scaling[0]).toBe('spread pool homelab-default: 6 → 4 machine(s) over 2 node(s); K8S0 2 → 2, K8S1 2 → 2, K8S2 (removed) 2 → 0');
+      expect(findings(plan, FindingKind.DESTRUCTIVE).map((x) => x.object)).toEqual(['MachineDeployment default/homelab-default-k8s2']);
+    });
+  });
+
   test('scaling a pool: one MachineDeployment changes, nothing rolls, safe', () => {
     const plan = computePlan(base, distOf((c) => { c.workers[0].replicas = 3; }));
     const f = only(plan);

@@ -6,10 +6,10 @@
  */
 import { z } from 'zod';
 import { DEFAULT_HUBBLE } from '../../constructs/addons/cilium';
-import { DEFAULT_SOCKETS } from '../../constructs/proxmox-machine-template';
+import { CLONE_FORMATS, DEFAULT_FULL_CLONE, DEFAULT_SOCKETS } from '../../constructs/proxmox-machine-template';
 import {
-  MAX_VM_ID, MEMORY_MIB_MULTIPLE, MIN_VM_ID, MTU_MAX, MTU_MIN, PROXMOX_STORAGE_ID, SCHEMATIC_ID, TALOS_MIN_DISK_GIB, TALOS_MIN_MEMORY_MIB,
-  VLAN_MAX, VLAN_MIN,
+  MAX_VM_DESCRIPTION, MAX_VM_ID, MEMORY_MIB_MULTIPLE, MIN_VM_ID, MTU_MAX, MTU_MIN, PROXMOX_POOL_ID, PROXMOX_STORAGE_ID, PROXMOX_TAG, SCHEMATIC_ID,
+  TALOS_MIN_DISK_GIB, TALOS_MIN_MEMORY_MIB, VLAN_MAX, VLAN_MIN,
 } from '../../constructs/rules';
 import { TALOS_CLUSTER_DEFAULTS as CLUSTER, TalosClusterProps } from '../../constructs/talos-cluster';
 import { DELETION_ORDERS, PERCENTAGE, WORKER_POOL_DEFAULTS as POOL } from '../../constructs/worker-pool';
@@ -48,6 +48,27 @@ const extraNics = z.array(z.strictObject({
   addresses: z.array(z.string()).describe('static addresses of the NIC, one family: ranges a-b, CIDRs or single IPs'),
   prefix: z.int().meta({ minimum: 1, maximum: 128 }).describe('prefix length of the NIC\'s subnet'),
 })).describe('more NICs (net1, net2, …), each on its bridge with its own IPAM pool; no gateway: routes, node IP and etcd stay on the primary network');
+const vmId = z.int().meta({ minimum: MIN_VM_ID, maximum: MAX_VM_ID });
+
+/** The clone options (ProxmoxCloneOptions), on `proxmox` for every machine set and on `controlPlane` and each pool as overrides. */
+const clone = (scope: string) => ({
+  pool: z.string().meta({ pattern: PROXMOX_POOL_ID.source }).optional()
+    .describe(`Proxmox pool ${scope} VMs join; the runbook grants PVEVMAdmin on /pool/<pool> instead of /vms (default: no pool)`),
+  tags: z.array(z.string().meta({ pattern: PROXMOX_TAG.source })).optional().describe(`Proxmox tags of ${scope} VMs (default: none)`),
+  full: z.boolean().meta({ default: DEFAULT_FULL_CLONE }).optional()
+    .describe(`full clones (true) or linked clones (false, on the template's storage) for ${scope} VMs`),
+  cloneStorage: z.strictObject({
+    name: z.string().meta({ pattern: PROXMOX_STORAGE_ID.source }).describe('Proxmox storage the full clones are written to'),
+    shared: z.boolean().describe('whether every node the clones may land on reaches it; a node-local one serves clones on the template\'s node only'),
+  }).optional().describe(`target storage of ${scope} full clones (default: the template's storage)`),
+  cloneFormat: z.enum(CLONE_FORMATS).optional().describe(`disk format of ${scope} full clones (default: the storage's)`),
+  vmIdRange: z.strictObject({
+    start: vmId.describe('first VM ID'),
+    end: vmId.describe('last VM ID (included)'),
+  }).optional().describe(`VM IDs of ${scope} clones: the lowest free one in the range (default: Proxmox's next free ID)`),
+  description: z.string().meta({ maxLength: MAX_VM_DESCRIPTION }).optional().describe(`description of ${scope} VMs in the Proxmox UI`),
+});
+
 const nodes = (what: string) => z.array(z.string()).optional().describe(`Proxmox nodes ${what} may be cloned on, some of proxmox.allowedNodes (default: proxmox.allowedNodes)`);
 
 const machine = {
@@ -69,6 +90,11 @@ export const workerPoolSchema = z.strictObject({
   template: template.optional().describe('template VM of this pool (default: proxmox.template)'),
   allowedNodes: nodes('the pool\'s machines'),
   patches: patches('this pool (rolls this pool only)'),
+  ...clone('the pool\'s (default: proxmox.<key>)'),
+  spread: z.strictObject({
+    nodes: z.array(z.string()).describe('Proxmox nodes, some of proxmox.allowedNodes: one MachineDeployment <cluster>-<pool>-<node> pinned to each'),
+    templates: z.array(template).optional().describe('template VMs of single nodes, each serving the node it is on (sourceNode); default: the pool\'s template'),
+  }).optional().describe('spread the pool over Proxmox nodes: replicas and autoscaler bounds split over them, the first nodes taking the remainder'),
   healthCheck: z.boolean().meta({ default: POOL.healthCheck }).optional().describe('replace machines whose node never becomes Ready (MachineHealthCheck)'),
   maxUnhealthy: z.union([z.int(), z.string().meta({ pattern: PERCENTAGE.source })]).optional()
     .describe('most unhealthy machines still replaced at once: a count, or a percentage of the pool (rounded down); default 40% of the largest size, at least 1'),
@@ -126,6 +152,7 @@ export const clusterConfigSchema = z.strictObject({
     template: template.describe('Talos template VM the machines are cloned from'),
     isoStorage: z.string().meta({ pattern: PROXMOX_STORAGE_ID.source, examples: ['local'] }).describe('storage with ISO content on every allowed node; CAPMOX uploads the machines\' NoCloud ISOs there'),
     credentialsSecret: dnsLabel.optional().describe('Secret (keys url, token, secret) in the cluster namespace; default: the provider\'s global credentials'),
+    ...clone('every machine set\'s'),
   }),
   controlPlane: z.strictObject({
     replicas: count(1).meta({ default: CLUSTER.controlPlane.replicas }).optional().describe('control-plane machines (odd)'),
@@ -133,6 +160,7 @@ export const clusterConfigSchema = z.strictObject({
     healthCheck: z.boolean().meta({ default: CLUSTER.controlPlane.healthCheck }).optional().describe('MachineHealthCheck for control planes (reports only: CACPPT does not remediate)'),
     allowedNodes: nodes('control-plane machines'),
     patches: patches('control-plane machines (rolls the control plane)'),
+    ...clone('the control plane\'s (default: proxmox.<key>)'),
   }),
   workers: z.array(workerPoolSchema).optional().describe('worker pools'),
   cilium: z.strictObject({

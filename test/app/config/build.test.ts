@@ -9,7 +9,7 @@ import { RENAMED_KEYS } from '../../../lib/app/config/renamed-keys';
 import { formatDiagnostic } from '../../../lib/core/errors';
 import { OutputGate } from '../../../lib/gate/gate';
 import { LONGHORN_EXTENSIONS } from '../../../lib/talos/schematic';
-import { all, imageOf, one, Obj, ROOT, SHARED_STORAGE, templateVm } from '../../util';
+import { all, configProblems, imageOf, one, Obj, ROOT, SHARED_STORAGE, templateVm } from '../../util';
 
 const HOMELAB = YAML.parse(fs.readFileSync(path.join(ROOT, 'clusters', 'homelab.yaml'), 'utf8'));
 
@@ -94,6 +94,35 @@ describe('config → constructs', () => {
       'clusters/homelab.yaml: network.vlan "20" expected number, received string\n'
       + 'clusters/homelab.yaml: workers[0].network.extraNics[0].gateway is not a known field (check the spelling; see schemas/cluster-config.schema.json)',
     );
+  });
+
+  test('clone options and a spread pool from YAML: keys spelled like the props, through the gate', () => {
+    const objs = build((d) => {
+      d.network.addresses = ['192.168.0.40-192.168.0.59'];
+      d.proxmox.allowedNodes = ['K8S0', 'K8S1', 'K8S2'];
+      d.proxmox.template.storage = SHARED_STORAGE;
+      Object.assign(d.proxmox, { pool: 'k8s', tags: ['k8s'], cloneStorage: { name: 'ceph-fast', shared: true }, cloneFormat: 'raw', vmIdRange: { start: 1000, end: 1099 } });
+      d.workers[0] = { ...d.workers[0], replicas: 3, description: 'spread worker', spread: { nodes: ['K8S0', 'K8S1', 'K8S2'] } };
+    });
+    expect(all(objs, 'MachineDeployment').map((o) => o.metadata.name)).toEqual(['homelab-default-k8s0', 'homelab-default-k8s1', 'homelab-default-k8s2']);
+    expect(one(objs, 'MachineDeployment', 'homelab-default-k8s1').spec.replicas).toBe(1);
+    const spec = one(objs, 'ProxmoxMachineTemplate', one(objs, 'MachineDeployment', 'homelab-default-k8s2').spec.template.spec.infrastructureRef.name).spec.template.spec;
+    expect(spec).toMatchObject({
+      allowedNodes: ['K8S2'], pool: 'k8s', tags: ['k8s'], storage: 'ceph-fast', format: 'raw', vmIDRange: { start: 1000, end: 1099 }, description: 'spread worker',
+    });
+    expect(new OutputGate().violations(objs)).toEqual([]);
+  });
+
+  test('fails on the structure of the clone and spread keys, with the config path', () => {
+    const doc = structuredClone(HOMELAB);
+    Object.assign(doc.proxmox, { cloneFormat: 'vdi', vmIdRange: { start: 1000 } });
+    doc.workers[0] = { ...doc.workers[0], tags: 'k8s', spread: { nodes: ['K8S0'], node: 'K8S1' } };
+    expect(configProblems(YAML.stringify(doc), 'test.yaml')).toEqual([
+      'test.yaml: proxmox.cloneFormat "vdi" expected one of "raw"|"qcow2"|"vmdk"',
+      'test.yaml: proxmox.vmIdRange.end is required (expected number)',
+      'test.yaml: workers[0].tags "k8s" expected array, received string',
+      'test.yaml: workers[0].spread.node is not a known field (check the spelling; see schemas/cluster-config.schema.json)',
+    ]);
   });
 
   test('no credentialsSecret: no credentialsRef', () => {
