@@ -11,7 +11,7 @@ import { KubeObject } from '../lib/core/kube-object';
 import { OutputGate } from '../lib/gate/gate';
 import { computePlan } from '../lib/plan/plan';
 import { formatPlan } from '../lib/plan/report';
-import { all, configProblems, Obj, one, ROOT } from './util';
+import { all, configProblems, Obj, one, ROOT, synth } from './util';
 
 const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 
@@ -121,7 +121,7 @@ describe('README network examples', () => {
   };
   const build = (text: string): Obj[] => {
     const { chart } = buildConfigCluster(Testing.app(), parseClusterConfig(text, 'README.md'), 'Cluster');
-    return Testing.synth(chart) as Obj[];
+    return synth(chart);
   };
 
   test('one example per feature: VLAN and MTU, per pool, more NICs, dual-stack', () => {

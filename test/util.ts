@@ -6,6 +6,7 @@ import {
 } from '../lib';
 import { buildConfigCluster } from '../lib/app/clusters';
 import { parseClusterConfig } from '../lib/app/config/load';
+import { ADDON_RENDERS_ID } from '../lib/constructs/addons/chart-resource-set';
 
 /** The project root. */
 export const ROOT = path.resolve(__dirname, '..');
@@ -94,9 +95,14 @@ export function newChart(): Chart {
   return new Chart(Testing.app({ outdir: UNUSED_OUTDIR }), 'test');
 }
 
-/** Synthesizes a chart into its objects. */
+/**
+ * Synthesizes a chart into its objects, followed by the shared add-on renders of its app (the
+ * AddonRenders chart: ConfigMaps and ClusterResourceSets that synth writes to dist/_addons/), so a
+ * test sees what a cluster needs, as the gate checks it.
+ */
 export function synth(chart: Chart): Obj[] {
-  return Testing.synth(chart) as Obj[];
+  const renders = chart.node.root.node.tryFindChild(ADDON_RENDERS_ID) as Chart | undefined;
+  return [...Testing.synth(chart), ...(renders && renders !== chart ? Testing.synth(renders) : [])] as Obj[];
 }
 
 /** Builds a cluster with a function and synthesizes it. */
@@ -110,6 +116,13 @@ export function synthWith(build: (chart: Chart) => void): Obj[] {
 export function one(objects: Obj[], kind: string, name?: string): Obj {
   const found = objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
   if (found.length !== 1) throw new Error(`expected one ${kind}${name ? ` ${name}` : ''}, found ${found.length}: ${found.map((o) => o.metadata.name).join(', ')}`);
+  return found[0];
+}
+
+/** The one object of a kind of an add-on's shared render (`cilium-<hash>`, `cilium-jobs-<hash>`, `talos-ccm-<hash>`). */
+export function addon(objects: Obj[], kind: string, name: string): Obj {
+  const found = objects.filter((o) => o.kind === kind && new RegExp(`^${name}-[0-9a-f]{10}(-\\d+)?$`).test(o.metadata.name));
+  if (found.length !== 1) throw new Error(`expected one ${kind} of render ${name}-<hash>, found ${found.length}`);
   return found[0];
 }
 

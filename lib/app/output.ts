@@ -30,11 +30,14 @@ export function manifestFile(file: string, objects: readonly object[], sourceFil
  *
  * @param objects the cluster chart's objects (`chart.toJson()`, computed once by the caller)
  * @param runbook the cluster's day-0 runbook (lib/runbook.ts)
+ * @param shared the add-on renders the cluster uses (in `dist/_addons/`), drawn in its diagram
  */
-export function clusterFiles(name: string, objects: readonly KubeObject[], sourceFile: string, runbook: string): OutputFile[] {
+export function clusterFiles(
+  name: string, objects: readonly KubeObject[], sourceFile: string, runbook: string, shared: readonly KubeObject[] = [],
+): OutputFile[] {
   return [
     manifestFile(`${name}/${name}.k8s.yaml`, objects, sourceFile),
-    { path: `${name}/README.md`, content: clusterDiagram(objects, { clusterName: name, sourceFile: sourceFile.split(path.sep).join('/') }) },
+    { path: `${name}/README.md`, content: clusterDiagram([...objects, ...shared], { clusterName: name, sourceFile: sourceFile.split(path.sep).join('/') }) },
     { path: `${name}/RUNBOOK.md`, content: runbook },
   ];
 }

@@ -1,7 +1,7 @@
 import { ProxmoxMachineTemplate, TemplateStorage, TemplateVm } from '../constructs/proxmox-machine-template';
 import { TalosCluster } from '../constructs/talos-cluster';
 import { joinList as list } from '../core/errors';
-import { CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL } from '../core/naming';
+import { ADDONS_OUTPUT, CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL } from '../core/naming';
 import { API, STACK_VERSIONS } from '../core/stack';
 import { LONGHORN_DATA_PATH } from '../talos/machine-config';
 import { LONGHORN_EXTENSIONS, QEMU_GUEST_AGENT_EXTENSION, Schematic } from '../talos/schematic';
@@ -630,12 +630,16 @@ function applySection(cluster: TalosCluster, options: ClusterRunbookOptions, kub
   return [
     `Commit and push ${code(options.sourceFile)} and ${code(`dist/${name}/`)}; the GitOps agent applies the folder`,
     `(${projectReadme('how-dist-reaches-the-management-cluster', 'How dist/ reaches the management cluster')}, installs Flux or Fleet`,
-    'and applies `dist/management/` once). Without an agent, apply it yourself; server-side, since the',
-    'resource-set ConfigMaps are large.',
+    'and applies `dist/management/` once), and the add-on renders it uses from `dist/_addons/` (shared by the clusters',
+    `of namespace ${code(ns)} whose values render alike, selected by the Cluster's labels). Without an agent, apply them`,
+    'yourself; server-side, since the resource-set ConfigMaps are large.',
     '',
     WORKSTATION,
     '',
-    ...block('sh', [`kubectl apply --server-side -f dist/${name}/`]),
+    ...block('sh', [
+      ...cluster.addonRenders.map((r) => `kubectl apply --server-side -f dist/${ADDONS_OUTPUT}/${ns}/${r}.k8s.yaml`),
+      `kubectl apply --server-side -f dist/${name}/`,
+    ]),
     '',
     `Wait for the first control plane, take the kubeconfig, then wait for all of ${name} (when a wait times out,`,
     `\`clusterctl describe cluster ${name} -n ${ns}\` says where it stands).`,
@@ -740,6 +744,7 @@ export function clusterRunbook(cluster: TalosCluster, options: ClusterRunbookOpt
     `- VIP ${code(`${cluster.endpoint}:${cluster.endpointPort}`)}, node addresses ${cluster.addresses.map(code).join(', ')}, bridge ${code(cluster.bridge)}`,
     ...networkFacts(cluster),
     `- Proxmox nodes ${list(cluster.allowedNodes.map(code))}; ISO storage ${code(cluster.isoStorage)}; credentials: ${credentials}`,
+    `- add-on renders (\`dist/${ADDONS_OUTPUT}/${cluster.namespace}/\`): ${list(cluster.addonRenders.map(code))}`,
     '',
     ...sections.flatMap((s, i) => [`## ${i + 1}. ${s.title}`, '', ...s.body, '']),
   ].join('\n');

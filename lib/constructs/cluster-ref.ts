@@ -35,6 +35,11 @@ export interface ITalosCluster extends IConstruct {
   readonly clusterPatches: readonly PatchDocument[];
   /** How CAPMOX clones the cluster's machines (`proxmox.pool`, `tags`, …) unless a machine set sets its own. */
   readonly clone: ProxmoxCloneOptions;
-  /** Labels on the Cluster object that add-ons select it by. */
+  /** Labels that identify the cluster's own objects (`cluster.x-k8s.io/cluster-name`). */
   readonly selectorLabels: Readonly<Record<string, string>>;
+  /**
+   * Adds a label to the Cluster object: how a shared add-on render's resource set selects the
+   * clusters that use it (`addons.cdk8s-talos-proxmox.dev/<addon>: <hash>`).
+   */
+  addClusterLabel(key: string, value: string): void;
 }

@@ -57,6 +57,12 @@ export interface FluxDeliveryProps {
    */
   readonly managementPath: string;
   /**
+   * Folder of the shared add-on renders in the repository (`dist/_addons`): the ClusterResourceSets
+   * and ConfigMaps every cluster's Cluster object selects by label, stored once per render.
+   * @default - none (a library user delivering the renders another way)
+   */
+  readonly addonsPath?: string;
+  /**
    * How often Flux fetches and reconciles.
    * @default '5m'
    */
@@ -213,6 +219,14 @@ export class FluxDelivery extends Construct {
         },
       });
     }
+    if (props.addonsPath !== undefined) {
+      // No wait: a resource set is applied once a cluster it selects is up, so this would wait for
+      // bring-ups; each cluster's Kustomization already waits for its own (CLUSTER_HEALTH_CHECKS).
+      new Kustomization(this, 'Addons', {
+        metadata: { name: `${props.name}-addons`, namespace },
+        spec: { interval, sourceRef, path: fluxPath(props.addonsPath), prune: true, wait: false },
+      });
+    }
     // No wait here: it would wait for the clusters' Kustomizations, i.e. for whole bring-ups.
     new Kustomization(this, 'Management', {
       metadata: { name: `${props.name}-management`, namespace },
@@ -234,6 +248,12 @@ export interface FleetDeliveryProps {
   readonly repository: GitSourceOptions;
   /** Folder of the Fleet objects themselves in the repository (`dist/management/fleet`). */
   readonly managementPath: string;
+  /**
+   * Folder of the shared add-on renders in the repository (`dist/_addons`): the ClusterResourceSets
+   * and ConfigMaps every cluster's Cluster object selects by label, stored once per render.
+   * @default - none (a library user delivering the renders another way)
+   */
+  readonly addonsPath?: string;
   /**
    * How often Fleet polls the repository.
    * @default '5m'
@@ -267,6 +287,7 @@ export class FleetDelivery extends Construct {
       },
     });
     for (const c of props.clusters) repo(c.clusterName, this, c.clusterName, c.manifestsPath);
+    if (props.addonsPath !== undefined) repo(`${props.name}-addons`, this, 'Addons', props.addonsPath);
     // The GitRepo of the management folder is the primary child (`node.defaultChild`).
     repo(`${props.name}-management`, this, 'Resource', props.managementPath);
   }

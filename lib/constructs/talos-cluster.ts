@@ -539,6 +539,19 @@ export class TalosCluster extends Construct implements ITalosCluster {
     return [this.controlPlaneClone(), ...this.poolOptions.map((w, i) => resolveClone([{ options: w, prefix: `workers[${i}]` }, { options: this.clone, prefix: 'proxmox' }]))];
   }
 
+  /**
+   * Names of the shared add-on renders the cluster uses (resource sets in its namespace, in
+   * dist/_addons/): the Talos CCM's, then Cilium's, each followed by its one-shot Jobs' if any.
+   */
+  public get addonRenders(): readonly string[] {
+    return [this.cloudControllerManager, this.cilium].flatMap((a) => [a.name, ...(a.jobs ? [a.jobs.name] : [])]);
+  }
+
+  /** Adds a label to the Cluster object (add-on renders select their clusters by label). */
+  public addClusterLabel(key: string, value: string): void {
+    (this.node.findChild('Resource') as Cluster).metadata.addLabel(key, value);
+  }
+
   /** The worker pools, in the order they were added. */
   public get workerPools(): readonly ProxmoxWorkerPool[] {
     return [...this.pools];

@@ -42,6 +42,9 @@ export function contentAddressedName(base: string, spec: unknown): string {
  */
 export const MANAGEMENT_OUTPUT = 'management';
 
+/** Folder of dist/ with the shared add-on renders, `_addons/<namespace>/<render>.k8s.yaml`: no DNS label (a cluster name) starts with `_`. */
+export const ADDONS_OUTPUT = '_addons';
+
 /**
  * Folder (in the project) of the SOPS-encrypted Secrets, one subfolder per cluster: written by
  * `npm run credentials`, applied by Flux with decryption, never part of dist/.

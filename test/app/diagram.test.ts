@@ -2,7 +2,7 @@ import { TalosCluster } from '../../lib';
 import { clusterDiagram } from '../../lib/app/diagram';
 import { KubeObject } from '../../lib/core/kube-object';
 import { objectReferences } from '../../lib/core/object-graph';
-import { homelabObjects, homelabProps, Obj, one, synthWith } from '../util';
+import { addon, homelabObjects, homelabProps, Obj, one, synthWith } from '../util';
 
 const OPTIONS = { clusterName: 'homelab', sourceFile: 'clusters/homelab.yaml' };
 
@@ -69,7 +69,7 @@ describe('clusterDiagram', () => {
     expect(label(poolTemplate)).toBe(`ProxmoxMachineTemplate<br/>${poolTemplate.metadata.name}<br/>2 vCPU, 8192 MiB`);
     expect(label(one(objects, 'TalosConfigTemplate'))).toMatch(/^TalosConfigTemplate<br\/>homelab-default-[0-9a-f]{8}<br\/>Talos v1\.13\.9$/);
     expect(label(one(objects, 'ProxmoxCluster'))).toBe('ProxmoxCluster<br/>homelab');
-    expect(label(one(objects, 'ConfigMap', 'homelab-cilium'))).toBe('ConfigMap<br/>homelab-cilium');
+    expect(label(addon(objects, 'ConfigMap', 'cilium'))).toMatch(/^ConfigMap<br\/>cilium-[0-9a-f]{10}$/);
   });
 
   test('the edges a reviewer relies on', () => {
@@ -83,9 +83,9 @@ describe('clusterDiagram', () => {
     expect(lines).toContain(edgeLine(md, '-->', 'configRef', one(objects, 'TalosConfigTemplate')));
     expect(lines).toContain(edgeLine(md, '-.->', 'clusterName', cluster));
     expect(lines).toContain(edgeLine(one(objects, 'MachineHealthCheck'), '-.->', 'selector', md));
-    for (const name of ['homelab-cilium', 'homelab-talos-ccm']) {
-      expect(lines).toContain(edgeLine(one(objects, 'ClusterResourceSet', name), '-->', 'resources[0]', one(objects, 'ConfigMap', name)));
-      expect(lines).toContain(edgeLine(one(objects, 'ClusterResourceSet', name), '-.->', 'clusterSelector', cluster));
+    for (const name of ['cilium', 'talos-ccm']) {
+      expect(lines).toContain(edgeLine(addon(objects, 'ClusterResourceSet', name), '-->', 'resources[0]', addon(objects, 'ConfigMap', name)));
+      expect(lines).toContain(edgeLine(addon(objects, 'ClusterResourceSet', name), '-.->', 'clusterSelector', cluster));
     }
   });
 
@@ -105,9 +105,10 @@ describe('clusterDiagram', () => {
     for (const o of [poolTemplate, one(objects, 'TalosConfigTemplate'), one(objects, 'MachineDeployment'), one(objects, 'MachineHealthCheck')]) {
       expect(groupOf(o)).toBe('worker pool homelab-default');
     }
-    for (const name of ['homelab-cilium', 'homelab-talos-ccm']) {
-      expect(groupOf(one(objects, 'ConfigMap', name))).toBe(`add-on ${name}`);
-      expect(groupOf(one(objects, 'ClusterResourceSet', name))).toBe(`add-on ${name}`);
+    for (const name of ['cilium', 'talos-ccm']) {
+      const render = addon(objects, 'ClusterResourceSet', name).metadata.name;
+      expect(groupOf(addon(objects, 'ConfigMap', name))).toBe(`add-on ${render}`);
+      expect(groupOf(addon(objects, 'ClusterResourceSet', name))).toBe(`add-on ${render}`);
     }
     expect(diagram.lines.filter((l) => l.startsWith('  subgraph '))).toHaveLength(5);
   });
@@ -132,7 +133,8 @@ describe('clusterDiagram', () => {
 
   test('awkward characters are escaped in labels and table cells', () => {
     const objs: Obj[] = structuredClone(objects);
-    const cm = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'homelab-cilium')!;
+    const cm = addon(objs, 'ConfigMap', 'cilium');
+    const original = cm.metadata.name;
     cm.metadata.name = 'a "b" <i>c</i> & #d | `e` [f]';
     const out = clusterDiagram(objs, OPTIONS);
     const parsed = parse(out);
@@ -140,12 +142,13 @@ describe('clusterDiagram', () => {
     expect(label).toBe('ConfigMap<br/>a #quot;b#quot; #lt;i#gt;c#lt;/i#gt; #amp; #35;d #124; #96;e#96; [f]');
     expect(out).toContain('| ConfigMap | `` a "b" <i>c</i> & #d \\| `e` [f] `` | `v1` | cluster |');
     // The renamed ConfigMap no longer resolves: the set's reference points at a placeholder instead.
-    expect(parsed.nodes.get('u0')).toBe('missing: ConfigMap default/homelab-cilium');
+    expect(parsed.nodes.get('u0')).toBe(`missing: ConfigMap default/${original}`);
   });
 
   test('unresolved references point at marked placeholders', () => {
+    const cilium = addon(objects, 'ClusterResourceSet', 'cilium').metadata.name;
     const objs = objects.map((o) => {
-      if (o.kind !== 'Cluster' && !(o.kind === 'ClusterResourceSet' && o.metadata.name === 'homelab-cilium')) return o;
+      if (o.kind !== 'Cluster' && !(o.kind === 'ClusterResourceSet' && o.metadata.name === cilium)) return o;
       const copy = structuredClone(o);
       if (copy.kind === 'Cluster') {
         copy.spec.infrastructureRef.name = 'gone';
@@ -159,7 +162,7 @@ describe('clusterDiagram', () => {
     const parsed = parse(out);
     expect(out).toContain('  u0["missing: infrastructure.cluster.x-k8s.io ProxmoxCluster default/gone"]:::unresolved\n  n0 -->|"infrastructureRef"| u0\n');
     expect(out).toContain('  u1["not set"]:::unresolved\n  n0 -->|"controlPlaneRef"| u1\n');
-    const crs = `n${objs.findIndex((o) => o.kind === 'ClusterResourceSet' && o.metadata.name === 'homelab-cilium')}`;
+    const crs = `n${objs.findIndex((o) => o.kind === 'ClusterResourceSet' && o.metadata.name === cilium)}`;
     expect(out).toContain(`  u2["selects nothing"]:::unresolved\n  ${crs} -.->|"clusterSelector"| u2\n`);
     expect(out).toContain('  classDef unresolved ');
     expect([...parsed.nodes.keys()].filter((k) => k.startsWith('u'))).toEqual(['u0', 'u1', 'u2']);

@@ -198,7 +198,11 @@ describe('clusterRunbook of the homelab cluster', () => {
 
   test('apply and verify: waits, kubeconfig, providerIDs, Machines with nodeRef, talosconfig and etcd', () => {
     const sh = commands(section(text, 'Apply and verify'));
+    // The shared add-on renders the cluster uses first (its Cluster's labels select them), then its folder.
     expect(sh).toEqual([
+      expect.stringMatching(/^kubectl apply --server-side -f dist\/_addons\/default\/talos-ccm-[0-9a-f]{10}\.k8s\.yaml$/),
+      expect.stringMatching(/^kubectl apply --server-side -f dist\/_addons\/default\/cilium-[0-9a-f]{10}\.k8s\.yaml$/),
+      expect.stringMatching(/^kubectl apply --server-side -f dist\/_addons\/default\/cilium-jobs-[0-9a-f]{10}\.k8s\.yaml$/),
       'kubectl apply --server-side -f dist/homelab/',
       'kubectl wait -n default clusters.cluster.x-k8s.io/homelab --for=condition=ControlPlaneInitialized --timeout=30m',
       'clusterctl get kubeconfig homelab -n default > homelab.kubeconfig',

@@ -28,6 +28,10 @@ describe('the default clusters (clusters/*.yaml → dist/)', () => {
     expect(manifests.map((f) => f.path)).toEqual([
       'edge/edge.k8s.yaml',
       'homelab/homelab.k8s.yaml',
+      // Both clusters render their add-ons alike: one shared copy of each render for the namespace.
+      expect.stringMatching(/^_addons\/default\/talos-ccm-[0-9a-f]{10}\.k8s\.yaml$/),
+      expect.stringMatching(/^_addons\/default\/cilium-[0-9a-f]{10}\.k8s\.yaml$/),
+      expect.stringMatching(/^_addons\/default\/cilium-jobs-[0-9a-f]{10}\.k8s\.yaml$/),
       'management/flux/gitops.k8s.yaml',
       'management/fleet/gitops.k8s.yaml',
     ]);
@@ -76,8 +80,8 @@ describe('the default clusters (clusters/*.yaml → dist/)', () => {
 
   test('built-in objects: ConfigMaps only, each under the 1 MiB object limit', () => {
     const builtin = objects.filter((o) => o.apiVersion === 'v1');
-    // Per cluster: Cilium's payload, its one-shot Jobs (ApplyOnce) and the Talos CCM's.
-    expect(builtin.map((o) => o.kind)).toEqual(Array(6).fill('ConfigMap'));
+    // Once for the namespace, shared by both clusters: Cilium's payload, its one-shot Jobs (ApplyOnce) and the Talos CCM's.
+    expect(builtin.map((o) => o.kind)).toEqual(Array(3).fill('ConfigMap'));
     for (const cm of builtin) expect(Buffer.byteLength(YAML.stringify(cm))).toBeLessThan(1024 * 1024);
   });
 
@@ -103,7 +107,10 @@ describe('the default clusters (clusters/*.yaml → dist/)', () => {
     for (const o of clusterObjects) expect(o.metadata.namespace).toBe('default');
     const edgeObjects = parse(files.find((f) => f.path === 'edge/edge.k8s.yaml')!.content);
     for (const o of edgeObjects) expect(o.metadata.namespace).toBe('default');
-    const management = objects.filter((o) => ![...clusterObjects, ...edgeObjects]
+    const renders = manifests.filter((f) => f.path.startsWith('_addons/')).flatMap((f) => parse(f.content));
+    // The shared renders are in the clusters' namespace, as a resource set must be to select them.
+    for (const o of renders) expect(o.metadata.namespace).toBe('default');
+    const management = objects.filter((o) => ![...clusterObjects, ...edgeObjects, ...renders]
       .some((c: any) => c.kind === o.kind && c.metadata.name === o.metadata.name));
     expect(management.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
       'GitRepository flux-system/clusters',
@@ -111,9 +118,11 @@ describe('the default clusters (clusters/*.yaml → dist/)', () => {
       'Kustomization flux-system/edge',
       'Kustomization flux-system/homelab-secrets',
       'Kustomization flux-system/homelab',
+      'Kustomization flux-system/clusters-addons',
       'Kustomization flux-system/clusters-management',
       'GitRepo fleet-local/edge',
       'GitRepo fleet-local/homelab',
+      'GitRepo fleet-local/clusters-addons',
       'GitRepo fleet-local/clusters-management',
     ]);
   });
@@ -195,9 +204,10 @@ describe('cdk8s synth (main.ts)', () => {
     fs.mkdirSync(path.join(dist, 'gone'), { recursive: true });
     fs.writeFileSync(path.join(dist, 'gone', 'gone.k8s.yaml'), 'x');
     expect(run({ DIST_DIR: dist }).status).toBe(0);
-    expect(listTree(dist).filter((f) => !f.startsWith('management/'))).toEqual([
+    expect(listTree(dist).filter((f) => !f.startsWith('management/') && !f.startsWith('_addons/'))).toEqual([
       'edge/README.md', 'edge/RUNBOOK.md', 'edge/edge.k8s.yaml', 'homelab/README.md', 'homelab/RUNBOOK.md', 'homelab/homelab.k8s.yaml',
     ]);
+    expect(listTree(dist).filter((f) => f.startsWith('_addons/'))).toHaveLength(3);
   });
 
   // A cache of its own (a bundle with these clusters would replace the project's), kept across
@@ -217,7 +227,8 @@ describe('cdk8s synth (main.ts)', () => {
     const ok = run({ CLUSTERS_DIR: clusters, DIST_DIR: dist, CDK8S_TALOS_CACHE_DIR: TS_CACHE });
     expect(ok.stderr).toBe('');
     expect(ok.status).toBe(0);
-    expect(listTree(dist).filter((f) => !f.startsWith('management/'))).toEqual(['edge/README.md', 'edge/RUNBOOK.md', 'edge/edge.k8s.yaml']);
+    expect(listTree(dist).filter((f) => !f.startsWith('management/') && !f.startsWith('_addons/'))).toEqual(['edge/README.md', 'edge/RUNBOOK.md', 'edge/edge.k8s.yaml']);
+    expect(listTree(dist).filter((f) => f.startsWith('_addons/default/'))).toHaveLength(3);
     // The same objects as the repository's dist/edge/ (only the header names another source file).
     const body = (file: string) => fs.readFileSync(file, 'utf8').split('\n').slice(1).join('\n');
     expect(body(path.join(dist, 'edge', 'edge.k8s.yaml'))).toBe(body(path.join(DIST, 'edge', 'edge.k8s.yaml')));

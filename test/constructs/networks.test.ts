@@ -3,7 +3,7 @@ import { TalosCluster, TalosClusterProps, WorkerPoolOptions } from '../../lib';
 import { talosCiliumValues } from '../../lib/constructs/addons/cilium';
 import { KubeObject } from '../../lib/core/kube-object';
 import { OutputGate } from '../../lib/gate/gate';
-import { all, DEFAULT_POOL, homelabProps, newChart, Obj, one, synthWith, validationErrorLines } from '../util';
+import { addon, all, DEFAULT_POOL, homelabProps, newChart, Obj, one, synthWith, validationErrorLines } from '../util';
 
 const base = homelabProps().network;
 /** The homelab network with room for a few pools (the VIP stays .30). */
@@ -209,7 +209,7 @@ describe('networks: dual-stack', () => {
   test('Cilium runs IPv6 (ipv6.enabled; the render says enable-ipv6 "true"); IPv4 clusters keep the chart default', () => {
     expect(talosCiliumValues(true, true).ipv6).toEqual({ enabled: true });
     expect(talosCiliumValues(true)).not.toHaveProperty('ipv6');
-    const render = (objects: Obj[]) => JSON.stringify(one(objects, 'ConfigMap', 'homelab-cilium').data);
+    const render = (objects: Obj[]) => JSON.stringify(addon(objects, 'ConfigMap', 'cilium').data);
     expect(render(out)).toContain('enable-ipv6: \\"true\\"');
     expect(render(build({}))).toContain('enable-ipv6: \\"false\\"');
   });

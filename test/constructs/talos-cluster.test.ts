@@ -59,8 +59,19 @@ describe('TalosCluster', () => {
     expect(spec.controlPlaneEndpoint).toEqual({ host: '192.168.0.30', port: 6443 });
   });
 
-  test('Cluster carries the label the resource sets select it by', () => {
-    expect(one(objects, 'Cluster').metadata.labels).toEqual({ 'cluster.x-k8s.io/cluster-name': 'homelab' });
+  test('Cluster carries its name label and, per add-on, the render it uses (the label its shared resource set selects)', () => {
+    const hash = expect.stringMatching(/^[0-9a-f]{10}$/);
+    const labels = one(objects, 'Cluster').metadata.labels ?? {};
+    expect(labels).toEqual({
+      'cluster.x-k8s.io/cluster-name': 'homelab',
+      'addons.cdk8s-talos-proxmox.dev/cilium': hash,
+      'addons.cdk8s-talos-proxmox.dev/cilium-jobs': hash,
+      'addons.cdk8s-talos-proxmox.dev/talos-ccm': hash,
+    });
+    for (const addon of ['cilium', 'cilium-jobs', 'talos-ccm']) {
+      const value = labels[`addons.cdk8s-talos-proxmox.dev/${addon}`];
+      expect(one(objects, 'ClusterResourceSet', `${addon}-${value}`).spec.clusterSelector).toEqual({ matchLabels: { [`addons.cdk8s-talos-proxmox.dev/${addon}`]: value } });
+    }
   });
 
   test('ProxmoxCluster: VIP endpoint, static IPv4 pool, DNS, nodes, credentials reference only', () => {
@@ -133,10 +144,12 @@ describe('TalosCluster', () => {
 
   test('the Talos CCM is always there: without it no Machine gets a nodeRef', () => {
     const chart = newChart();
-    new TalosCluster(chart, 'Cluster', homelabProps());
+    const cluster = new TalosCluster(chart, 'Cluster', homelabProps());
     const out = synth(chart);
-    expect(one(out, 'ClusterResourceSet', 'homelab-talos-ccm')).toBeDefined();
-    expect(one(out, 'ConfigMap', 'homelab-talos-ccm').data['talos-ccm.yaml']).toContain('kind: Deployment');
+    const name = cluster.cloudControllerManager.name;
+    expect(name).toMatch(/^talos-ccm-[0-9a-f]{10}$/);
+    expect(one(out, 'ClusterResourceSet', name)).toBeDefined();
+    expect(one(out, 'ConfigMap', name).data['talos-ccm.yaml']).toContain('kind: Deployment');
   });
 
   test('Talos patches from TypeScript: objects and YAML text, after the project\'s; owned fields refused with the prop path', () => {
@@ -296,8 +309,9 @@ describe('TalosCluster', () => {
     expect(c.node.defaultChild).toBeInstanceOf(capi.Cluster);
     expect(c.workerPools[0].node.defaultChild).toBeInstanceOf(capi.MachineDeployment);
     expect(c.controlPlaneTemplate.node.defaultChild).toBeInstanceOf(capmox.ProxmoxMachineTemplate);
-    expect(c.cilium.node.defaultChild).toBeInstanceOf(capiAddons.ClusterResourceSet);
-    expect(c.cloudControllerManager.node.defaultChild).toBeInstanceOf(capiAddons.ClusterResourceSet);
+    // The add-ons' resource sets are shared renders, in the app's AddonRenders chart.
+    expect(c.cilium.resourceSet).toBeInstanceOf(capiAddons.ClusterResourceSet);
+    expect(c.cloudControllerManager.resourceSet).toBeInstanceOf(capiAddons.ClusterResourceSet);
     (c.node.defaultChild as ApiObject).addJsonPatch(JsonPatch.add('/metadata/annotations', { 'example.com/owner': 'team-a' }));
     expect(one(synth(c.node.scope as Chart), 'Cluster').metadata.annotations).toEqual({ 'example.com/owner': 'team-a' });
   });

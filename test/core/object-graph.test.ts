@@ -1,6 +1,6 @@
 import { TalosCluster } from '../../lib';
 import { describeTarget, objectReferences, ObjectReference, referencesFrom } from '../../lib/core/object-graph';
-import { all, homelabObjects, homelabProps, newChart, one, Obj, synth } from '../util';
+import { addon, all, homelabObjects, homelabProps, newChart, one, Obj, synth } from '../util';
 
 /** `Kind name field -> Kind name`, one per resolved target, or `-> (unresolved)`. */
 function edges(refs: readonly ObjectReference[]): string[] {
@@ -33,23 +33,27 @@ describe('objectReferences', () => {
   const cpTemplate = objects.find((o) => o.kind === 'ProxmoxMachineTemplate' && o.metadata.name.startsWith('homelab-control-plane-'))!;
   const poolTemplate = objects.find((o) => o.kind === 'ProxmoxMachineTemplate' && o.metadata.name.startsWith('homelab-default-'))!;
   const configTemplate = one(objects, 'TalosConfigTemplate');
+  // The shared add-on renders (named after their content), after the cluster's own objects.
+  const CCM = addon(objects, 'ClusterResourceSet', 'talos-ccm').metadata.name;
+  const CILIUM = addon(objects, 'ClusterResourceSet', 'cilium').metadata.name;
+  const JOBS = addon(objects, 'ClusterResourceSet', 'cilium-jobs').metadata.name;
 
   test('the homelab graph, every reference in object order then field order', () => {
     expect(edges(refs)).toEqual([
       'Cluster homelab spec.infrastructureRef -> ProxmoxCluster homelab',
       'Cluster homelab spec.controlPlaneRef -> TalosControlPlane homelab-control-plane',
       `TalosControlPlane homelab-control-plane spec.infrastructureTemplate -> ProxmoxMachineTemplate ${cpTemplate.metadata.name}`,
-      'ClusterResourceSet homelab-talos-ccm spec.resources[0] -> ConfigMap homelab-talos-ccm',
-      'ClusterResourceSet homelab-talos-ccm spec.clusterSelector -> Cluster homelab',
       'MachineDeployment homelab-default spec.clusterName -> Cluster homelab',
       `MachineDeployment homelab-default spec.template.spec.infrastructureRef -> ProxmoxMachineTemplate ${poolTemplate.metadata.name}`,
       `MachineDeployment homelab-default spec.template.spec.bootstrap.configRef -> TalosConfigTemplate ${configTemplate.metadata.name}`,
       'MachineHealthCheck homelab-default spec.clusterName -> Cluster homelab',
       'MachineHealthCheck homelab-default spec.selector -> MachineDeployment homelab-default',
-      'ClusterResourceSet homelab-cilium spec.resources[0] -> ConfigMap homelab-cilium',
-      'ClusterResourceSet homelab-cilium spec.clusterSelector -> Cluster homelab',
-      `ClusterResourceSet homelab-cilium-jobs spec.resources[0] -> ConfigMap ${one(objects, 'ClusterResourceSet', 'homelab-cilium-jobs').spec.resources[0].name}`,
-      'ClusterResourceSet homelab-cilium-jobs spec.clusterSelector -> Cluster homelab',
+      `ClusterResourceSet ${CCM} spec.resources[0] -> ConfigMap ${CCM}`,
+      `ClusterResourceSet ${CCM} spec.clusterSelector -> Cluster homelab`,
+      `ClusterResourceSet ${CILIUM} spec.resources[0] -> ConfigMap ${CILIUM}`,
+      `ClusterResourceSet ${CILIUM} spec.clusterSelector -> Cluster homelab`,
+      `ClusterResourceSet ${JOBS} spec.resources[0] -> ConfigMap ${JOBS}`,
+      `ClusterResourceSet ${JOBS} spec.clusterSelector -> Cluster homelab`,
     ]);
     expect(cpTemplate.metadata.name).toMatch(/^homelab-control-plane-[0-9a-f]{8}$/);
     expect(poolTemplate.metadata.name).toMatch(/^homelab-default-[0-9a-f]{8}$/);
@@ -63,8 +67,8 @@ describe('objectReferences', () => {
     expect(ref(refs, 'MachineDeployment', 'spec.template.spec.infrastructureRef').resolved[0]).toBe(poolTemplate);
     expect(ref(refs, 'MachineDeployment', 'spec.template.spec.bootstrap.configRef').resolved[0]).toBe(configTemplate);
     expect(ref(refs, 'MachineHealthCheck', 'spec.selector').resolved).toEqual([one(objects, 'MachineDeployment')]);
-    expect(ref(refs, 'ClusterResourceSet', 'spec.resources[0]', 'homelab-cilium').resolved[0]).toBe(one(objects, 'ConfigMap', 'homelab-cilium'));
-    expect(ref(refs, 'ClusterResourceSet', 'spec.clusterSelector', 'homelab-cilium').resolved[0]).toBe(cluster);
+    expect(ref(refs, 'ClusterResourceSet', 'spec.resources[0]', CILIUM).resolved[0]).toBe(one(objects, 'ConfigMap', CILIUM));
+    expect(ref(refs, 'ClusterResourceSet', 'spec.clusterSelector', CILIUM).resolved[0]).toBe(cluster);
     expect(ref(refs, 'Cluster', 'spec.infrastructureRef').from).toBe(cluster);
   });
 
@@ -76,10 +80,10 @@ describe('objectReferences', () => {
       by: 'ref', apiVersion: 'infrastructure.cluster.x-k8s.io/v1alpha2', kind: 'ProxmoxMachineTemplate', namespace: 'default',
     });
     expect(ref(refs, 'MachineDeployment', 'spec.clusterName').target).toEqual({ by: 'clusterName', name: 'homelab', namespace: 'default' });
-    expect(ref(refs, 'ClusterResourceSet', 'spec.resources[0]', 'homelab-cilium').target).toEqual({ by: 'resource', kind: 'ConfigMap', name: 'homelab-cilium', namespace: 'default' });
+    expect(ref(refs, 'ClusterResourceSet', 'spec.resources[0]', CILIUM).target).toEqual({ by: 'resource', kind: 'ConfigMap', name: CILIUM, namespace: 'default' });
     expect(ref(refs, 'MachineHealthCheck', 'spec.selector').target).toMatchObject({ by: 'selector', kind: 'Machine', clusterName: 'homelab' });
-    expect(ref(refs, 'ClusterResourceSet', 'spec.clusterSelector', 'homelab-cilium').target).toMatchObject({
-      by: 'selector', kind: 'Cluster', selector: { matchLabels: { 'cluster.x-k8s.io/cluster-name': 'homelab' } },
+    expect(ref(refs, 'ClusterResourceSet', 'spec.clusterSelector', CILIUM).target).toMatchObject({
+      by: 'selector', kind: 'Cluster', selector: { matchLabels: { 'addons.cdk8s-talos-proxmox.dev/cilium': CILIUM.slice('cilium-'.length) } },
     });
   });
 
@@ -125,28 +129,28 @@ describe('objectReferences', () => {
       expect(unresolved(edit(objects, 'Cluster', (c) => { c.metadata.namespace = 'elsewhere'; }))).toEqual([
         'Cluster spec.infrastructureRef',
         'Cluster spec.controlPlaneRef',
-        'ClusterResourceSet spec.clusterSelector',
         'MachineDeployment spec.clusterName',
         'MachineHealthCheck spec.clusterName',
+        'ClusterResourceSet spec.clusterSelector',
         'ClusterResourceSet spec.clusterSelector',
         'ClusterResourceSet spec.clusterSelector',
       ]);
     });
 
     test('resource-set resources are core ConfigMaps or Secrets in the set\'s namespace', () => {
-      expect(unresolved(edit(objects, 'ConfigMap', (c) => { c.metadata.namespace = 'kube-system'; }, 'homelab-cilium')))
+      expect(unresolved(edit(objects, 'ConfigMap', (c) => { c.metadata.namespace = 'kube-system'; }, CILIUM)))
         .toEqual(['ClusterResourceSet spec.resources[0]']);
-      expect(unresolved(edit(objects, 'ConfigMap', (c) => { c.apiVersion = 'example.com/v1'; }, 'homelab-cilium')))
+      expect(unresolved(edit(objects, 'ConfigMap', (c) => { c.apiVersion = 'example.com/v1'; }, CILIUM)))
         .toEqual(['ClusterResourceSet spec.resources[0]']);
       const secret: Obj = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'extra', namespace: 'default' } };
-      const withSecret = edit(objects, 'ClusterResourceSet', (c) => { c.spec.resources.push({ kind: 'Secret', name: 'extra' }); }, 'homelab-cilium');
-      expect(edges(objectReferences([...withSecret, secret])).filter((e) => e.startsWith('ClusterResourceSet homelab-cilium spec.resources')))
-        .toEqual(['ClusterResourceSet homelab-cilium spec.resources[0] -> ConfigMap homelab-cilium', 'ClusterResourceSet homelab-cilium spec.resources[1] -> Secret extra']);
+      const withSecret = edit(objects, 'ClusterResourceSet', (c) => { c.spec.resources.push({ kind: 'Secret', name: 'extra' }); }, CILIUM);
+      expect(edges(objectReferences([...withSecret, secret])).filter((e) => e.startsWith(`ClusterResourceSet ${CILIUM} spec.resources`)))
+        .toEqual([`ClusterResourceSet ${CILIUM} spec.resources[0] -> ConfigMap ${CILIUM}`, `ClusterResourceSet ${CILIUM} spec.resources[1] -> Secret extra`]);
       expect(unresolved(withSecret)).toEqual(['ClusterResourceSet spec.resources[1]']);
     });
 
     test('selectors that select nothing', () => {
-      expect(unresolved(edit(objects, 'ClusterResourceSet', (c) => { c.spec.clusterSelector = { matchLabels: { cni: 'cilium' } }; }, 'homelab-cilium')))
+      expect(unresolved(edit(objects, 'ClusterResourceSet', (c) => { c.spec.clusterSelector = { matchLabels: { cni: 'cilium' } }; }, CILIUM)))
         .toEqual(['ClusterResourceSet spec.clusterSelector']);
       expect(unresolved(edit(objects, 'MachineHealthCheck', (m) => { m.spec.selector.matchLabels['cluster.x-k8s.io/deployment-name'] = 'nope'; })))
         .toEqual(['MachineHealthCheck spec.selector']);

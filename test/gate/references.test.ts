@@ -1,6 +1,6 @@
 import { selectorMatches } from '../../lib/core/selectors';
 import { referenceViolations } from '../../lib/gate/references';
-import { all, homelabObjects, one, Obj } from '../util';
+import { addon, all, homelabObjects, one, Obj } from '../util';
 
 const objects = homelabObjects();
 const edit = (kind: string, fn: (o: Obj) => void, name?: string): Obj[] => objects.map((o) => {
@@ -60,14 +60,16 @@ describe('references and selectors', () => {
   });
 
   test('fails when a resource set names a missing ConfigMap', () => {
-    expect(messages(edit('ClusterResourceSet', (c) => { c.spec.resources[0].name = 'cilium'; }, 'homelab-cilium'))).toEqual([
-      'ClusterResourceSet default/homelab-cilium: spec.resources[0]: names ConfigMap default/cilium, which is not in the output (it must be in the resource set\'s namespace)',
+    const crs = addon(objects, 'ClusterResourceSet', 'cilium').metadata.name;
+    expect(messages(edit('ClusterResourceSet', (c) => { c.spec.resources[0].name = 'cilium'; }, crs))).toEqual([
+      `ClusterResourceSet default/${crs}: spec.resources[0]: names ConfigMap default/cilium, which is not in the output (it must be in the resource set's namespace)`,
     ]);
   });
 
   test('fails when a resource set selects no Cluster', () => {
-    expect(messages(edit('ClusterResourceSet', (c) => { c.spec.clusterSelector = { matchLabels: { cni: 'cilium' } }; }, 'homelab-cilium'))).toEqual([
-      'ClusterResourceSet default/homelab-cilium: spec.clusterSelector: selects no Cluster of the output in its namespace; its resources would never be applied',
+    const crs = addon(objects, 'ClusterResourceSet', 'cilium').metadata.name;
+    expect(messages(edit('ClusterResourceSet', (c) => { c.spec.clusterSelector = { matchLabels: { cni: 'cilium' } }; }, crs))).toEqual([
+      `ClusterResourceSet default/${crs}: spec.clusterSelector: selects no Cluster of the output in its namespace; its resources would never be applied`,
     ]);
     expect(all(objects, 'ClusterResourceSet')).toHaveLength(3);
   });

@@ -1,6 +1,7 @@
 import { createHash } from 'crypto';
+import { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import {
   ClusterResourceSet,
   ClusterResourceSetSpecResourcesKind,
@@ -9,7 +10,6 @@ import {
 import { UserError } from '../../core/errors';
 import { renderChart } from '../../core/helm';
 import { KubeObject } from '../../core/kube-object';
-import { CLUSTER_NAME_LABEL } from '../../core/naming';
 import { PinnedChart } from '../../core/stack';
 import { ITalosCluster } from '../cluster-ref';
 
@@ -31,9 +31,6 @@ export function isOneShotJob(o: KubeObject): boolean {
   return o.apiVersion === 'batch/v1' && o.kind === 'Job';
 }
 
-/** Hex characters of the content hash in the name of a {@link ChartResourceSet.jobs} ConfigMap. */
-const CONTENT_HASH_LENGTH = 10;
-
 /**
  * Most data one ConfigMap of a resource set carries. Kubernetes caps an object at 1 MiB; the
  * margin leaves room for metadata and for the server-side-apply bookkeeping of GitOps agents.
@@ -44,7 +41,7 @@ export const MAX_CONFIGMAP_DATA_BYTES = 900 * 1024;
 export interface ChartResourceSetProps {
   /** The workload cluster the chart is installed into. */
   readonly cluster: ITalosCluster;
-  /** Short name of the add-on; objects are named `<cluster>-<addonName>`. */
+  /** Short name of the add-on; renders are named `<addonName>-<hash of the render>`. */
   readonly addonName: string;
   /** The pinned chart to render. */
   readonly chart: PinnedChart;
@@ -72,37 +69,101 @@ export interface ChartResourceSetProps {
 
 /** The resource set that creates the one-shot Jobs of a chart, once per Job spec. */
 export interface OneShotJobSet {
-  /** Name of the ClusterResourceSet (`<cluster>-<addon>-jobs`, strategy ApplyOnce). */
+  /** Name of the ClusterResourceSet and of its ConfigMap (`<addon>-jobs-<hash of the content>`, strategy ApplyOnce). */
   readonly name: string;
-  /** Name of its ConfigMap, `<name>-<hash of its content>`: a new Job spec makes a new ConfigMap. */
+  /** Name of its ConfigMap (the same as {@link name}): a new Job spec makes a new ConfigMap. */
   readonly configMapName: string;
   /** The Jobs, in render order. */
   readonly objects: readonly KubeObject[];
 }
 
+/** Prefix of the labels that say which render of an add-on a Cluster uses (`<prefix><addon>: <hash>`). */
+export const ADDON_LABEL_PREFIX = 'addons.cdk8s-talos-proxmox.dev/';
+
 /**
- * A Helm chart rendered at synth time and delivered to a workload cluster by a
- * ClusterResourceSet: ConfigMap(s) with the manifests plus the resource set selecting the
- * Cluster by its `cluster.x-k8s.io/cluster-name` label (STACK.md §4.2).
+ * Where the add-on renders of an app live: one chart at the app's root, holding each render once
+ * per namespace, whichever clusters use it. Synth writes it to `dist/_addons/<namespace>/`; a
+ * library user's `app.synth()` writes it as the chart `addon-renders`.
+ */
+export class AddonRenders extends Chart {
+  /** The store of the app that `scope` belongs to, made on first use. */
+  public static of(scope: IConstruct): AddonRenders {
+    const root = scope.node.root;
+    return (root.node.tryFindChild(ADDON_RENDERS_ID) as AddonRenders | undefined) ?? new AddonRenders(root as Construct, ADDON_RENDERS_ID);
+  }
+
+  private readonly renders = new Map<string, Construct>();
+
+  private constructor(scope: Construct, id: string) {
+    super(scope, id, { disableResourceNameHashes: true });
+  }
+
+  /**
+   * The scope of the render `name` in `namespace`: made (and filled by `create`) the first time it
+   * is asked for; later callers share it.
+   *
+   * @returns the render's scope
+   */
+  public render(namespace: string, name: string, create: (scope: Construct) => void): Construct {
+    const key = `${namespace}/${name}`;
+    const found = this.renders.get(key);
+    if (found) return found;
+    const scope = new Construct(this, `${namespace}.${name}`);
+    this.renders.set(key, scope);
+    create(scope);
+    return scope;
+  }
+}
+
+/** Construct id of the {@link AddonRenders} chart under an app. */
+export const ADDON_RENDERS_ID = 'addon-renders';
+
+/** Hex characters of the content hash in the names of shared renders and in the Clusters' labels. */
+const RENDER_HASH_LENGTH = 10;
+
+/** The first characters of the sha256 of some texts, in order. */
+function contentHash(...parts: readonly string[]): string {
+  const hash = createHash('sha256');
+  for (const p of parts) hash.update(p).update('\0');
+  return hash.digest('hex').slice(0, RENDER_HASH_LENGTH);
+}
+
+/**
+ * A Helm chart rendered at synth time and delivered to workload clusters by a ClusterResourceSet:
+ * ConfigMap(s) with the manifests plus the resource set (STACK.md §4.2).
+ *
+ * **Stored once per namespace.** The ConfigMaps and the resource set are named after a hash of the
+ * render (`<addon>-<hash>`) and live in the app's {@link AddonRenders} chart, shared by every
+ * cluster of the namespace whose values render the same manifests; the resource set selects the
+ * Clusters labelled `addons.cdk8s-talos-proxmox.dev/<addon>: <hash>`, and this construct puts that
+ * label on its cluster. Changing one cluster's values changes that cluster's label, and adds a new
+ * render when it is new: never another cluster's objects, never the content of an existing render.
  *
  * With `strategy: Reconcile`, one-shot Jobs of the render (Cilium's Hubble certificate Job) go to
  * a second resource set with strategy ApplyOnce ({@link ChartResourceSet.jobs}): CAPI v1.12 creates
  * its objects and ignores AlreadyExists, and applies a resource only when the cluster's binding
  * has no applied entry for that ConfigMap name (`clusterresourceset_scope.go@v1.12.11`
- * `reconcileApplyOnceScope`). The ConfigMap is named after a hash of its content, so a new Job spec
- * (which charts such as Cilium's also name after its hash) is created once as a new object, and a
- * value change that leaves the Jobs alone applies nothing. Every object of the `Reconcile` payload
- * can be re-applied without changing an immutable field (test/constructs/addons/reapply.test.ts).
+ * `reconcileApplyOnceScope`). Its name follows its content too, so a new Job spec (which charts such
+ * as Cilium's also name after its hash) is created once as a new object, and a value change that
+ * leaves the Jobs alone applies nothing. Every object of the `Reconcile` payload can be re-applied
+ * without changing an immutable field (test/constructs/addons/reapply.test.ts).
  *
  * The render must be free of Secrets: anything in dist/ is committed to git.
  */
 export class ChartResourceSet extends Construct {
-  /** Name of the ClusterResourceSet. */
+  /** Name of the ClusterResourceSet (`<addon>-<hash>`), shared by the clusters that render alike. */
   public readonly name: string;
   /** Names of the ConfigMaps holding the manifests, in apply order. */
   public readonly configMapNames: string[];
   /** The rendered objects, in the order they are applied (the {@link jobs} among them). */
   public readonly objects: readonly KubeObject[];
+  /**
+   * The render's ClusterResourceSet (L1), in the {@link AddonRenders} chart. Shared: an escape-hatch
+   * edit of it reaches every cluster of the namespace that uses the render.
+   */
+  public readonly resourceSet: ClusterResourceSet;
+  /** The label (key and value) the cluster carries to be selected by this render's resource set. */
+  public readonly selectorLabel: { readonly key: string; readonly value: string };
   /**
    * The resource set of the render's one-shot Jobs.
    * @default - none: the render has no Job, or the strategy is ApplyOnce anyway
@@ -112,7 +173,6 @@ export class ChartResourceSet extends Construct {
   constructor(scope: Construct, id: string, props: ChartResourceSetProps) {
     super(scope, id);
     const cluster = props.cluster;
-    this.name = `${cluster.clusterName}-${props.addonName}`;
     const render = renderChart({
       chart: props.chart,
       releaseName: props.releaseName ?? props.chart.name,
@@ -128,65 +188,76 @@ export class ChartResourceSet extends Construct {
     }
 
     const strategy = props.strategy ?? ResourceSetStrategy.RECONCILE;
-    const labels = { [CLUSTER_NAME_LABEL]: cluster.clusterName };
     // helm.ts guarantees documents[i] is the text of objects[i].
     const split = strategy === ResourceSetStrategy.RECONCILE;
     const oneShot = render.objects.map((o) => split && isOneShotJob(o));
     const reconciled = render.documents.filter((_, i) => !oneShot[i]);
     const jobDocs = render.documents.filter((_, i) => oneShot[i]);
+    const store = AddonRenders.of(this);
+    const namespace = cluster.namespace;
 
+    const hash = contentHash(strategy, ...reconciled);
+    this.name = `${props.addonName}-${hash}`;
+    this.selectorLabel = { key: `${ADDON_LABEL_PREFIX}${props.addonName}`, value: hash };
     const chunks = chunkDocuments(reconciled);
     this.configMapNames = chunks.map((_, i) => chunks.length === 1 ? this.name : `${this.name}-${i + 1}`);
-    chunks.forEach((docs, i) => {
-      // cdk8s-plus writes `immutable: false` explicitly: nothing is left for the API server to fill.
-      new kplus.ConfigMap(this, chunks.length === 1 ? 'ConfigMap' : `ConfigMap${i + 1}`, {
-        immutable: false,
-        metadata: {
-          name: this.configMapNames[i],
-          namespace: cluster.namespace,
-          labels,
-          // The manifests embed `${...}` in scripts; Flux post-build substitution must leave them alone.
-          annotations: { 'kustomize.toolkit.fluxcd.io/substitute': 'disabled' },
+    const rendered = store.render(namespace, this.name, (at) => {
+      const labels = { [this.selectorLabel.key]: hash };
+      chunks.forEach((docs, i) => renderConfigMap(at, chunks.length === 1 ? 'ConfigMap' : `ConfigMap${i + 1}`, {
+        name: this.configMapNames[i], namespace, labels, key: `${props.addonName}.yaml`, data: docs.join('---\n'),
+      }));
+      new ClusterResourceSet(at, 'Resource', {
+        metadata: { name: this.name, namespace, labels },
+        spec: {
+          clusterSelector: { matchLabels: labels },
+          resources: this.configMapNames.map((name) => ({ kind: ClusterResourceSetSpecResourcesKind.CONFIG_MAP, name })),
+          strategy: strategy as string as ClusterResourceSetSpecStrategy,
         },
-        data: { [`${props.addonName}.yaml`]: docs.join('---\n') },
       });
     });
-
-    new ClusterResourceSet(this, 'Resource', {
-      metadata: { name: this.name, namespace: cluster.namespace, labels },
-      spec: {
-        clusterSelector: { matchLabels: { ...cluster.selectorLabels } },
-        resources: this.configMapNames.map((name) => ({ kind: ClusterResourceSetSpecResourcesKind.CONFIG_MAP, name })),
-        strategy: strategy as string as ClusterResourceSetSpecStrategy,
-      },
-    });
+    this.resourceSet = rendered.node.findChild('Resource') as ClusterResourceSet;
+    cluster.addClusterLabel(this.selectorLabel.key, this.selectorLabel.value);
 
     if (jobDocs.length > 0) {
       const data = jobDocs.join('---\n');
       if (Buffer.byteLength(data) > MAX_CONFIGMAP_DATA_BYTES) throw new UserError(`the Jobs of chart ${props.chart.name} are more than a ConfigMap can carry`);
-      const name = `${this.name}-jobs`;
-      const configMapName = `${name}-${createHash('sha256').update(data).digest('hex').slice(0, CONTENT_HASH_LENGTH)}`;
-      this.jobs = { name, configMapName, objects: render.objects.filter((_, i) => oneShot[i]) };
-      new kplus.ConfigMap(this, 'JobsConfigMap', {
-        immutable: false,
-        metadata: {
-          name: configMapName,
-          namespace: cluster.namespace,
-          labels,
-          annotations: { 'kustomize.toolkit.fluxcd.io/substitute': 'disabled' },
-        },
-        data: { [`${props.addonName}-jobs.yaml`]: data },
+      const jobsHash = contentHash(data);
+      const name = `${props.addonName}-jobs-${jobsHash}`;
+      const key = `${ADDON_LABEL_PREFIX}${props.addonName}-jobs`;
+      this.jobs = { name, configMapName: name, objects: render.objects.filter((_, i) => oneShot[i]) };
+      store.render(namespace, name, (at) => {
+        const labels = { [key]: jobsHash };
+        renderConfigMap(at, 'ConfigMap', { name, namespace, labels, key: `${props.addonName}-jobs.yaml`, data });
+        new ClusterResourceSet(at, 'Resource', {
+          metadata: { name, namespace, labels },
+          spec: {
+            clusterSelector: { matchLabels: labels },
+            resources: [{ kind: ClusterResourceSetSpecResourcesKind.CONFIG_MAP, name }],
+            strategy: ClusterResourceSetSpecStrategy.APPLY_ONCE,
+          },
+        });
       });
-      new ClusterResourceSet(this, 'Jobs', {
-        metadata: { name, namespace: cluster.namespace, labels },
-        spec: {
-          clusterSelector: { matchLabels: { ...cluster.selectorLabels } },
-          resources: [{ kind: ClusterResourceSetSpecResourcesKind.CONFIG_MAP, name: configMapName }],
-          strategy: ClusterResourceSetSpecStrategy.APPLY_ONCE,
-        },
-      });
+      cluster.addClusterLabel(key, jobsHash);
     }
   }
+}
+
+/** One ConfigMap of a render: the manifests under one key, never substituted by Flux. */
+function renderConfigMap(
+  scope: Construct, id: string, o: { name: string; namespace: string; labels: Record<string, string>; key: string; data: string },
+): void {
+  // cdk8s-plus writes `immutable: false` explicitly: nothing is left for the API server to fill.
+  new kplus.ConfigMap(scope, id, {
+    immutable: false,
+    metadata: {
+      name: o.name,
+      namespace: o.namespace,
+      labels: o.labels,
+      // The manifests embed `${...}` in scripts; Flux post-build substitution must leave them alone.
+      annotations: { 'kustomize.toolkit.fluxcd.io/substitute': 'disabled' },
+    },
+    data: { [o.key]: o.data },
+  });
 }
 
 /** Groups documents, in order, into chunks of at most {@link MAX_CONFIGMAP_DATA_BYTES}. */

@@ -9,7 +9,7 @@ import { RENAMED_KEYS } from '../../../lib/app/config/renamed-keys';
 import { formatDiagnostic } from '../../../lib/core/errors';
 import { OutputGate } from '../../../lib/gate/gate';
 import { LONGHORN_EXTENSIONS } from '../../../lib/talos/schematic';
-import { all, configProblems, imageOf, one, Obj, ROOT, SHARED_STORAGE, templateVm } from '../../util';
+import { all, configProblems, imageOf, one, Obj, ROOT, SHARED_STORAGE, synth, templateVm } from '../../util';
 
 const HOMELAB = YAML.parse(fs.readFileSync(path.join(ROOT, 'clusters', 'homelab.yaml'), 'utf8'));
 
@@ -17,7 +17,7 @@ function build(edit: (d: any) => void = () => {}): Obj[] {
   const doc = structuredClone(HOMELAB);
   edit(doc);
   const { chart } = buildConfigCluster(Testing.app(), parseClusterConfig(YAML.stringify(doc), 'test.yaml'), 'Cluster');
-  return Testing.synth(chart) as Obj[];
+  return synth(chart);
 }
 
 describe('config → constructs', () => {
