@@ -1,4 +1,4 @@
-import { TalosCluster } from '../constructs/talos-cluster';
+import { AddressDemand, TalosCluster } from '../constructs/talos-cluster';
 import { ProxmoxWorkerPool } from '../constructs/worker-pool';
 import { compareText, MANAGEMENT_OUTPUT } from '../core/naming';
 
@@ -91,14 +91,20 @@ function kubernetesCell(cluster: TalosCluster): string {
 }
 
 /** Node addresses needed at the cluster's largest size against those its ranges hold (the capacity rule's count). */
-function addressesCell(cluster: TalosCluster): string {
-  const { needed, held } = cluster.addressDemand;
+function addressesCell({ needed, held }: AddressDemand): string {
   const v4 = `${needed} / ${addressCount(held.ipv4)}`;
   return held.ipv6 === undefined ? v4 : `${v4}; IPv6 ${needed} / ${addressCount(held.ipv6)}`;
 }
 
+/** What the page reads of a cluster more than once, computed once. */
+interface ClusterFacts {
+  readonly cluster: TalosCluster;
+  readonly demand: AddressDemand;
+  readonly templates: readonly string[];
+}
+
 /** The cells of one cluster's row, as markdown (not yet escaped for the table). */
-function row(cluster: TalosCluster, options: FleetPageOptions): string[] {
+function row({ cluster, demand, templates }: ClusterFacts, options: FleetPageOptions): string[] {
   const name = cluster.clusterName;
   const source = options.sourceFiles.get(name);
   return [
@@ -110,8 +116,8 @@ function row(cluster: TalosCluster, options: FleetPageOptions): string[] {
     String(cluster.controlPlaneReplicas),
     cluster.workerPools.length > 0 ? cluster.workerPools.map(poolSummary).join(', ') : 'none',
     code(`${cluster.endpoint}:${cluster.endpointPort}`),
-    addressesCell(cluster),
-    templateVmIds(cluster).map(code).join(', '),
+    addressesCell(demand),
+    templates.map(code).join(', '),
     addonRenderNames(cluster).map(code).join(', '),
     // Relative to dist/, where the page is: GitHub and clones resolve them alike.
     `[diagram](${name}/README.md), [runbook](${name}/RUNBOOK.md)`,
@@ -131,11 +137,11 @@ function row(cluster: TalosCluster, options: FleetPageOptions): string[] {
  */
 export function fleetPage(clusters: readonly TalosCluster[], options: FleetPageOptions): string {
   const sorted = [...clusters].sort((a, b) => compareText(a.clusterName, b.clusterName));
-  const demands = sorted.map((c) => c.addressDemand);
-  const machines = demands.reduce((s, d) => s + d.machines, 0);
+  const facts = sorted.map((cluster): ClusterFacts => ({ cluster, demand: cluster.addressDemand, templates: templateVmIds(cluster) }));
+  const machines = facts.reduce((s, f) => s + f.demand.machines, 0);
   const controlPlane = sorted.reduce((s, c) => s + c.controlPlaneReplicas, 0);
   const pools = sorted.reduce((s, c) => s + c.workerPools.length, 0);
-  const templates = new Set(sorted.flatMap(templateVmIds)).size;
+  const templates = new Set(facts.flatMap((f) => f.templates)).size;
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   const summary = `${plural(sorted.length, 'cluster')}, ${plural(machines, 'machine')} at most (${controlPlane} control plane, `
     + `${machines - controlPlane} worker${machines - controlPlane === 1 ? '' : 's'}), ${plural(pools, 'worker pool')}, ${plural(templates, 'template VM')}.`;
@@ -143,7 +149,7 @@ export function fleetPage(clusters: readonly TalosCluster[], options: FleetPageO
   const table = sorted.length === 0 ? [] : [
     line(COLUMNS.map((c) => c.title)),
     `|${COLUMNS.map((c) => (c.number ? '---:' : '---')).join('|')}|`,
-    ...sorted.map((c) => line(row(c, options))),
+    ...facts.map((f) => line(row(f, options))),
     '',
     'Node addresses: what the cluster needs at its largest size (every machine at its maximum, autoscaler maximum',
     'included, plus one rolling-update surge machine per control plane and per deployment) against the distinct',
