@@ -154,12 +154,36 @@ describe('fleetPage of a small fleet', () => {
     expect(r['template VMs']).toBe('`8700@K8S0`, `8711@K8S1`, `8712@K8S2`');
   });
 
+  test('an autoscaled spread pool: the sums of its nodes\' bounds, over its nodes', () => {
+    const elastic = `${LAB}
+  - name: elastic
+    autoscaling: { min: 1, max: 5 }
+    cores: 2
+    memoryMiB: 8192
+    diskGiB: 40
+    spread:
+      nodes: [K8S0, K8S1, K8S2]
+      templates:
+        - { sourceNode: K8S1, templateId: 8711, image: ${IMAGE}, storage: { name: local-lvm, shared: false } }
+        - { sourceNode: K8S2, templateId: 8712, image: ${IMAGE}, storage: { name: local-lvm, shared: false } }
+`;
+    const r = rows(fleetPage([build(elastic, 'clusters/lab.yaml')], { sourceFiles }))[0];
+    // Its nodes run 1–2, 0–2 and 0–1.
+    expect(r['workers (autoscaler bounds)']).toBe('spread 5 over 3 nodes, elastic 1–5 (autoscaled) over 3 nodes');
+    // 3 + 5 + 5 machines, 1 + 3 + 3 surge: the 20 addresses are just enough.
+    expect(r['node addresses needed / held']).toBe('20 / 20');
+    expect(r['template VMs']).toBe('`8700@K8S0`, `8711@K8S1`, `8712@K8S2`');
+  });
+
   test('dual: IPv6 beside IPv4, its own port, no pool', () => {
     const r = byName.dual;
     expect(r['control plane']).toBe('1');
     expect(r['workers (autoscaler bounds)']).toBe('none');
     expect(r.VIP).toBe('`192.168.30.30:7443`');
     expect(r['node addresses needed / held']).toBe('2 / 10; IPv6 2 / 256');
+    // A /64 pool holds 2^64 addresses, shown as such.
+    const wide = build(DUAL.replace('[fd00:0:0:1::100-fd00:0:0:1::1ff], prefix: 64', '[fd00:0:0:2::/64], prefix: 48'), 'clusters/dual.yaml');
+    expect(rows(fleetPage([wide], { sourceFiles }))[0]['node addresses needed / held']).toBe('2 / 10; IPv6 2 / 2^64');
     expect(r['template VMs']).toBe('`8720@K8S1`');
   });
 
