@@ -275,6 +275,14 @@ export function distinctAddressCount(ranges: readonly { readonly first: bigint; 
 }
 
 /**
+ * Whether a pool of `available` addresses is short of `needed`. A count that is not a whole number
+ * (a bound missing or malformed, from JavaScript callers) is reported on its own field, not here.
+ */
+function fewerThan(available: bigint, needed: number): boolean {
+  return Number.isSafeInteger(needed) && available < BigInt(needed);
+}
+
+/**
  * IP pool capacity: the node ranges hold every machine at its maximum, plus the surge of a
  * rolling update of everything at once ({@link addressesNeeded}).
  */
@@ -284,7 +292,7 @@ export function capacityProblems(addresses: readonly string[], demands: readonly
   if (problems.length > 0) return [];
   const available = distinctAddressCount(ranges.map((r) => ({ first: BigInt(r.first), last: BigInt(r.last) })));
   const { surge, total } = addressesNeeded(demands);
-  if (available >= BigInt(total)) return [];
+  if (!fewerThan(available, total)) return [];
   const parts = demands.map((d) => `${d.machines} ${d.what}`).join(' + ');
   return [error(field, `holds ${available} address(es) but the cluster needs ${total}: ${parts} machines + ${surge} for rolling updates (maxSurge 1 per control plane and per deployment: one per pool, one per node of a spread pool); add addresses or shrink the cluster`)];
 }
@@ -878,7 +886,7 @@ export function dualStackCidrProblems(
 export function ipCapacityProblems(ranges: readonly IpRange[], demands: readonly MachineDemand[], field: string): Problem[] {
   const available = distinctAddressCount(ranges);
   const { surge, total } = addressesNeeded(demands);
-  if (available >= BigInt(total)) return [];
+  if (!fewerThan(available, total)) return [];
   const parts = demands.map((d) => `${d.machines} ${d.what}`).join(' + ');
   return [error(field, `holds ${available} address(es) but the machines on this network need ${total}: ${parts} machines + ${surge} for rolling updates (maxSurge 1 per machine set); add addresses or shrink the cluster`)];
 }
