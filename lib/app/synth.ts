@@ -9,6 +9,7 @@ import { OutputGate } from '../gate/gate';
 import { BuiltCluster, buildClusters, displayPath, findClusterSources } from './clusters';
 import { GitopsConfig, loadGitopsConfig } from './config/gitops';
 import { checkFleet } from './fleet';
+import { FLEET_PAGE, fleetPage } from './fleet-page';
 import { clusterFiles, manifestFile, OutputFile, toYamlStream } from './output';
 import { clusterRunbook, managementRunbook } from './runbook';
 
@@ -75,6 +76,8 @@ export function synthesize(options: SynthOptions): SynthResult {
   warnings.push(...fleetWarnings.map(formatDiagnostic));
   const sourceFiles = new Map(built.map(({ cluster, source }) => [cluster.clusterName, source.file]));
   files.push({ path: `${MANAGEMENT_OUTPUT}/RUNBOOK.md`, content: managementRunbook(built.map((b) => b.cluster), { sourceFiles }) });
+  // At the root of dist/: a file, so it never meets a cluster folder (cluster names are DNS labels, without a dot).
+  files.push({ path: FLEET_PAGE, content: fleetPage(built.map((b) => b.cluster), { sourceFiles }) });
   for (const { chart } of management) {
     const objects = chart.toJson() as KubeObject[];
     gate.check(gitopsName, objects);

@@ -201,7 +201,7 @@ export function podCidrCapacityProblems(allPodCidrs: readonly string[], demands:
   // Malformed or too narrow networks are reported by networkProblems.
   if (ranges.some((r) => !r || rangeSize(r) < 2 ** (32 - NODE_POD_CIDR_PREFIX))) return [];
   const nodeNetworks = ranges.reduce((s, r) => s + rangeSize(r as Ipv4Range) / 2 ** (32 - NODE_POD_CIDR_PREFIX), 0);
-  const nodes = demands.reduce((s, d) => s + d.machines + d.surge, 0);
+  const nodes = addressesNeeded(demands).total;
   if (nodeNetworks >= nodes) return [];
   return [error(field, `${podCidrs.join(', ')} holds ${nodeNetworks} node pod network(s) (/${NODE_POD_CIDR_PREFIX} each, STACK.md §9.8) but the cluster can have ${nodes} nodes at once (every machine at its maximum plus the rolling-update surge); use a wider pod network`)];
 }
@@ -250,26 +250,51 @@ export interface MachineDemand {
 }
 
 /**
+ * Addresses the machines of a network need at once: every machine at its maximum (a pool's
+ * autoscaler maximum), plus the surge of a rolling update of everything at once (a Talos upgrade
+ * rolls the control plane and every pool): one per machine set of the demands. The one count the
+ * capacity rules and the fleet page (lib/app/fleet-page.ts) use.
+ */
+export function addressesNeeded(demands: readonly MachineDemand[]): { readonly machines: number; readonly surge: number; readonly total: number } {
+  const machines = demands.reduce((s, d) => s + d.machines, 0);
+  const surge = demands.reduce((s, d) => s + d.surge, 0);
+  return { machines, surge, total: machines + surge };
+}
+
+/** The distinct addresses of some ranges of one family: an address in two ranges counts once. */
+export function distinctAddressCount(ranges: readonly { readonly first: bigint; readonly last: bigint }[]): bigint {
+  const sorted = [...ranges].sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+  let available = 0n;
+  let covered = -1n;
+  for (const r of sorted) {
+    const first = r.first > covered + 1n ? r.first : covered + 1n;
+    if (r.last >= first) available += r.last - first + 1n;
+    if (r.last > covered) covered = r.last;
+  }
+  return available;
+}
+
+/**
+ * Whether a pool of `available` addresses is short of `needed`. A count that is not a whole number
+ * (a bound missing or malformed, from JavaScript callers) is reported on its own field, not here.
+ */
+function fewerThan(available: bigint, needed: number): boolean {
+  return Number.isSafeInteger(needed) && available < BigInt(needed);
+}
+
+/**
  * IP pool capacity: the node ranges hold every machine at its maximum, plus the surge of a
- * rolling update of everything at once (a Talos upgrade rolls the control plane and every pool).
+ * rolling update of everything at once ({@link addressesNeeded}).
  */
 export function capacityProblems(addresses: readonly string[], demands: readonly MachineDemand[], field: string): Problem[] {
   const { ranges, problems } = nodeRanges(addresses, field);
   // Malformed entries and overlaps are reported by networkProblems; count distinct addresses.
   if (problems.length > 0) return [];
-  const sorted = [...ranges].sort((a, b) => a.first - b.first);
-  let available = 0;
-  let covered = -1;
-  for (const r of sorted) {
-    const first = Math.max(r.first, covered + 1);
-    if (r.last >= first) available += r.last - first + 1;
-    covered = Math.max(covered, r.last);
-  }
-  const machines = demands.reduce((s, d) => s + d.machines, 0);
-  const surge = demands.reduce((s, d) => s + d.surge, 0);
-  if (available >= machines + surge) return [];
+  const available = distinctAddressCount(ranges.map((r) => ({ first: BigInt(r.first), last: BigInt(r.last) })));
+  const { surge, total } = addressesNeeded(demands);
+  if (!fewerThan(available, total)) return [];
   const parts = demands.map((d) => `${d.machines} ${d.what}`).join(' + ');
-  return [error(field, `holds ${available} address(es) but the cluster needs ${machines + surge}: ${parts} machines + ${surge} for rolling updates (maxSurge 1 per control plane and per deployment: one per pool, one per node of a spread pool); add addresses or shrink the cluster`)];
+  return [error(field, `holds ${available} address(es) but the cluster needs ${total}: ${parts} machines + ${surge} for rolling updates (maxSurge 1 per control plane and per deployment: one per pool, one per node of a spread pool); add addresses or shrink the cluster`)];
 }
 
 /** Control-plane size: odd for etcd quorum; one works but cannot roll (STACK.md §3.4). */
@@ -844,7 +869,7 @@ export function dualStackCidrProblems(
       found.push({ field: path, range });
       if (kind === 'pod' && k === 0 && bits <= NODE_POD_CIDR_PREFIX_IPV6 && bits >= POD_CIDR_MIN_PREFIX_IPV6) {
         const nodeNetworks = 2 ** (NODE_POD_CIDR_PREFIX_IPV6 - bits);
-        const nodes = demands.reduce((s, d) => s + d.machines + d.surge, 0);
+        const nodes = addressesNeeded(demands).total;
         if (nodeNetworks < nodes) {
           problems.push(error(path, `${c} holds ${nodeNetworks} node pod network(s) (/${NODE_POD_CIDR_PREFIX_IPV6} each) but the cluster can have ${nodes} nodes at once (every machine at its maximum plus the rolling-update surge); use a wider pod network`));
         }
@@ -859,19 +884,11 @@ export function dualStackCidrProblems(
  * machines that have a NIC on it at their maximum, plus one surge machine per machine set.
  */
 export function ipCapacityProblems(ranges: readonly IpRange[], demands: readonly MachineDemand[], field: string): Problem[] {
-  const sorted = [...ranges].sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
-  let available = 0n;
-  let covered = -1n;
-  for (const r of sorted) {
-    const first = r.first > covered + 1n ? r.first : covered + 1n;
-    if (r.last >= first) available += r.last - first + 1n;
-    if (r.last > covered) covered = r.last;
-  }
-  const machines = demands.reduce((s, d) => s + d.machines, 0);
-  const surge = demands.reduce((s, d) => s + d.surge, 0);
-  if (available >= BigInt(machines + surge)) return [];
+  const available = distinctAddressCount(ranges);
+  const { surge, total } = addressesNeeded(demands);
+  if (!fewerThan(available, total)) return [];
   const parts = demands.map((d) => `${d.machines} ${d.what}`).join(' + ');
-  return [error(field, `holds ${available} address(es) but the machines on this network need ${machines + surge}: ${parts} machines + ${surge} for rolling updates (maxSurge 1 per machine set); add addresses or shrink the cluster`)];
+  return [error(field, `holds ${available} address(es) but the machines on this network need ${total}: ${parts} machines + ${surge} for rolling updates (maxSurge 1 per machine set); add addresses or shrink the cluster`)];
 }
 
 /** One network of a cluster's machines, checked: its addresses' field, subnet and ranges. */

@@ -24,7 +24,7 @@ import {
   templatePlacementProblems,
   templateVmProblems, TemplateVmUser, templateVmRefProblems, uniquePoolProblems,
   versionProblems, wholeNumberProblems, vlanMtuProblems, addressPoolProblems, extraNicsProblems, CheckedNetwork, primaryNetwork,
-  dualStackCidrProblems, networkSetProblems, ipCapacityProblems,
+  dualStackCidrProblems, networkSetProblems, ipCapacityProblems, addressesNeeded, distinctAddressCount,
 } from './rules';
 import {
   poolMaxReplicas, poolSchematic, ProxmoxWorkerPool, spreadNodeOptions, workerHealthCheck, WorkerPoolOptions, workerPoolProblems,
@@ -225,6 +225,18 @@ export const TALOS_CLUSTER_DEFAULTS = {
   },
   controlPlane: { replicas: 3, healthCheck: false },
 } as const;
+
+/** The node addresses of a cluster at its largest size ({@link TalosCluster.addressDemand}). */
+export interface AddressDemand {
+  /** Machines at most: the control plane, and every pool at its replicas or autoscaler maximum. */
+  readonly machines: number;
+  /** Surge machines of a rolling update of everything at once: one per control plane and per deployment. */
+  readonly surge: number;
+  /** Addresses needed on each primary network: `machines + surge`. */
+  readonly needed: number;
+  /** Distinct addresses of `network.addresses` and, when dual-stack, of `network.ipv6.addresses`. */
+  readonly held: { readonly ipv4: bigint; readonly ipv6?: bigint };
+}
 
 /** Construct id of a pool added from `props.workers` (ids never reach object names). */
 function poolId(name: string): string {
@@ -582,6 +594,35 @@ export class TalosCluster extends Construct implements ITalosCluster {
   }
 
   /**
+   * The machine sets' demands on every network of all machines: the control plane, then each pool
+   * at its maximum (autoscaler maximum) with one rolling-update surge per deployment (a spread pool
+   * rolls each node's deployment at once). What the capacity rules and {@link addressDemand} count.
+   */
+  private machineDemands(pools: readonly WorkerPoolOptions[]): MachineDemand[] {
+    const deployments = (w: WorkerPoolOptions) => Math.max(1, w.spread?.nodes?.length ?? 1);
+    return [
+      { what: 'control-plane', machines: this.controlPlaneReplicas, surge: 1 },
+      ...pools.map((w) => ({ what: `${w.name}${w.autoscaling ? ' (autoscaler max)' : ''}`, machines: poolMaxReplicas(w), surge: deployments(w) })),
+    ];
+  }
+
+  /**
+   * The node addresses the cluster needs at its largest size against those its ranges hold, on the
+   * primary network (and its IPv6 network when dual-stack): counted exactly as the capacity rule
+   * counts them ({@link addressesNeeded}, {@link distinctAddressCount}), so the fleet page shows
+   * the numbers synth checked.
+   */
+  public get addressDemand(): AddressDemand {
+    const { machines, surge, total } = addressesNeeded(this.machineDemands(this.poolOptions));
+    const held = (specs: readonly string[], family: number) => distinctAddressCount(
+      specs.map((a) => parseIpRange(a)).filter((r): r is IpRange => r?.family === family));
+    return {
+      machines, surge, needed: total,
+      held: { ipv4: held(this.addresses, 4), ...(this.ipv6 ? { ipv6: held(this.ipv6.addresses, 6) } : {}) },
+    };
+  }
+
+  /**
    * The rules that compare the pools with each other and with the control plane: unique names,
    * address and pod-network capacity for every machine plus the rollout surge (one per deployment:
    * a spread pool rolls each node's deployment at once), one image per template VM, node-local
@@ -589,11 +630,7 @@ export class TalosCluster extends Construct implements ITalosCluster {
    */
   private poolSetProblems(pools: readonly WorkerPoolOptions[]): Diagnostic[] {
     const at = (i: number) => `workers[${i}]`;
-    const deployments = (w: WorkerPoolOptions) => Math.max(1, w.spread?.nodes?.length ?? 1);
-    const demands: MachineDemand[] = [
-      { what: 'control-plane', machines: this.controlPlaneReplicas, surge: 1 },
-      ...pools.map((w) => ({ what: `${w.name}${w.autoscaling ? ' (autoscaler max)' : ''}`, machines: poolMaxReplicas(w), surge: deployments(w) })),
-    ];
+    const demands = this.machineDemands(pools);
     const controlPlane: TemplateVmUser & CloneUser = {
       what: 'control plane', field: 'proxmox.template', declared: true, vm: this.template, talosVersion: this.talosVersion,
       schematic: this.schematic, ...machineNodes(this.allowedNodes, this.controlPlaneNodes, 'controlPlane.allowedNodes'),
