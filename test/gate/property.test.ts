@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Testing } from 'cdk8s';
+import { Chart, Testing } from 'cdk8s';
 import fc from 'fast-check';
 import * as YAML from 'yaml';
 import { buildConfigCluster } from '../../lib/app/clusters';
@@ -11,6 +11,7 @@ import { ValidationError } from '../../lib/core/errors';
 import { KubeObject } from '../../lib/core/kube-object';
 import { OutputGate } from '../../lib/gate/gate';
 import { Schematic } from '../../lib/talos/schematic';
+import { synth } from '../util';
 
 /** Configs the suite generates per run (the issue asks for at least 1,000). */
 export const RUNS = Number(process.env.PROPERTY_RUNS ?? 1000);
@@ -98,23 +99,34 @@ const configArb = fc.record({
   return YAML.stringify(config);
 });
 
+/**
+ * A generated config built into its chart and objects (with the shared add-on renders it uses, so the
+ * gate sees them too), or undefined when it was rejected with a validation error naming the file.
+ */
+function buildGenerated(text: string): { chart: Chart; objects: KubeObject[] } | undefined {
+  try {
+    const { chart } = buildConfigCluster(Testing.app(), parseClusterConfig(text, 'generated.yaml'), 'Cluster');
+    return { chart, objects: synth(chart) as KubeObject[] };
+  } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    for (const line of e.message.split('\n')) expect(line).toMatch(/^generated\.yaml: /);
+    return undefined;
+  }
+}
+
 describe('property: generated configs', () => {
   test(`${RUNS} configs: accepted ones pass the output gate, rejected ones raise a validation error, never a crash`, () => {
     const gate = new OutputGate();
     let accepted = 0;
     let rejected = 0;
     fc.assert(fc.property(configArb, (text) => {
-      let chart;
-      try {
-        chart = buildConfigCluster(Testing.app(), parseClusterConfig(text, 'generated.yaml'), 'Cluster').chart;
-      } catch (e) {
-        if (!(e instanceof ValidationError)) throw e;
-        for (const line of e.message.split('\n')) expect(line).toMatch(/^generated\.yaml: /);
+      const built = buildGenerated(text);
+      if (!built) {
         rejected++;
         return;
       }
-      expect(chart.node.findAll().flatMap((c) => c.node.validate())).toEqual([]);
-      expect(gate.violations(chart.toJson() as KubeObject[])).toEqual([]);
+      expect(built.chart.node.findAll().flatMap((c) => c.node.validate())).toEqual([]);
+      expect(gate.violations(built.objects)).toEqual([]);
       accepted++;
     }), { numRuns: RUNS, seed: SEED });
     expect(accepted + rejected).toBe(RUNS);
@@ -256,17 +268,13 @@ describe('property: clone options and spread pools', () => {
     let spread = 0;
     let rejected = 0;
     fc.assert(fc.property(spreadConfigArb, (text) => {
-      let chart;
-      try {
-        chart = buildConfigCluster(Testing.app(), parseClusterConfig(text, 'generated.yaml'), 'Cluster').chart;
-      } catch (e) {
-        if (!(e instanceof ValidationError)) throw e;
-        for (const line of e.message.split('\n')) expect(line).toMatch(/^generated\.yaml: /);
+      const built = buildGenerated(text);
+      if (!built) {
         rejected++;
         return;
       }
-      const objects = chart.toJson() as KubeObject[] as any[];
-      expect(gate.violations(objects)).toEqual([]);
+      const objects = built.objects as any[];
+      expect(gate.violations(built.objects)).toEqual([]);
       const config = YAML.parse(text);
       const nodes: string[] | undefined = config.workers[0].spread?.nodes;
       const deployments = objects.filter((o) => o.kind === 'MachineDeployment');
