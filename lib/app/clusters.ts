@@ -5,8 +5,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Chart } from 'cdk8s';
+import { App, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
+import { AddonRenders } from '../constructs/addons/chart-resource-set';
 import { ClusterDefinition, TalosCluster, WARNING_METADATA } from '../constructs/talos-cluster';
 import { Diagnostic, error, formatDiagnostic, quote, throwErrors, UserError, ValidationError } from '../core/errors';
 import { MANAGEMENT_OUTPUT } from '../core/naming';
@@ -173,7 +174,11 @@ export function buildConfigCluster(scope: Construct, config: ClusterConfigFile, 
 }
 
 /** Builds the cluster of one file into a new chart of `scope`; errors are thrown, not collected. */
-function buildOne(scope: Construct, source: ClusterSource, chartId: string): BuiltCluster {
+function buildOne(parent: Construct, source: ClusterSource, chartId: string): BuiltCluster {
+  // An app per cluster: cdk8s resolves a whole app to synthesize one of its charts, so one app for
+  // the fleet would make synth quadratic in the clusters. The add-on renders stay shared.
+  const scope = new App({ outdir: 'unused' });
+  AddonRenders.shareWith(scope, AddonRenders.of(parent));
   if (source.kind === 'yaml') return { source, ...buildConfigCluster(scope, loadClusterConfig(source.path, source.file), chartId) };
   const definition = (loadModule(source.path) as { default?: unknown }).default;
   const fail = (message: string) => new ValidationError([{ ...error('', message), source: { file: source.file } }]);

@@ -88,8 +88,19 @@ export const ADDON_LABEL_PREFIX = 'addons.cdk8s-talos-proxmox.dev/';
 export class AddonRenders extends Chart {
   /** The store of the app that `scope` belongs to, made on first use. */
   public static of(scope: IConstruct): AddonRenders {
+    // An app may hand its store to other apps (synth builds each cluster in an app of its own).
+    const shared = scope.node.tryGetContext(ADDON_RENDERS_CONTEXT) as AddonRenders | undefined;
+    if (shared instanceof AddonRenders) return shared;
     const root = scope.node.root;
     return (root.node.tryFindChild(ADDON_RENDERS_ID) as AddonRenders | undefined) ?? new AddonRenders(root as Construct, ADDON_RENDERS_ID);
+  }
+
+  /**
+   * Makes the constructs of `app` store their renders in `store` (of another app): synth gives each
+   * cluster an app of its own, because cdk8s resolves a whole app to synthesize one of its charts.
+   */
+  public static shareWith(app: IConstruct, store: AddonRenders): void {
+    app.node.setContext(ADDON_RENDERS_CONTEXT, store);
   }
 
   private readonly renders = new Map<string, Construct>();
@@ -114,6 +125,9 @@ export class AddonRenders extends Chart {
     return scope;
   }
 }
+
+/** Context key under which an app finds the {@link AddonRenders} of another app. */
+const ADDON_RENDERS_CONTEXT = 'cdk8s-talos-proxmox/addon-renders';
 
 /** Construct id of the {@link AddonRenders} chart under an app. */
 export const ADDON_RENDERS_ID = 'addon-renders';
