@@ -21,7 +21,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CHANGED_POOL_MEMORY_MIB, fleetClusterConfig } from './fleet';
-import { dirBytes, formatTable, megabytes, Row, Sample, stats, targetChecks } from './report';
+import { dirBytes, formatTable, megabytes, Row, Sample, Stats, stats, targetChecks } from './report';
 
 const ROOT = path.resolve(__dirname, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -139,6 +139,9 @@ function main(): void {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-bench-'));
   const load = () => os.loadavg().map((x) => x.toFixed(2)).join(', ');
   const loads = [`start ${load()}`];
+  // Progress on stderr: the large rows take minutes, and a killed bench still shows what it measured.
+  const progress = (name: string, s: Stats) => process.stderr.write(`${name}: median ${s.median.toFixed(2)} s, min ${s.min.toFixed(2)}, `
+    + `max ${s.max.toFixed(2)}, peak ${s.rss?.toFixed(0) ?? 'n/a'} MiB (load ${load()})\n`);
   try {
     // The floor: the cdk8s CLI running a plain-node app with one empty chart.
     const floorDir = path.join(tmp, 'floor');
@@ -146,10 +149,12 @@ function main(): void {
     fs.writeFileSync(path.join(floorDir, 'app.js'), `const { App, Chart } = require(${JSON.stringify(require.resolve('cdk8s'))});\nconst app = new App();\nnew Chart(app, 'empty');\napp.synth();\n`);
     fs.writeFileSync(path.join(floorDir, 'cdk8s.yaml'), 'app: node app.js\n');
     const rows: Row[] = [{ name: 'CLI floor (empty chart, plain node)', stats: stats(measure(() => synth(floorDir, {}))) }];
+    progress(rows[0].name, rows[0].stats);
 
     const synthRow = (name: string, env: Record<string, string>, runs = RUNS): Row => {
       const row = { name, stats: stats(measure(() => synth(ROOT, env), runs)), distBytes: dirBytes(env.DIST_DIR) };
       loads.push(`after ${name}: ${load()}`);
+      progress(name, row.stats);
       return row;
     };
     rows.push(synthRow('default clusters (clusters/)', { DIST_DIR: path.join(tmp, 'dist-default') }));
@@ -166,6 +171,7 @@ function main(): void {
       changedFolders = plan.changedFolders;
       rows.push({ name: `npm run plan: 1000 clusters, 1 pool changed in 100 (${CHANGED_POOL_MEMORY_MIB} MiB)`, stats: stats(plan.samples) });
       loads.push(`after the plan case: ${load()}`);
+      progress(`plan case (${changedFolders} folders changed)`, rows[rows.length - 1].stats);
     }
 
     const floor = rows[0].stats.median;
