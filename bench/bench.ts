@@ -61,6 +61,22 @@ function measure(once: () => Sample, runs = RUNS): Sample[] {
   return Array.from({ length: runs }, once);
 }
 
+/**
+ * `runs` timed runs of `once`, each right after a run of `floor` (the CLI floor): other processes'
+ * load drifts during a long bench, and each row's ratio is taken against floors run at its load.
+ *
+ * @param warm whether to do a warm-up run of `once` first
+ */
+function pairedRuns(once: () => Sample, floor: () => Sample, runs: number, warm = true): { samples: Sample[]; floor: number } {
+  if (warm) once();
+  const floors: Sample[] = [];
+  const samples = Array.from({ length: runs }, () => {
+    floors.push(floor());
+    return once();
+  });
+  return { samples, floor: stats(floors).median };
+}
+
 /** Writes the configs of fleet clusters 0 … n-1 to `dir`. */
 function writeFleet(dir: string, n: number, changed: (i: number) => boolean = () => false): void {
   fs.mkdirSync(dir, { recursive: true });
@@ -82,7 +98,7 @@ function git(cwd: string, ...args: string[]): string {
  * committed dist/ read from git, the two compared). The clusters folder stays where it was
  * committed from, so the file names in the headers match and only the 100 pools differ.
  */
-function planCase(tmp: string): { samples: Sample[]; changedFolders: number } {
+function planCase(tmp: string, floor: () => Sample): { samples: Sample[]; floor: number; changedFolders: number } {
   const repo = path.join(tmp, 'plan');
   const clusters = path.join(repo, 'clusters');
   const dist = path.join(repo, 'dist');
@@ -97,8 +113,7 @@ function planCase(tmp: string): { samples: Sample[]; changedFolders: number } {
   // The warm-up run asks for JSON, to check that the plan sees the 100 changed clusters and nothing else.
   const warm = timed('npm', [...args, '--json'], ROOT, env, [0, 1]);
   const changedFolders = (JSON.parse(warm.stdout) as { folders: unknown[] }).folders.length;
-  const samples = Array.from({ length: LARGE_RUNS }, () => timed('npm', args, ROOT, env, [0, 1]));
-  return { samples, changedFolders };
+  return { ...pairedRuns(() => timed('npm', args, ROOT, env, [0, 1]), floor, LARGE_RUNS, false), changedFolders };
 }
 
 /** Wall time of `node <file>`, median of RUNS runs after a warm-up run. */
@@ -140,21 +155,23 @@ function main(): void {
   const load = () => os.loadavg().map((x) => x.toFixed(2)).join(', ');
   const loads = [`start ${load()}`];
   // Progress on stderr: the large rows take minutes, and a killed bench still shows what it measured.
-  const progress = (name: string, s: Stats) => process.stderr.write(`${name}: median ${s.median.toFixed(2)} s, min ${s.min.toFixed(2)}, `
-    + `max ${s.max.toFixed(2)}, peak ${s.rss?.toFixed(0) ?? 'n/a'} MiB (load ${load()})\n`);
+  const progress = (name: string, s: Stats, floor?: number) => process.stderr.write(`${name}: median ${s.median.toFixed(2)} s, min ${s.min.toFixed(2)}, `
+    + `max ${s.max.toFixed(2)}, peak ${s.rss?.toFixed(0) ?? 'n/a'} MiB${floor ? `, paired floor ${floor.toFixed(2)} s` : ''} (load ${load()})\n`);
   try {
     // The floor: the cdk8s CLI running a plain-node app with one empty chart.
     const floorDir = path.join(tmp, 'floor');
     fs.mkdirSync(floorDir);
     fs.writeFileSync(path.join(floorDir, 'app.js'), `const { App, Chart } = require(${JSON.stringify(require.resolve('cdk8s'))});\nconst app = new App();\nnew Chart(app, 'empty');\napp.synth();\n`);
     fs.writeFileSync(path.join(floorDir, 'cdk8s.yaml'), 'app: node app.js\n');
-    const rows: Row[] = [{ name: 'CLI floor (empty chart, plain node)', stats: stats(measure(() => synth(floorDir, {}))) }];
+    const floorRun = () => synth(floorDir, {});
+    const rows: Row[] = [{ name: 'CLI floor (empty chart, plain node)', stats: stats(measure(floorRun)) }];
     progress(rows[0].name, rows[0].stats);
 
     const synthRow = (name: string, env: Record<string, string>, runs = RUNS): Row => {
-      const row = { name, stats: stats(measure(() => synth(ROOT, env), runs)), distBytes: dirBytes(env.DIST_DIR) };
+      const measured = pairedRuns(() => synth(ROOT, env), floorRun, runs);
+      const row = { name, stats: stats(measured.samples), floor: measured.floor, distBytes: dirBytes(env.DIST_DIR) };
       loads.push(`after ${name}: ${load()}`);
-      progress(name, row.stats);
+      progress(name, row.stats, row.floor);
       return row;
     };
     rows.push(synthRow('default clusters (clusters/)', { DIST_DIR: path.join(tmp, 'dist-default') }));
@@ -167,11 +184,11 @@ function main(): void {
     }
     let changedFolders: number | undefined;
     if (!SKIP_1000) {
-      const plan = planCase(tmp);
+      const plan = planCase(tmp, floorRun);
       changedFolders = plan.changedFolders;
-      rows.push({ name: `npm run plan: 1000 clusters, 1 pool changed in 100 (${CHANGED_POOL_MEMORY_MIB} MiB)`, stats: stats(plan.samples) });
+      rows.push({ name: `npm run plan: 1000 clusters, 1 pool changed in 100 (${CHANGED_POOL_MEMORY_MIB} MiB)`, stats: stats(plan.samples), floor: plan.floor });
       loads.push(`after the plan case: ${load()}`);
-      progress(`plan case (${changedFolders} folders changed)`, rows[rows.length - 1].stats);
+      progress(`plan case (${changedFolders} folders changed)`, rows[rows.length - 1].stats, plan.floor);
     }
 
     const floor = rows[0].stats.median;
@@ -187,9 +204,10 @@ function main(): void {
     const perClusterBytes = (n: number) => megabytes(row(n)!.distBytes! / n).replace(' MB', ' MB per cluster');
     console.log(`dist/ size: ${perClusterBytes(100)} at 100 clusters${SKIP_1000 ? '' : `, ${perClusterBytes(1000)} at 1000`}`);
     if (changedFolders !== undefined) console.log(`plan case: ${changedFolders} dist/ folder(s) with a change (100 expected)`);
-    const defaults = rows.find(({ name }) => name.startsWith('default clusters'))!.stats;
-    console.log(`\ntargets of issue 18 (ratios to the floor of this run):\n${targetChecks({
-      floor, defaults, fleet1000: row(1000), plan: rows.find(({ name }) => name.startsWith('npm run plan'))?.stats,
+    const defaultsRow = rows.find(({ name }) => name.startsWith('default clusters'))!;
+    const defaults = defaultsRow.stats;
+    console.log(`\ntargets of issue 18 (each row against the floor runs paired with it):\n${targetChecks({
+      floor, defaults: defaultsRow, fleet1000: row(1000), plan: rows.find(({ name }) => name.startsWith('npm run plan')),
     }).join('\n')}`);
     const k = kplusCost(fs.mkdtempSync(path.join(tmp, 'kplus-')));
     console.log(`\ncdk8s-plus-28 load cost: ${((k.kplus - k.plain) * 1000).toFixed(0)} ms (bundled app with a kplus.ConfigMap ${k.kplus.toFixed(3)} s, `
