@@ -21,7 +21,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CHANGED_POOL_MEMORY_MIB, fleetClusterConfig } from './fleet';
-import { dirBytes, formatTable, megabytes, Row, Sample, Stats, stats, targetChecks } from './report';
+import { dirBytes, formatTable, Row, Sample, Stats, stats, targetChecks } from './report';
 
 const ROOT = path.resolve(__dirname, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -201,7 +201,7 @@ function main(): void {
     const perCluster = (a: number, b: number) => `${((t(b) - t(a)) / (b - a) * 1000).toFixed(1)} ms from ${a} to ${b} clusters`;
     console.log(`\nmarginal cost per cluster: ${perCluster(1, 10)}, ${perCluster(10, 100)}${SKIP_1000 ? '' : `, ${perCluster(100, 1000)}`} `
       + '(linear or better when the later ones are not larger)');
-    const perClusterBytes = (n: number) => megabytes(row(n)!.distBytes! / n).replace(' MB', ' MB per cluster');
+    const perClusterBytes = (n: number) => `${(row(n)!.distBytes! / n / 1e3).toFixed(1)} kB per cluster`;
     console.log(`dist/ size: ${perClusterBytes(100)} at 100 clusters${SKIP_1000 ? '' : `, ${perClusterBytes(1000)} at 1000`}`);
     if (changedFolders !== undefined) console.log(`plan case: ${changedFolders} dist/ folder(s) with a change (100 expected)`);
     const defaultsRow = rows.find(({ name }) => name.startsWith('default clusters'))!;
