@@ -8,11 +8,17 @@ const FLEET_IMAGE = {
   schematic: new Schematic({ officialExtensions: [QEMU_GUEST_AGENT_EXTENSION] }).id,
 };
 
+/** The `general` pool's memory in a changed fleet cluster (8192 MiB otherwise): what the plan case edits. */
+export const CHANGED_POOL_MEMORY_MIB = 12288;
+
 /**
  * Config of fleet cluster `i`: its own name and /24 node subnet, three worker pools. Valid by
  * construction (the benchmark measures synth, not rejection).
+ *
+ * @param changed the plan case's edit: the `general` pool gets {@link CHANGED_POOL_MEMORY_MIB}
+ *   (a new machine template, so the pool rolls), everything else stays as it was
  */
-export function fleetClusterConfig(i: number): string {
+export function fleetClusterConfig(i: number, changed = false): string {
   const b = Math.floor(i / 250) + 1;
   const c = i % 250;
   const net = (d: number) => `10.${b}.${c}.${d}`;
@@ -38,7 +44,7 @@ export function fleetClusterConfig(i: number): string {
     },
     controlPlane: { replicas: 3, cores: 2, memoryMiB: 4096, diskGiB: 20 },
     workers: [
-      { name: 'general', replicas: 3, cores: 4, memoryMiB: 8192, diskGiB: 40 },
+      { name: 'general', replicas: 3, cores: 4, memoryMiB: changed ? CHANGED_POOL_MEMORY_MIB : 8192, diskGiB: 40 },
       { name: 'memory', replicas: 2, cores: 4, memoryMiB: 32768, diskGiB: 40 },
       { name: 'burst', autoscaling: { min: 0, max: 5 }, cores: 8, memoryMiB: 16384, diskGiB: 60 },
     ],
