@@ -63,12 +63,17 @@ export function synthesize(options: SynthOptions): SynthResult {
   // seeing one file at a time, cannot do.
   const fleetWarnings = checkFleet(built, management);
   const renders = addonRenders(app);
+  const checked = new Set<RenderOutput>();
   for (const { source, chart, cluster, warnings: w } of built) {
     const objects = chart.toJson() as KubeObject[];
-    // The renders the cluster uses are checked with it, so their selectors resolve to its Cluster.
     const used = cluster.addonRenders.map((r) => renders.get(`${cluster.namespace}/${r}`)!);
+    // A shared render's objects are checked once, with the first cluster that uses it; each
+    // cluster's references are checked with the renders it uses, so their selectors find its Cluster.
+    const seen = used.filter((r) => checked.has(r));
+    const fresh = used.filter((r) => !checked.has(r));
+    fresh.forEach((r) => checked.add(r));
+    gate.check(source.file, [...objects, ...fresh.flatMap((r) => r.objects)], seen.flatMap((r) => r.objects));
     const shared = used.flatMap((r) => r.objects);
-    gate.check(source.file, [...objects, ...shared]);
     warnings.push(...w.map(formatDiagnostic));
     files.push(...clusterFiles(cluster.clusterName, objects, source.file, clusterRunbook(cluster, { sourceFile: source.file }), shared));
   }

@@ -31,6 +31,16 @@ export function contentHash(value: unknown): string {
   return createHash('sha256').update(canonical).digest('hex').slice(0, CONTENT_HASH_LENGTH);
 }
 
+/**
+ * Short hash of texts taken as they are (each ended by a NUL, so the parts cannot run together):
+ * for content that is already text, like a chart's rendered manifests.
+ */
+export function textHash(texts: readonly string[], length: number = CONTENT_HASH_LENGTH): string {
+  const hash = createHash('sha256');
+  for (const t of texts) hash.update(t).update('\0');
+  return hash.digest('hex').slice(0, length);
+}
+
 /** `<base>-<content hash>`, the name of an immutable template. */
 export function contentAddressedName(base: string, spec: unknown): string {
   return `${base}-${contentHash(spec)}`;

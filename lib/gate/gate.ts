@@ -29,8 +29,17 @@ export class OutputGate {
   private readonly cel = new CelValidator();
   private readonly talos = new TalosPatchValidator();
 
-  /** Every violation of one output set (typically one cluster). */
-  public violations(objects: readonly KubeObject[]): Violation[] {
+  /**
+   * Every violation of one output set (typically one cluster): each object's own checks, and the
+   * references among the objects and `context`, objects checked elsewhere that they may reference or
+   * be referenced by (the shared add-on renders a cluster uses, checked once for the fleet).
+   */
+  public violations(objects: readonly KubeObject[], context: readonly KubeObject[] = []): Violation[] {
+    return [...this.objectViolations(objects), ...referenceViolations([...objects, ...context])];
+  }
+
+  /** The checks of each object on its own: built-ins, CRD schema, CEL rules, Talos patches. */
+  public objectViolations(objects: readonly KubeObject[]): Violation[] {
     const out: Violation[] = [];
     for (const o of objects) {
       out.push(...builtinViolations(o));
@@ -41,13 +50,12 @@ export class OutputGate {
       if (schemaErrors.length === 0) out.push(...this.cel.validate(o));
       out.push(...this.talos.validate(o));
     }
-    out.push(...referenceViolations(objects));
     return out;
   }
 
   /** @throws OutputGateError when the output has any violation */
-  public check(source: string, objects: readonly KubeObject[]): void {
-    const violations = this.violations(objects);
+  public check(source: string, objects: readonly KubeObject[], context: readonly KubeObject[] = []): void {
+    const violations = this.violations(objects, context);
     if (violations.length > 0) throw new OutputGateError(source, violations);
   }
 }

@@ -4,10 +4,9 @@
  * fields of the machine config (what makes a node boot, join and get its providerID): a patch may
  * not touch them, and each refusal names the config field to use instead.
  */
-import { createHash } from 'crypto';
 import * as YAML from 'yaml';
 import { Diagnostic, error, joinPath } from '../core/errors';
-import { CONTENT_HASH_LENGTH } from '../core/naming';
+import { contentHash } from '../core/naming';
 
 /**
  * YAML text of one or more patch documents, with the file it was read from, so that messages can
@@ -102,7 +101,7 @@ export function documentLine(d: PatchDocument, field: readonly (string | number)
 
 /** A field the project owns, and the config field that sets it instead. */
 interface OwnedField {
-  /** Path in a `v1alpha1` document (`*` matches any key or list index). */
+  /** Path of the field in a `v1alpha1` document, keys from the root. */
   readonly path: readonly string[];
   /** What to use instead, in the config's words. */
   readonly instead: string;
@@ -169,7 +168,14 @@ const SECRET_DOCUMENT_FIELDS: Readonly<Record<string, readonly string[]>> = {
 
 const SECRET_ADVICE = 'dist/ is committed, so a patch may not hold a secret; keep it out of the repository (Talos reads registry credentials and keys from documents you apply to the nodes yourself)';
 
-/** Whether `value` has a field at `path` (`*` any key). */
+/** What is said of an owned field or document: the config field to use, or why nothing replaces it. */
+function ownedMessage(owned: string, instead: string, refusal: string): string {
+  return instead.startsWith(NO_ALTERNATIVE)
+    ? `${owned} and cannot be changed: ${instead.slice(NO_ALTERNATIVE.length)}`
+    : `${owned}: ${refusal}use ${instead}`;
+}
+
+/** Whether `value` has a field at `path` (keys from the root). */
 function hasPath(value: unknown, path: readonly string[]): boolean {
   if (path.length === 0) return true;
   if (value === null || typeof value !== 'object') return false;
@@ -185,18 +191,14 @@ export function ownedFieldProblems(d: PatchDocument): Diagnostic[] {
       : OWNED_KINDS[kind];
     const secrets = (SECRET_DOCUMENT_FIELDS[kind] ?? []).filter((f) => hasPath(d.value, [f]));
     return [
-      ...(instead ? [error(d.path, instead.startsWith(NO_ALTERNATIVE)
-        ? `sets a ${kind} document${documentLine(d, ['kind'])}, which the project owns and which cannot be changed: ${instead.slice(NO_ALTERNATIVE.length)}`
-        : `sets a ${kind} document${documentLine(d, ['kind'])}, which the project owns: use ${instead}`)] : []),
+      ...(instead ? [error(d.path, ownedMessage(`sets a ${kind} document${documentLine(d, ['kind'])}, which the project owns`, instead, ''))] : []),
       ...secrets.map((f) => error(joinPath(d.path, f), `is a secret${documentLine(d, [f])}: ${SECRET_ADVICE}`)),
     ];
   }
   return [
     ...OWNED_FIELDS.filter((f) => hasPath(d.value, f.path)).map((f) => error(
       joinPath(d.path, f.path.join('.')),
-      f.instead.startsWith(NO_ALTERNATIVE)
-        ? `is owned by the project${documentLine(d, f.path)} and cannot be changed: ${f.instead.slice(NO_ALTERNATIVE.length)}`
-        : `is owned by the project${documentLine(d, f.path)}: a patch may not set it; use ${f.instead}`,
+      ownedMessage(`is owned by the project${documentLine(d, f.path)}`, f.instead, 'a patch may not set it; '),
     )),
     ...SECRET_FIELDS.filter((f) => hasPath(d.value, f)).map((f) => error(joinPath(d.path, f.join('.')), `is a secret${documentLine(d, f)}: ${SECRET_ADVICE}`)),
   ];
@@ -213,5 +215,5 @@ export function serializePatch(d: PatchDocument): string {
  */
 export function patchesAnnotation(documents: readonly PatchDocument[]): string | undefined {
   if (documents.length === 0) return undefined;
-  return documents.map((d) => `${d.path}=${createHash('sha256').update(serializePatch(d)).digest('hex').slice(0, CONTENT_HASH_LENGTH)}`).join(',');
+  return documents.map((d) => `${d.path}=${contentHash(d.value)}`).join(',');
 }

@@ -45,6 +45,7 @@ export class Schematic {
   public readonly officialExtensions: readonly string[];
   /** Kernel arguments in schematic order. */
   public readonly extraKernelArgs: readonly string[];
+  private cachedId?: string;
 
   constructor(props: SchematicProps = {}) {
     this.officialExtensions = [...(props.officialExtensions ?? [])];
@@ -61,9 +62,10 @@ export class Schematic {
     return YAML.stringify({ customization }, { indent: 4 });
   }
 
-  /** The schematic ID: hex sha256 of {@link toYaml}. */
+  /** The schematic ID: hex sha256 of {@link toYaml}; computed once (a schematic never changes). */
   public get id(): string {
-    return createHash('sha256').update(this.toYaml()).digest('hex');
+    this.cachedId ??= createHash('sha256').update(this.toYaml()).digest('hex');
+    return this.cachedId;
   }
 
   /**

@@ -31,6 +31,14 @@ workers:
   - { name: burst, autoscaling: { min: 0, max: 4 }, cores: 4, memoryMiB: 8192, diskGiB: 40 }
 `;
 
+/** A pool's spread over three nodes, K8S1 and K8S2 cloning template VMs of their own (YAML at pool depth). */
+const SPREAD = `    spread:
+      nodes: [K8S0, K8S1, K8S2]
+      templates:
+        - { sourceNode: K8S1, templateId: 8711, image: ${IMAGE}, storage: { name: local-lvm, shared: false } }
+        - { sourceNode: K8S2, templateId: 8712, image: ${IMAGE}, storage: { name: local-lvm, shared: false } }
+`;
+
 /** The README's lab: a pool spread over three nodes, each cloning a template VM on itself. */
 const LAB = `
 name: lab
@@ -51,12 +59,7 @@ workers:
     cores: 2
     memoryMiB: 8192
     diskGiB: 40
-    spread:
-      nodes: [K8S0, K8S1, K8S2]
-      templates:
-        - { sourceNode: K8S1, templateId: 8711, image: ${IMAGE}, storage: { name: local-lvm, shared: false } }
-        - { sourceNode: K8S2, templateId: 8712, image: ${IMAGE}, storage: { name: local-lvm, shared: false } }
-`;
+${SPREAD}`;
 
 /** Dual-stack, a single control plane on shared storage, no pool. */
 const DUAL = `
@@ -161,12 +164,7 @@ describe('fleetPage of a small fleet', () => {
     cores: 2
     memoryMiB: 8192
     diskGiB: 40
-    spread:
-      nodes: [K8S0, K8S1, K8S2]
-      templates:
-        - { sourceNode: K8S1, templateId: 8711, image: ${IMAGE}, storage: { name: local-lvm, shared: false } }
-        - { sourceNode: K8S2, templateId: 8712, image: ${IMAGE}, storage: { name: local-lvm, shared: false } }
-`;
+${SPREAD}`;
     const r = rows(fleetPage([build(elastic, 'clusters/lab.yaml')], { sourceFiles }))[0];
     // Its nodes run 1–2, 0–2 and 0–1.
     expect(r['workers (autoscaler bounds)']).toBe('spread 5 over 3 nodes, elastic 1–5 (autoscaled) over 3 nodes');

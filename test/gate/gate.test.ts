@@ -1,10 +1,25 @@
 import { ApiObject, JsonPatch } from 'cdk8s';
 import { TalosCluster } from '../../lib';
 import { OutputGate, OutputGateError } from '../../lib/gate/gate';
-import { homelabProps, newChart, synth } from '../util';
+import { homelabObjects, homelabProps, newChart, synth } from '../util';
 
 describe('OutputGate', () => {
   const gate = new OutputGate();
+
+  test('context objects take part in the references only: a shared render checked once, then used by another cluster', () => {
+    const objects = homelabObjects();
+    const isRender = (o: { kind: string }) => o.kind === 'ConfigMap' || o.kind === 'ClusterResourceSet';
+    const own = objects.filter((o) => !isRender(o));
+    const renders = objects.filter(isRender);
+    // Without the renders the cluster's objects are fine; the renders alone select no Cluster.
+    expect(gate.violations(own)).toEqual([]);
+    expect(gate.violations(renders).map((v) => v.field)).toEqual(Array(3).fill('spec.clusterSelector'));
+    expect(gate.violations(renders, own)).toEqual([]);
+    // A render given as context is not checked itself: a broken one shows only where it is checked.
+    const broken = renders.map((o) => (o.kind === 'ConfigMap' ? { ...o, metadata: { ...o.metadata, name: 'Not_A_Name' } } : o));
+    expect(gate.violations(own, broken).map((v) => v.field)).toEqual(Array(3).fill('spec.resources[0]'));
+    expect(gate.objectViolations(broken).map((v) => v.field)).toEqual(Array(3).fill('metadata.name'));
+  });
 
   test('an escape-hatch edit that the API server would reject is caught, naming object, field and rule', () => {
     const chart = newChart();

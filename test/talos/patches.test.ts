@@ -63,6 +63,9 @@ describe('Talos patches (lib/talos/patches.ts)', () => {
       'talos.patches[0] sets a LinkConfig document, which the project owns: use network (CAPMOX configures the primary link\'s addresses and routes)',
     ]);
     expect(problems([{ apiVersion: 'v1alpha1', kind: 'LinkConfig', name: 'eth1', mtu: 9000 }])).toEqual([]);
+    expect(problems([{ apiVersion: 'v1alpha1', kind: 'HostnameConfig', hostname: 'node' }])).toEqual([
+      'talos.patches[0] sets a HostnameConfig document, which the project owns and cannot be changed: every node takes its name from its VM',
+    ]);
     expect(problems([{ apiVersion: 'v1alpha1', kind: 'ResolverConfig', nameservers: [{ address: '1.1.1.1' }] }])).toEqual([
       'talos.patches[0] sets a ResolverConfig document, which the project owns: use network.dnsServers (CAPMOX hands them to every node)',
     ]);

@@ -1,4 +1,3 @@
-import { createHash } from 'crypto';
 import { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
@@ -10,6 +9,7 @@ import {
 import { UserError } from '../../core/errors';
 import { renderChart } from '../../core/helm';
 import { KubeObject } from '../../core/kube-object';
+import { textHash } from '../../core/naming';
 import { PinnedChart } from '../../core/stack';
 import { ITalosCluster } from '../cluster-ref';
 
@@ -135,12 +135,6 @@ export const ADDON_RENDERS_ID = 'addon-renders';
 /** Hex characters of the content hash in the names of shared renders and in the Clusters' labels. */
 const RENDER_HASH_LENGTH = 10;
 
-/** The first characters of the sha256 of some texts, in order. */
-function contentHash(...parts: readonly string[]): string {
-  const hash = createHash('sha256');
-  for (const p of parts) hash.update(p).update('\0');
-  return hash.digest('hex').slice(0, RENDER_HASH_LENGTH);
-}
 
 /**
  * A Helm chart rendered at synth time and delivered to workload clusters by a ClusterResourceSet:
@@ -210,7 +204,7 @@ export class ChartResourceSet extends Construct {
     const store = AddonRenders.of(this);
     const namespace = cluster.namespace;
 
-    const hash = contentHash(strategy, ...reconciled);
+    const hash = textHash([strategy, ...reconciled], RENDER_HASH_LENGTH);
     this.name = `${props.addonName}-${hash}`;
     this.selectorLabel = { key: `${ADDON_LABEL_PREFIX}${props.addonName}`, value: hash };
     const chunks = chunkDocuments(reconciled);
@@ -235,7 +229,7 @@ export class ChartResourceSet extends Construct {
     if (jobDocs.length > 0) {
       const data = jobDocs.join('---\n');
       if (Buffer.byteLength(data) > MAX_CONFIGMAP_DATA_BYTES) throw new UserError(`the Jobs of chart ${props.chart.name} are more than a ConfigMap can carry`);
-      const jobsHash = contentHash(data);
+      const jobsHash = textHash([data], RENDER_HASH_LENGTH);
       const name = `${props.addonName}-jobs-${jobsHash}`;
       const key = `${ADDON_LABEL_PREFIX}${props.addonName}-jobs`;
       this.jobs = { name, configMapName: name, objects: render.objects.filter((_, i) => oneShot[i]) };
