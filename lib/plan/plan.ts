@@ -15,7 +15,7 @@ import { AUTOSCALER_MAX_ANNOTATION, AUTOSCALER_MIN_ANNOTATION } from '../constru
 import { quote } from '../core/errors';
 import { describeObject, KubeObject } from '../core/kube-object';
 import { CLUSTER_NAME_LABEL, compareText, PATCHES_ANNOTATION } from '../core/naming';
-import { formatIp, intToIpv4, IpRange, Ipv4Range, parseIpRange, parseIpv4Range } from '../core/network';
+import { formatIp, IpRange, parseIpRange } from '../core/network';
 import { API, CustomKind } from '../core/stack';
 import { CelValidator } from '../gate/cel';
 import { IMAGE_FACTORY, nocloudDiskImageUrl } from '../talos/schematic';
@@ -397,49 +397,12 @@ function showEndpoint(o: Obj): string {
 }
 
 /**
- * The addresses of `before` (CAPMOX `ipv4Config.addresses` entries: `a-b`, `a/n`, `a`) that no entry
- * of `after` holds, as merged ranges in address order, each `spec` written `a-b` or `a`. An entry
- * of `before` that does not parse is dropped when `after` lacks it verbatim; one of `after` that
- * does not parse holds nothing (the gate refuses it anyway).
+ * The addresses of `before` (CAPMOX `ipv4Config`/`ipv6Config` addresses or an IPAM pool's: `a-b`,
+ * `a/n`, `a`, either family) that no entry of `after` holds, as merged ranges in address order, each
+ * `spec` written `a-b` or `a`. An entry of `before` that does not parse is dropped when `after` lacks
+ * it verbatim; one of `after` that does not parse holds nothing (the gate refuses it anyway).
  */
-export function droppedAddresses(before: readonly string[], after: readonly string[]): { ranges: Ipv4Range[]; unparsed: string[] } {
-  const merge = (rs: Ipv4Range[]): Ipv4Range[] => {
-    const out: Ipv4Range[] = [];
-    for (const r of [...rs].sort((a, b) => a.first - b.first)) {
-      const last = out[out.length - 1];
-      if (last && r.first <= last.last + 1) out[out.length - 1] = { ...last, last: Math.max(last.last, r.last) };
-      else out.push(r);
-    }
-    return out;
-  };
-  const kept = merge(after.map(parseIpv4Range).filter((r): r is Ipv4Range => r !== undefined));
-  const dropped: Ipv4Range[] = [];
-  const unparsed: string[] = [];
-  for (const spec of before) {
-    const range = parseIpv4Range(spec);
-    if (!range) {
-      if (!after.includes(spec)) unparsed.push(spec);
-      continue;
-    }
-    // Walk the kept ranges over this one; every gap between them is dropped.
-    let next = range.first;
-    for (const k of kept) {
-      if (k.last < next || k.first > range.last) continue;
-      if (k.first > next) dropped.push({ first: next, last: k.first - 1, spec });
-      next = k.last + 1;
-      if (next > range.last) break;
-    }
-    if (next <= range.last) dropped.push({ first: next, last: range.last, spec });
-  }
-  const ranges = merge(dropped).map((r) => ({ ...r, spec: r.first === r.last ? intToIpv4(r.first) : `${intToIpv4(r.first)}-${intToIpv4(r.last)}` }));
-  return { ranges, unparsed };
-}
-
-/**
- * {@link droppedAddresses} for pools of either family (the IPv6 node pool, extra NICs' IPAM pools):
- * the addresses of `before` that no entry of `after` holds, merged, each `spec` written `a-b` or `a`.
- */
-export function droppedIpAddresses(before: readonly string[], after: readonly string[]): { ranges: IpRange[]; unparsed: string[] } {
+export function droppedAddresses(before: readonly string[], after: readonly string[]): { ranges: IpRange[]; unparsed: string[] } {
   const merge = (rs: IpRange[]): IpRange[] => {
     const out: IpRange[] = [];
     for (const r of [...rs].sort((a, b) => (a.family - b.family) || (a.first < b.first ? -1 : a.first > b.first ? 1 : 0))) {
@@ -525,7 +488,7 @@ function clusterFindings(prev: Obj, object: Obj, old: Map<string, Entry>, next: 
   const [v0, v1] = [s0.ipv4Config, s1.ipv4Config];
   if (v0?.addresses !== undefined) {
     const { ranges, unparsed } = droppedAddresses(stringsOf(v0.addresses), stringsOf(v1?.addresses));
-    const count = ranges.reduce((n, r) => n + r.last - r.first + 1, 0) + unparsed.length;
+    const count = ranges.reduce((n, r) => n + Number(r.last - r.first) + 1, 0) + unparsed.length;
     if (count > 0) {
       const listed = [...ranges.map((r) => r.spec), ...unparsed.map((u) => quote(u, 24))];
       const shown = listed.length > 3 ? `${listed.slice(0, 3).join(', ')}, …` : listed.join(', ');
@@ -574,7 +537,7 @@ function shrinkFindings(
   id: string, cluster: string, field: string, config: string, before: unknown, after: unknown, object: Obj,
   why = 'CAPMOX hands addresses to machines at run time, so the plan cannot tell whether a machine holds one of them, and such a machine keeps an address outside the new range',
 ): Finding[] {
-  const { ranges, unparsed } = droppedIpAddresses(stringsOf(before), stringsOf(after));
+  const { ranges, unparsed } = droppedAddresses(stringsOf(before), stringsOf(after));
   const count = ranges.reduce((n, r) => n + r.last - r.first + 1n, 0n) + BigInt(unparsed.length);
   if (count === 0n) return [];
   const listed = [...ranges.map((r) => r.spec), ...unparsed.map((u) => quote(u, 24))];
