@@ -12,7 +12,7 @@
  */
 import * as os from 'os';
 import * as path from 'path';
-import { publish, PublishStep, recoverPublish } from './lib/app/output';
+import { copyManifests, publish, PublishStep, recoverPublish } from './lib/app/output';
 import { synthesize } from './lib/app/synth';
 import { UserError } from './lib/core/errors';
 import { PROJECT_ROOT } from './lib/core/paths';
@@ -64,8 +64,8 @@ function main(): void {
   const { files, warnings } = synthesize({ configDir, gitopsFile });
   for (const w of warnings) console.error(`warning: ${w}`);
   publish(distDir, files, { onStep: stopHook() });
-  if (scratch && path.resolve(scratch) !== distDir) publish(scratch, files);
-  say(`wrote ${files.length} file(s) to ${shown(cwd, distDir)}/${underCli ? ` (the cdk8s CLI lists its scratch copy in ${shown(cwd, scratch!)}/)` : ''}`);
+  if (scratch && path.resolve(scratch) !== distDir) copyManifests(distDir, scratch, files);
+  say(`wrote ${files.length} file(s) to ${shown(cwd, distDir)}/${underCli ? ` (the cdk8s CLI lists its scratch copy of the manifests in ${shown(cwd, scratch!)}/)` : ''}`);
 }
 
 /**

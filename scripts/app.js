@@ -138,7 +138,7 @@ function build(out) {
     format: 'cjs',
     // Dependencies are bundled too: one file loads faster than hundreds of small modules.
     external: ['esbuild'],
-    keepNames: true,
+    keepNames: false,
     logLevel: 'error',
   });
   fs.mkdirSync(outDir, { recursive: true });
@@ -168,6 +168,60 @@ function pruneBundles(keep) {
     .filter(Boolean)
     .sort((a, b) => b.used - a.used);
   for (const { file } of bundles.slice(KEPT_BUNDLES - 1)) fs.rmSync(file, { force: true });
+  // Code caches of bundles that are gone (runBundle).
+  for (const name of fs.readdirSync(outDir)) {
+    const m = /^(main-[0-9a-f]+\.js)\..*\.v8cache$/.exec(name);
+    if (m && m[1] !== path.basename(keep) && !fs.existsSync(path.join(outDir, m[1]))) fs.rmSync(path.join(outDir, name), { force: true });
+  }
+}
+
+/**
+ * The V8 code cache of a bundle: `<bundle>.<node version>-<arch>.v8cache`, beside it, in the entry
+ * format (a damaged one is never handed to V8). V8 checks that it fits the source and its flags
+ * itself, and compiles from scratch when it does not.
+ */
+function codeCachePath(bundle) {
+  return `${bundle}.${process.version}-${process.arch}.v8cache`;
+}
+
+/** The payload of an intact entry, or undefined (missing or damaged: the caller starts afresh). */
+function readEntry(file) {
+  let data;
+  try {
+    data = fs.readFileSync(file);
+  } catch {
+    return undefined;
+  }
+  const header = data.subarray(0, HEADER_LENGTH).toString('latin1');
+  const payload = data.subarray(HEADER_LENGTH);
+  if (!header.startsWith(HEADER) || !header.endsWith('\n')) return undefined;
+  return crypto.createHash('sha256').update(payload).digest('hex') === header.slice(HEADER.length, -1) ? payload : undefined;
+}
+
+/**
+ * Runs the bundle as `require` would, but compiled with its V8 code cache: compiling the 4 MB
+ * bundle and its functions is a fifth of a small synth. The cache is written when the process
+ * exits (so it holds the functions the run compiled), only when it was missing or V8 refused it;
+ * a cache that cannot be written costs the next run its compile time, nothing else.
+ */
+function runBundle(bundle) {
+  const Module = require('module');
+  const vm = require('vm');
+  const cacheFile = codeCachePath(bundle);
+  const cachedData = readEntry(cacheFile);
+  const script = new vm.Script(Module.wrap(fs.readFileSync(bundle, 'utf8')), { filename: bundle, cachedData });
+  if (!cachedData || script.cachedDataRejected) {
+    process.once('exit', () => {
+      try {
+        writeEntry(cacheFile, script.createCachedData());
+      } catch {
+        // a read-only cache: the next run compiles again
+      }
+    });
+  }
+  const mod = new Module(bundle, module);
+  mod.filename = bundle;
+  script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(bundle), mod, bundle, path.dirname(bundle));
 }
 
 if (require.main === module) {
@@ -175,8 +229,8 @@ if (require.main === module) {
   ensureBundle(out, () => build(out));
   // The bundle runs from the cache; tell lib/paths.ts where the project is.
   process.env.CDK8S_TALOS_PROJECT_ROOT = root;
-  require(out);
+  runBundle(out);
 } else {
   // Required by test/scripts/app.test.ts.
-  module.exports = { checkEntry, writeEntry, ensureBundle };
+  module.exports = { checkEntry, writeEntry, ensureBundle, codeCachePath };
 }

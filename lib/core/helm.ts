@@ -8,6 +8,7 @@ import { quote, UserError } from './errors';
 import { KubeObject } from './kube-object';
 import { cacheDir, INSTALLED_AS_DEPENDENCY, PROJECT_ROOT } from './paths';
 import { PinnedChart } from './stack';
+import { canonicalYaml, toYaml } from './yaml';
 
 /** What to render: a pinned chart, a release and its values. */
 export interface HelmRenderOptions {
@@ -170,7 +171,7 @@ export interface ChartRender {
  */
 export function renderChart(opts: HelmRenderOptions): ChartRender {
   const key = createHash('sha256')
-    .update(YAML.stringify({
+    .update(canonicalYaml({
       // Entry format: 2 since entries carry a digest header (older entries are simply not found).
       format: 2,
       chart: opts.chart.sha256,
@@ -178,7 +179,7 @@ export function renderChart(opts: HelmRenderOptions): ChartRender {
       namespace: opts.namespace,
       values: opts.values,
       kubeVersion: opts.kubeVersion,
-    }, { sortMapEntries: true }))
+    }))
     .digest('hex');
   const cached = path.join(cacheDir(), 'helm', `${opts.chart.name}-${key}.json`);
   const inProcess = rendered.get(cached);
@@ -194,9 +195,9 @@ export function renderChart(opts: HelmRenderOptions): ChartRender {
         '--namespace', opts.namespace,
         '--kube-version', opts.kubeVersion,
         '--values', '-',
-      ], YAML.stringify(opts.values, { sortMapEntries: true }));
+      ], canonicalYaml(opts.values));
       const objects = parseManifests(output, `helm template of chart ${opts.chart.name} ${opts.chart.version}`);
-      const render: ChartRender = { objects, documents: objects.map((o) => YAML.stringify(o, { lineWidth: 0 })) };
+      const render: ChartRender = { objects, documents: objects.map((o) => toYaml(o)) };
       return { value: render, payload: JSON.stringify(render) };
     },
   }));

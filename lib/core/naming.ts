@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import * as YAML from 'yaml';
+import { canonicalYaml } from './yaml';
 
 /** Label CAPI uses for the owning cluster; the ClusterResourceSets select clusters by it. */
 export const CLUSTER_NAME_LABEL = 'cluster.x-k8s.io/cluster-name';
@@ -27,8 +27,7 @@ export const CONTENT_HASH_LENGTH = 8;
  * and a rolling update, while an unchanged spec keeps its name across runs and refactors.
  */
 export function contentHash(value: unknown): string {
-  const canonical = YAML.stringify(value, { sortMapEntries: true });
-  return createHash('sha256').update(canonical).digest('hex').slice(0, CONTENT_HASH_LENGTH);
+  return createHash('sha256').update(canonicalYaml(value)).digest('hex').slice(0, CONTENT_HASH_LENGTH);
 }
 
 /**

@@ -11,6 +11,7 @@ import * as YAML from 'yaml';
 import { quote, UserError } from '../core/errors';
 import { KubeObject } from '../core/kube-object';
 import { SECRETS_FOLDER } from '../core/naming';
+import { toYaml } from '../core/yaml';
 import { builtinViolations } from '../gate/builtin';
 
 /** Label CAPMOX's docs put on credentials Secrets (`docs/Usage.md`, "External Credentials"). */
@@ -308,7 +309,7 @@ export function proxmoxCredentialsSecret(props: ProxmoxCredentialsSecretProps): 
  * @throws UserError as {@link proxmoxCredentialsSecret}
  */
 export function proxmoxCredentialsSecretYaml(props: ProxmoxCredentialsSecretProps): string {
-  return YAML.stringify(proxmoxCredentialsSecret(props), { lineWidth: 0 });
+  return toYaml(proxmoxCredentialsSecret(props));
 }
 
 // age recipients are bech32 (BIP 173) strings: HRP "age" (X25519) or "age1<plugin>", then "1",

@@ -50,6 +50,8 @@ interface DocumentDef {
 export class TalosPatchValidator {
   private readonly schemas = new Map<string, { text: string; defs: Record<string, DocumentDef> }>();
   private readonly compiled = new Map<string, ValidateFunction>();
+  private readonly patchResults = new Map<string, readonly { where: string; message: string }[]>();
+  private readonly schemaFiles = new Map<string, boolean>();
 
   /** @param schemaDir directory of `v<major>.<minor>.json` schemas */
   constructor(private readonly schemaDir: string = TALOS_SCHEMA_DIR) {}
@@ -79,28 +81,43 @@ export class TalosPatchValidator {
       out.push({ object, field: `${field}.configPatches`, message: 'JSON6902 patches are not supported for multi-document machine configuration (Talos >= 1.12); use strategicPatches' });
     }
     const schemaKey = `v${minor[1]}.${minor[2]}`;
-    if (!fs.existsSync(path.join(this.schemaDir, `${schemaKey}.json`))) {
+    if (!this.hasSchema(schemaKey)) {
       return [...out, { object, field: `${field}.talosVersion`, message: `${version}: no machine-config schema for Talos ${schemaKey} in ${this.schemaDir}` }];
     }
     (spec.strategicPatches ?? []).forEach((patch, i) => {
       const at = `${field}.strategicPatches[${i}]`;
-      const docs = YAML.parseAllDocuments(patch);
-      docs.forEach((doc, d) => {
-        const where = docs.length > 1 ? `${at} (document ${d + 1})` : at;
-        if (doc.errors.length > 0) {
-          out.push({ object, field: where, message: `is not valid YAML: ${doc.errors[0].message.split('\n')[0]}` });
-          return;
-        }
-        const value = doc.toJS();
-        if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-          out.push({ object, field: where, message: 'must be a YAML mapping (a partial machine-config document)' });
-          return;
-        }
-        for (const p of this.documentProblems(schemaKey, value)) {
-          out.push({ object, field: p.path.length > 0 || p.kindProblem ? `${where}${p.kindProblem ? '.kind' : `: ${p.path.join('.')}`}` : `${where}: (document)`, message: p.message });
-        }
-      });
+      for (const p of this.patchProblems(schemaKey, patch)) out.push({ object, field: `${at}${p.where}`, message: p.message });
     });
+    return out;
+  }
+
+  /**
+   * The problems of one strategic patch under a release's schema, each with where it is after the
+   * patch's own field (`" (document 2): machine.foo"`). Remembered by text: a fleet's clusters carry
+   * the same patches, and each is parsed and checked once.
+   */
+  private patchProblems(schemaKey: string, patch: string): readonly { where: string; message: string }[] {
+    const key = `${schemaKey}\0${patch}`;
+    const known = this.patchResults.get(key);
+    if (known) return known;
+    const out: { where: string; message: string }[] = [];
+    const docs = YAML.parseAllDocuments(patch);
+    docs.forEach((doc, d) => {
+      const where = docs.length > 1 ? ` (document ${d + 1})` : '';
+      if (doc.errors.length > 0) {
+        out.push({ where, message: `is not valid YAML: ${doc.errors[0].message.split('\n')[0]}` });
+        return;
+      }
+      const value = doc.toJS();
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        out.push({ where, message: 'must be a YAML mapping (a partial machine-config document)' });
+        return;
+      }
+      for (const p of this.documentProblems(schemaKey, value)) {
+        out.push({ where: p.path.length > 0 || p.kindProblem ? `${where}${p.kindProblem ? '.kind' : `: ${p.path.join('.')}`}` : `${where}: (document)`, message: p.message });
+      }
+    });
+    this.patchResults.set(key, out);
     return out;
   }
 
@@ -115,10 +132,20 @@ export class TalosPatchValidator {
     const minor = /^v(\d+)\.(\d+)/.exec(talosVersion);
     if (!minor) return [{ path: [], message: `${JSON.stringify(talosVersion)} is not a Talos release`, kindProblem: false }];
     const schemaKey = `v${minor[1]}.${minor[2]}`;
-    if (!fs.existsSync(path.join(this.schemaDir, `${schemaKey}.json`))) {
+    if (!this.hasSchema(schemaKey)) {
       return [{ path: [], message: `no machine-config schema for Talos ${schemaKey}`, kindProblem: false }];
     }
     return this.documentProblems(schemaKey, value);
+  }
+
+  /** Whether the release has a shipped schema file; asked once per release. */
+  private hasSchema(schemaKey: string): boolean {
+    let has = this.schemaFiles.get(schemaKey);
+    if (has === undefined) {
+      has = fs.existsSync(path.join(this.schemaDir, `${schemaKey}.json`));
+      this.schemaFiles.set(schemaKey, has);
+    }
+    return has;
   }
 
   private documentProblems(schemaKey: string, value: Record<string, unknown>): DocumentProblem[] {

@@ -1,5 +1,5 @@
-import * as YAML from 'yaml';
 import { isMultiDocTalos } from '../core/versions';
+import { toYaml } from '../core/yaml';
 
 /** The link CAPMOX's nocloud network-config names the first NIC (Talos nocloud sets net.ifnames=0). */
 export const NOCLOUD_PRIMARY_LINK = 'eth0';
@@ -119,7 +119,7 @@ function commonPatch(opts: MachineConfigOptions): MachineConfigPatch {
 
 /** Serializes patches the way CABPT expects `strategicPatches`: one YAML document per string. */
 function serialize(patches: object[]): string[] {
-  return patches.map((p) => YAML.stringify(p, { lineWidth: 0 }));
+  return patches.map((p) => toYaml(p));
 }
 
 /** Strategic patches of a worker node (`TalosConfigTemplate`). */

@@ -7,6 +7,7 @@
 import * as YAML from 'yaml';
 import { Diagnostic, error, joinPath } from '../core/errors';
 import { contentHash } from '../core/naming';
+import { toYaml } from '../core/yaml';
 
 /**
  * YAML text of one or more patch documents, with the file it was read from, so that messages can
@@ -206,7 +207,7 @@ export function ownedFieldProblems(d: PatchDocument): Diagnostic[] {
 
 /** A patch document as the strategic patch string CABPT and CACPPT take. */
 export function serializePatch(d: PatchDocument): string {
-  return YAML.stringify(d.value, { lineWidth: 0 });
+  return toYaml(d.value);
 }
 
 /**

@@ -11,6 +11,7 @@ interface AppScript {
   checkEntry(file: string): { ok: true } | { corrupt: string } | undefined;
   writeEntry(file: string, payload: Buffer): void;
   ensureBundle(out: string, build: () => Buffer): string;
+  codeCachePath(bundle: string): string;
 }
 const app = jest.requireActual<AppScript>('../../scripts/app.js');
 
@@ -73,7 +74,7 @@ describe('the app bundle cache (scripts/app.js)', () => {
     const expected = `error: no cluster files (*.yaml or *.ts) in ${clusters}\n`;
     const first = run();
     expect(first.stderr).toBe(expected);
-    const [bundle] = fs.readdirSync(path.join(cache, 'app'));
+    const [bundle] = fs.readdirSync(path.join(cache, 'app')).filter((f) => f.endsWith('.js'));
     const file = path.join(cache, 'app', bundle);
     const code = fs.readFileSync(file, 'utf8');
     const edited = code.replace('no cluster files', 'NO CLUSTER FILES');
@@ -84,5 +85,29 @@ describe('the app bundle cache (scripts/app.js)', () => {
     expect(second.stderr).toBe(`cdk8s-talos-proxmox: rebuilt corrupt cache entry ${file} (digest mismatch)\n${expected}`);
     expect(fs.readFileSync(file, 'utf8')).toBe(code);
     expect(run().stderr).toBe(expected);
+  });
+
+  test('the bundle runs with a V8 code cache written beside it; a damaged one is ignored and written again', () => {
+    const cache = path.join(dir, 'cache');
+    const clusters = path.join(dir, 'clusters');
+    fs.mkdirSync(clusters);
+    const run = () => spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'app.js')], {
+      cwd: ROOT, encoding: 'utf8',
+      env: { ...process.env, CDK8S_TALOS_CACHE_DIR: cache, CLUSTERS_DIR: clusters, DIST_DIR: path.join(dir, 'dist'), CDK8S_OUTDIR: '' },
+    });
+    const expected = `error: no cluster files (*.yaml or *.ts) in ${clusters}\n`;
+    expect(run().stderr).toBe(expected);
+    const [bundle] = fs.readdirSync(path.join(cache, 'app')).filter((f) => f.endsWith('.js'));
+    const codeCache = app.codeCachePath(path.join(cache, 'app', bundle));
+    expect(app.checkEntry(codeCache)).toEqual({ ok: true });
+    const written = fs.statSync(codeCache).mtimeMs;
+
+    // Accepted: not written again.
+    expect(run().stderr).toBe(expected);
+    expect(fs.statSync(codeCache).mtimeMs).toBe(written);
+
+    fs.writeFileSync(codeCache, 'garbage');
+    expect(run().stderr).toBe(expected);
+    expect(app.checkEntry(codeCache)).toEqual({ ok: true });
   });
 });

@@ -68,8 +68,18 @@ describe('scripts/synth.js and the cdk8s CLI, in a project folder of their own',
     const r = run(process.execPath, [SYNTH], { DIST_DIR: path.join(work, 'dist') });
     expect(r.status).toBe(0);
     const count = (fs.readdirSync(path.join(work, 'dist'), { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(work, 'dist', f)).isFile()).length;
-    expect(r.stderr).toBe(`wrote ${count} file(s) to dist/ (the cdk8s CLI lists its scratch copy in .cdk8s.out/)\n`);
+    expect(r.stderr).toBe(`wrote ${count} file(s) to dist/ (the cdk8s CLI lists its scratch copy of the manifests in .cdk8s.out/)\n`);
     expect(r.stdout).toContain('.cdk8s.out/');
+    // The scratch copy: the manifests only, as copies of dist/'s (runbooks and diagrams are not the CLI's).
+    const files = (dir: string) => (fs.readdirSync(dir, { recursive: true }) as string[])
+      .filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
+    const manifests = files(path.join(work, 'dist')).filter((f) => f.endsWith('.k8s.yaml'));
+    expect(manifests.length).toBeGreaterThan(0);
+    expect(files(path.join(work, '.cdk8s.out'))).toEqual(manifests);
+    for (const f of manifests) {
+      expect(fs.readFileSync(path.join(work, '.cdk8s.out', f), 'utf8')).toBe(fs.readFileSync(path.join(work, 'dist', f), 'utf8'));
+      expect(fs.statSync(path.join(work, '.cdk8s.out', f)).ino).not.toBe(fs.statSync(path.join(work, 'dist', f)).ino);
+    }
   });
 
   test('plain `cdk8s synth -o X` (the CLI itself): the app warns that X was emptied', () => {

@@ -7,7 +7,7 @@ import {
   ClusterResourceSetSpecStrategy,
 } from '../../../imports/addons.cluster.x-k8s.io';
 import { UserError } from '../../core/errors';
-import { renderChart } from '../../core/helm';
+import { ChartRender, renderChart } from '../../core/helm';
 import { KubeObject } from '../../core/kube-object';
 import { textHash } from '../../core/naming';
 import { PinnedChart } from '../../core/stack';
@@ -196,18 +196,12 @@ export class ChartResourceSet extends Construct {
     }
 
     const strategy = props.strategy ?? ResourceSetStrategy.RECONCILE;
-    // helm.ts guarantees documents[i] is the text of objects[i].
-    const split = strategy === ResourceSetStrategy.RECONCILE;
-    const oneShot = render.objects.map((o) => split && isOneShotJob(o));
-    const reconciled = render.documents.filter((_, i) => !oneShot[i]);
-    const jobDocs = render.documents.filter((_, i) => oneShot[i]);
+    const { oneShot, chunks, jobDocs, hash } = splitRender(render, strategy);
     const store = AddonRenders.of(this);
     const namespace = cluster.namespace;
 
-    const hash = textHash([strategy, ...reconciled], RENDER_HASH_LENGTH);
     this.name = `${props.addonName}-${hash}`;
     this.selectorLabel = { key: `${ADDON_LABEL_PREFIX}${props.addonName}`, value: hash };
-    const chunks = chunkDocuments(reconciled);
     this.configMapNames = chunks.map((_, i) => chunks.length === 1 ? this.name : `${this.name}-${i + 1}`);
     const rendered = store.render(namespace, this.name, (at) => {
       const labels = { [this.selectorLabel.key]: hash };
@@ -248,6 +242,38 @@ export class ChartResourceSet extends Construct {
       cluster.addClusterLabel(key, jobsHash);
     }
   }
+}
+
+/** A render split by strategy: which objects are one-shot Jobs, the documents of each set, the render's hash. */
+interface SplitRender {
+  readonly oneShot: readonly boolean[];
+  /** The reconciled documents, grouped into ConfigMaps. */
+  readonly chunks: readonly string[][];
+  readonly jobDocs: readonly string[];
+  /** Hash of the strategy and the reconciled documents: the render's name and label value. */
+  readonly hash: string;
+}
+
+/** Split renders by render and strategy: a fleet's clusters share renders, and hashing one is 70 kB of text. */
+const splitRenders = new WeakMap<ChartRender, Map<ResourceSetStrategy, SplitRender>>();
+
+function splitRender(render: ChartRender, strategy: ResourceSetStrategy): SplitRender {
+  let byStrategy = splitRenders.get(render);
+  if (!byStrategy) splitRenders.set(render, byStrategy = new Map());
+  const known = byStrategy.get(strategy);
+  if (known) return known;
+  // helm.ts guarantees documents[i] is the text of objects[i].
+  const split = strategy === ResourceSetStrategy.RECONCILE;
+  const oneShot = render.objects.map((o) => split && isOneShotJob(o));
+  const reconciled = render.documents.filter((_, i) => !oneShot[i]);
+  const out = {
+    oneShot,
+    chunks: chunkDocuments(reconciled),
+    jobDocs: render.documents.filter((_, i) => oneShot[i]),
+    hash: textHash([strategy, ...reconciled], RENDER_HASH_LENGTH),
+  };
+  byStrategy.set(strategy, out);
+  return out;
 }
 
 /** One ConfigMap of a render: the manifests under one key, never substituted by Flux. */
