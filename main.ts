@@ -12,6 +12,8 @@
  */
 import * as os from 'os';
 import * as path from 'path';
+import { workerData } from 'worker_threads';
+import { isClusterOutputWorker, runClusterOutputWorker } from './lib/app/cluster-output';
 import { copyManifests, publish, PublishStep, recoverPublish } from './lib/app/output';
 import { synthesize } from './lib/app/synth';
 import { UserError } from './lib/core/errors';
@@ -61,7 +63,8 @@ function main(): void {
   const recovered = recoverPublish(distDir);
   if (recovered.restoredFrom) console.error(`note: restored ${shown(cwd, distDir)}/ from an interrupted publish`);
 
-  const { files, warnings } = synthesize({ configDir, gitopsFile });
+  // scripts/app.js names its bundle: the worker thread of a large synth runs it too.
+  const { files, warnings } = synthesize({ configDir, gitopsFile, workerScript: process.env.CDK8S_TALOS_BUNDLE });
   for (const w of warnings) console.error(`warning: ${w}`);
   publish(distDir, files, { onStep: stopHook() });
   if (scratch && path.resolve(scratch) !== distDir) copyManifests(distDir, scratch, files);
@@ -93,9 +96,19 @@ function stopHook(): ((step: PublishStep) => void) | undefined {
   };
 }
 
-try {
-  main();
-} catch (e) {
+if (isClusterOutputWorker(workerData)) {
+  // This bundle on the worker thread of a large synth (lib/app/cluster-output.ts).
+  runClusterOutputWorker(workerData);
+} else {
+  try {
+    main();
+  } catch (e) {
+    fail(e);
+  }
+}
+
+/** Prints a user's error as a message and exits 1; anything else is a bug, with its stack. */
+function fail(e: unknown): void {
   if (e instanceof UserError) {
     console.error(`error: ${e.message.split('\n').join('\nerror: ')}`);
     process.exit(1);

@@ -24,22 +24,19 @@ export function manifestFile(file: string, objects: readonly object[], sourceFil
 }
 
 /**
- * The files of one cluster: its manifests `<cluster>/<cluster>.k8s.yaml` and, beside them,
- * `<cluster>/README.md` with a Mermaid diagram of the objects and their references, which GitHub
- * renders when a reviewer opens the folder, and `<cluster>/RUNBOOK.md` (GitOps agents apply only
- * the YAML).
+ * The generated files of one cluster besides its runbook: its manifests
+ * `<cluster>/<cluster>.k8s.yaml` and, beside them, `<cluster>/README.md` with a Mermaid diagram of
+ * the objects and their references, which GitHub renders when a reviewer opens the folder (GitOps
+ * agents apply only the YAML). The runbook (`<cluster>/RUNBOOK.md`) needs the cluster's construct
+ * and is written by synth.ts.
  *
  * @param objects the cluster chart's objects (`chart.toJson()`, computed once by the caller)
- * @param runbook the cluster's day-0 runbook (lib/runbook.ts)
  * @param shared the add-on renders the cluster uses (in `dist/_addons/`), drawn in its diagram
  */
-export function clusterFiles(
-  name: string, objects: readonly KubeObject[], sourceFile: string, runbook: string, shared: readonly KubeObject[] = [],
-): OutputFile[] {
+export function clusterFiles(name: string, objects: readonly KubeObject[], sourceFile: string, shared: readonly KubeObject[] = []): OutputFile[] {
   return [
     manifestFile(`${name}/${name}.k8s.yaml`, objects, sourceFile),
     { path: `${name}/README.md`, content: clusterDiagram([...objects, ...shared], { clusterName: name, sourceFile: sourceFile.split(path.sep).join('/') }) },
-    { path: `${name}/RUNBOOK.md`, content: runbook },
   ];
 }
 

@@ -5,12 +5,13 @@ import { DeliveredCluster, FleetDelivery, FluxDelivery, repositoryPath } from '.
 import { formatDiagnostic } from '../core/errors';
 import { KubeObject } from '../core/kube-object';
 import { ADDONS_OUTPUT, MANAGEMENT_OUTPUT, SECRETS_FOLDER } from '../core/naming';
-import { OutputGate } from '../gate/gate';
+import { OutputGate, OutputGateError } from '../gate/gate';
+import { ClusterOutputs, InlineClusterOutputs, renderKey, RenderOutput, ThreadedClusterOutputs, useWorkerThread } from './cluster-output';
 import { BuiltCluster, buildClusters, displayPath, findClusterSources } from './clusters';
 import { GitopsConfig, loadGitopsConfig } from './config/gitops';
 import { checkFleet } from './fleet';
 import { FLEET_PAGE, fleetPage } from './fleet-page';
-import { clusterFiles, manifestFile, OutputFile, toYamlStream } from './output';
+import { manifestFile, OutputFile, toYamlStream } from './output';
 import { clusterRunbook, managementRunbook } from './runbook';
 
 /** The result of a synth: the files to publish and the warnings to print. */
@@ -35,6 +36,12 @@ export interface SynthOptions {
    * @default - a new OutputGate
    */
   readonly gate?: OutputGate;
+  /**
+   * The app's bundle, run on a worker thread that checks and writes out the clusters while this
+   * thread builds them (lib/app/cluster-output.ts), for fleets large enough to repay it.
+   * @default - everything in this thread
+   */
+  readonly workerScript?: string;
 }
 
 /**
@@ -63,20 +70,32 @@ export function synthesize(options: SynthOptions): SynthResult {
   // seeing one file at a time, cannot do.
   const fleetWarnings = checkFleet(built, management);
   const renders = addonRenders(app);
-  const checked = new Set<RenderOutput>();
+  // The gate, manifests and diagrams of each cluster on a worker thread when that pays (large
+  // fleets, the bundled app); the runbooks need the constructs and are made here meanwhile.
+  const outputs: ClusterOutputs = options.workerScript && useWorkerThread(built.length)
+    ? new ThreadedClusterOutputs(options.workerScript) : new InlineClusterOutputs(gate);
+  const checked = new Set<string>();
+  const runbooks: OutputFile[] = [];
+  let runbookError: unknown;
   for (const { source, chart, cluster, warnings: w } of built) {
-    const objects = chart.toJson() as KubeObject[];
-    const used = cluster.addonRenders.map((r) => renders.get(`${cluster.namespace}/${r}`)!);
-    // A shared render's objects are checked once, with the first cluster that uses it; each
-    // cluster's references are checked with the renders it uses, so their selectors find its Cluster.
-    const seen = used.filter((r) => checked.has(r));
-    const fresh = used.filter((r) => !checked.has(r));
-    fresh.forEach((r) => checked.add(r));
-    gate.check(source.file, [...objects, ...fresh.flatMap((r) => r.objects)], seen.flatMap((r) => r.objects));
-    const shared = used.flatMap((r) => r.objects);
+    const used = cluster.addonRenders.map((r) => `${cluster.namespace}/${r}`);
+    const fresh = used.filter((k) => !checked.has(k)).map((k) => renders.get(k)!);
+    fresh.forEach((r) => checked.add(renderKey(r)));
+    outputs.add({ file: source.file, clusterName: cluster.clusterName, objects: chart.toJson() as KubeObject[], fresh, used });
+    try {
+      runbooks.push({ path: `${cluster.clusterName}/RUNBOOK.md`, content: clusterRunbook(cluster, { sourceFile: source.file }) });
+    } catch (e) {
+      // Reported after the gate's verdict on this and earlier clusters, which comes first in line.
+      runbookError = e;
+      break;
+    }
     warnings.push(...w.map(formatDiagnostic));
-    files.push(...clusterFiles(cluster.clusterName, objects, source.file, clusterRunbook(cluster, { sourceFile: source.file }), shared));
   }
+  outputs.results().forEach((r, i) => {
+    if (r.violations.length > 0) throw new OutputGateError(built[i].source.file, r.violations);
+    if (i === runbooks.length) throw runbookError;
+    files.push(...r.files, runbooks[i]);
+  });
   for (const r of renders.values()) files.push(renderFile(r));
   warnings.push(...fleetWarnings.map(formatDiagnostic));
   const sourceFiles = new Map(built.map(({ cluster, source }) => [cluster.clusterName, source.file]));
@@ -89,13 +108,6 @@ export function synthesize(options: SynthOptions): SynthResult {
     files.push(manifestFile(`${MANAGEMENT_OUTPUT}/${chart.node.id}/gitops.k8s.yaml`, objects, gitopsName));
   }
   return { files, warnings };
-}
-
-/** A shared add-on render: its namespace, name and objects (ConfigMaps, then the resource set). */
-interface RenderOutput {
-  readonly namespace: string;
-  readonly name: string;
-  readonly objects: KubeObject[];
 }
 
 /** The renders of the app's {@link AddonRenders} chart, by `<namespace>/<name>`, in creation order. */

@@ -243,6 +243,42 @@ describe('cdk8s synth (main.ts)', () => {
     ]);
     expect(body(path.join(dist, 'edge', 'edge.k8s.yaml'))).toBe(body(path.join(DIST, 'edge', 'edge.k8s.yaml')));
   });
+
+  test('on the worker thread of a large synth (CDK8S_TALOS_THREADS=1 forces it) the output is the same, byte for byte', () => {
+    const dist = path.join(work, 'dist');
+    const threaded = run({ DIST_DIR: dist, CDK8S_TALOS_THREADS: '1' });
+    expect(threaded.stderr).toBe('');
+    expect(threaded.status).toBe(0);
+    expect(listTree(dist)).toEqual(listTree(DIST));
+    for (const f of listTree(DIST)) expect(fs.readFileSync(path.join(dist, f), 'utf8')).toBe(fs.readFileSync(path.join(DIST, f), 'utf8'));
+  });
+
+  test('a gate violation found on the worker thread is reported as in line: the same message, exit 1, dist/ untouched', () => {
+    const clusters = path.join(TS_CACHE, 'clusters-gate');
+    fs.rmSync(clusters, { recursive: true, force: true });
+    fs.mkdirSync(clusters, { recursive: true });
+    const lib = path.relative(clusters, path.join(ROOT, 'lib')).split(path.sep).join('/');
+    // The example with an escape-hatch edit the API server would refuse (spec.paused is a boolean).
+    const source = fs.readFileSync(path.join(ROOT, 'clusters', 'edge.ts'), 'utf8').replace("from '../lib'", `from '${lib}'`)
+      .replace('export default edge;', [
+        "import { ApiObject, JsonPatch } from 'cdk8s';",
+        'export default ((scope) => {',
+        '  const c = edge(scope);',
+        "  (c.node.defaultChild as ApiObject).addJsonPatch(JsonPatch.add('/spec/paused', 'yes'));",
+        '  return c;',
+        '}) as ClusterDefinition;',
+      ].join('\n'));
+    fs.writeFileSync(path.join(clusters, 'edge.ts'), source);
+    const dist = path.join(work, 'dist');
+    const results = ['0', '1'].map((threads) => run({ CLUSTERS_DIR: clusters, DIST_DIR: dist, CDK8S_TALOS_CACHE_DIR: TS_CACHE, CDK8S_TALOS_THREADS: threads }));
+    for (const r of results) {
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('edge.ts: Cluster default/edge: spec.paused:');
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(results[1].stderr).toBe(results[0].stderr);
+    expect(fs.existsSync(dist)).toBe(false);
+  });
 });
 
 describe('TypeScript cluster files (clusters/<name>.ts)', () => {

@@ -1,0 +1,198 @@
+/**
+ * The part of a cluster's synth that needs only its objects: the output gate, the manifest file
+ * and the diagram. At a thousand clusters this is a third of synth, and it needs no construct, so
+ * the app runs it on a worker thread beside the one that builds the clusters
+ * ({@link ThreadedClusterOutputs}); tests, `npm run plan` and small fleets run it in line
+ * ({@link InlineClusterOutputs}). Both run the same function ({@link clusterOutput}), so the output
+ * is the same byte for byte.
+ */
+import * as os from 'os';
+import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'worker_threads';
+import { KubeObject } from '../core/kube-object';
+import { Violation } from '../gate/crd-schema';
+import { OutputGate, OutputGateError } from '../gate/gate';
+import { clusterFiles, OutputFile } from './output';
+
+/** A shared add-on render: its namespace, name and objects (ConfigMaps, then the resource set). */
+export interface RenderOutput {
+  readonly namespace: string;
+  readonly name: string;
+  readonly objects: KubeObject[];
+}
+
+/** One cluster's objects and the renders it uses. */
+export interface ClusterOutputJob {
+  /** The cluster's file, for headers. */
+  readonly file: string;
+  readonly clusterName: string;
+  /** Its chart's objects. */
+  readonly objects: KubeObject[];
+  /** Renders it is the first to use: checked with it, then known to later jobs by key. */
+  readonly fresh: readonly RenderOutput[];
+  /** Keys (`<namespace>/<name>`) of every render it uses, in order. */
+  readonly used: readonly string[];
+}
+
+/** What the gate found in a cluster's output, and its manifest and diagram files. */
+export interface ClusterOutputResult {
+  readonly violations: Violation[];
+  readonly files: OutputFile[];
+}
+
+/** Key of a render: `<namespace>/<name>`. */
+export function renderKey(r: { namespace: string; name: string }): string {
+  return `${r.namespace}/${r.name}`;
+}
+
+/**
+ * The gate's verdict and the files of one cluster. A render's own objects are checked once, with
+ * the first cluster that uses it; each cluster's references are checked against every render it
+ * uses, so their selectors find its Cluster.
+ *
+ * @param renders the renders seen so far, by key; the job's fresh ones are added
+ */
+export function clusterOutput(gate: OutputGate, job: ClusterOutputJob, renders: Map<string, RenderOutput>): ClusterOutputResult {
+  for (const r of job.fresh) renders.set(renderKey(r), r);
+  const fresh = new Set(job.fresh.map(renderKey));
+  const used = job.used.map((k) => renders.get(k)!);
+  const violations = gate.violations([...job.objects, ...job.fresh.flatMap((r) => r.objects)],
+    used.filter((r) => !fresh.has(renderKey(r))).flatMap((r) => r.objects));
+  if (violations.length > 0) return { violations, files: [] };
+  return { violations, files: clusterFiles(job.clusterName, job.objects, job.file, used.flatMap((r) => r.objects)) };
+}
+
+/** Where cluster outputs are computed; results come back in the order the jobs went in. */
+export interface ClusterOutputs {
+  add(job: ClusterOutputJob): void;
+  /** Every job's result, in order; blocks until all are done. */
+  results(): ClusterOutputResult[];
+}
+
+/** In this thread, at once. */
+export class InlineClusterOutputs implements ClusterOutputs {
+  private readonly renders = new Map<string, RenderOutput>();
+  private readonly done: ClusterOutputResult[] = [];
+
+  constructor(private readonly gate: OutputGate) {}
+
+  /** @throws OutputGateError when the cluster's output has a violation, before anything else of it is made */
+  public add(job: ClusterOutputJob): void {
+    const result = clusterOutput(this.gate, job, this.renders);
+    if (result.violations.length > 0) throw new OutputGateError(job.file, result.violations);
+    this.done.push(result);
+  }
+
+  public results(): ClusterOutputResult[] {
+    return this.done;
+  }
+}
+
+/** `workerData` of the worker thread: marks the bundle's run as the worker's. */
+export const WORKER_ROLE = 'cdk8s-talos-proxmox/cluster-output';
+
+interface WorkerData {
+  readonly role: typeof WORKER_ROLE;
+  readonly port: MessagePort;
+  /** Counts the results posted: the main thread waits on it. */
+  readonly posted: Int32Array;
+}
+
+type Reply = { index: number; result: ClusterOutputResult } | { index: number; error: string };
+
+/**
+ * On a worker thread running `script` (the app's bundle, whose entry calls {@link runClusterOutputWorker}
+ * there). The main thread keeps building clusters while the worker checks and writes out earlier
+ * ones; {@link results} waits for the last. Synth stays synchronous: results are taken off the port
+ * with `receiveMessageOnPort`, and the main thread sleeps on a shared counter between them.
+ */
+export class ThreadedClusterOutputs implements ClusterOutputs {
+  private readonly worker: Worker;
+  private readonly port: MessagePort;
+  private readonly posted = new Int32Array(new SharedArrayBuffer(4));
+  private sent = 0;
+
+  constructor(script: string) {
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    const data: WorkerData = { role: WORKER_ROLE, port: port2, posted: this.posted };
+    // The environment as this thread sees it now (the project root, the cache, the Talos schemas).
+    this.worker = new Worker(script, { workerData: data, transferList: [port2], env: { ...process.env } });
+    // Never what keeps the process alive: the main thread exits when synth is done.
+    this.worker.unref();
+  }
+
+  public add(job: ClusterOutputJob): void {
+    this.port.postMessage({ index: this.sent++, job });
+  }
+
+  public results(): ClusterOutputResult[] {
+    const out: ClusterOutputResult[] = [];
+    let received = 0;
+    let lastProgress = Date.now();
+    try {
+      while (received < this.sent) {
+        const seen = Atomics.load(this.posted, 0);
+        const message = receiveMessageOnPort(this.port);
+        if (message === undefined) {
+          // Woken by the worker's next result. Short naps: a result counted before its message
+          // is visible on the port is then picked up at the next round, never waited on.
+          if (Date.now() - lastProgress > WORKER_SILENCE_MS) throw new Error('the cluster output worker stopped answering');
+          Atomics.wait(this.posted, 0, seen, 50);
+          continue;
+        }
+        const reply = message.message as Reply;
+        if ('error' in reply) throw new Error(`cluster output worker: ${reply.error}`);
+        out[reply.index] = reply.result;
+        received++;
+        lastProgress = Date.now();
+      }
+    } finally {
+      this.port.close();
+      void this.worker.terminate();
+    }
+    return out;
+  }
+}
+
+/** How long the main thread waits for the worker's next result before it gives up. */
+const WORKER_SILENCE_MS = 120_000;
+
+/**
+ * Whether synth of `clusters` clusters should use a worker thread: with two cores or more and a
+ * fleet large enough to repay the worker's start (loading the app and the gate's validators).
+ * `CDK8S_TALOS_THREADS=0` or `=1` decides instead.
+ */
+export function useWorkerThread(clusters: number, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.CDK8S_TALOS_THREADS === '0') return false;
+  if (env.CDK8S_TALOS_THREADS === '1') return true;
+  return clusters >= WORKER_MIN_CLUSTERS && os.availableParallelism() >= 2;
+}
+
+/** Below this many clusters the worker's start costs more than it saves. */
+export const WORKER_MIN_CLUSTERS = 20;
+
+/**
+ * The worker thread's loop: computes each job's output with its own gate and posts it back. Called
+ * by main.ts when the bundle runs on the worker thread.
+ */
+export function runClusterOutputWorker(data: unknown): void {
+  const { port, posted } = data as WorkerData;
+  const gate = new OutputGate();
+  const renders = new Map<string, RenderOutput>();
+  port.on('message', ({ index, job }: { index: number; job: ClusterOutputJob }) => {
+    let reply: Reply;
+    try {
+      reply = { index, result: clusterOutput(gate, job, renders) };
+    } catch (e) {
+      reply = { index, error: e instanceof Error ? e.stack ?? e.message : String(e) };
+    }
+    port.postMessage(reply);
+    Atomics.add(posted, 0, 1);
+    Atomics.notify(posted, 0);
+  });
+}
+
+/** Whether this thread's `workerData` is the cluster-output worker's. */
+export function isClusterOutputWorker(data: unknown): boolean {
+  return typeof data === 'object' && data !== null && (data as { role?: unknown }).role === WORKER_ROLE;
+}
