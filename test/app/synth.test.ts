@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
+import { fleetClusterConfig } from '../../bench/fleet';
 import { synthesize } from '../../lib/app/synth';
 import { CrdSchemaValidator } from '../../lib/gate/crd-schema';
 import { OutputGate } from '../../lib/gate/gate';
@@ -56,8 +57,12 @@ describe('the default clusters (clusters/*.yaml → dist/)', () => {
     expect(management).toContain('clusterctl init \\\n  --core cluster-api:v1.12.11 \\\n  --bootstrap talos:v0.6.12 \\\n  --control-plane talos:v0.5.13 \\\n  --infrastructure proxmox:v0.9.0 \\\n  --ipam in-cluster:v1.1.0');
     const runbook = files.find((f) => f.path === 'homelab/RUNBOOK.md')!.content;
     expect(runbook).toContain('[the management runbook](../management/RUNBOOK.md)');
-    expect(runbook).toContain('https://factory.talos.dev/image/ce4c980550dd2ab1b17bbf2b08801c7eb59418eafe8f279833297925d67c7515/v1.13.9/nocloud-amd64.raw.xz');
-    expect(runbook).toContain('qm create 8700 --name talos-v1-13-9-ce4c9805 --ostype l26 --machine q35 --cpu host \\\n  --cores 2 --memory 2048 --balloon 0 --hotplug network,disk,usb \\\n  --scsihw virtio-scsi-pci --net0 virtio,bridge=vmbr0 --agent enabled=1');
+    // The template VM is built in the fleet's template VM builds, which the runbook links to.
+    expect(runbook).toContain('[VM 8700 on K8S0](../management/TEMPLATES.md#template-vm-8700-on-k8s0)');
+    const templates = files.find((f) => f.path === 'management/TEMPLATES.md')!.content;
+    expect(templates).toContain('## Template VM 8700 on K8S0');
+    expect(templates).toContain('https://factory.talos.dev/image/ce4c980550dd2ab1b17bbf2b08801c7eb59418eafe8f279833297925d67c7515/v1.13.9/nocloud-amd64.raw.xz');
+    expect(templates).toContain('qm create 8700 --name talos-v1-13-9-ce4c9805 --ostype l26 --machine q35 --cpu host \\\n  --cores 2 --memory 2048 --balloon 0 --hotplug network,disk,usb \\\n  --scsihw virtio-scsi-pci --net0 virtio,bridge=vmbr0 --agent enabled=1');
   });
 
   test('the TypeScript example of the repository (clusters/edge.ts) is in dist/ with its runbook and diagram, like a config file\'s cluster', () => {
@@ -144,12 +149,15 @@ describe('a cluster with a Longhorn pool, labels and taints, through the whole s
   const { files } = synthesize({ configDir: dir });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   const runbook = files.find((f) => f.path === 'lab/RUNBOOK.md')!.content;
+  const templates = files.find((f) => f.path === 'management/TEMPLATES.md')!.content;
 
-  test('the runbook builds both template VMs, each from its own schematic, and prepares Longhorn', () => {
-    expect(runbook).toContain('### Template VM 8700 on K8S0');
-    expect(runbook).toContain('### Template VM 8701 on K8S0');
-    expect(runbook.match(/https:\/\/factory\.talos\.dev\/image\/([0-9a-f]{64})\/v1\.13\.9\/nocloud-amd64\.raw\.xz/g)?.length).toBeGreaterThanOrEqual(2);
-    expect(runbook).toContain('siderolabs/iscsi-tools');
+  test('the template VM builds have both template VMs, each from its own schematic; the runbook links to both and prepares Longhorn', () => {
+    expect(templates).toContain('## Template VM 8700 on K8S0');
+    expect(templates).toContain('## Template VM 8701 on K8S0');
+    expect(new Set(templates.match(/https:\/\/factory\.talos\.dev\/image\/([0-9a-f]{64})\/v1\.13\.9\/nocloud-amd64\.raw\.xz/g)).size).toBe(2);
+    expect(templates).toContain('siderolabs/iscsi-tools');
+    expect(runbook).toContain('(../management/TEMPLATES.md#template-vm-8700-on-k8s0)');
+    expect(runbook).toContain('(../management/TEMPLATES.md#template-vm-8701-on-k8s0)');
     expect(runbook).toContain('pod-security.kubernetes.io/enforce=privileged');
   });
 
@@ -161,6 +169,32 @@ describe('a cluster with a Longhorn pool, labels and taints, through the whole s
     const patch = YAML.parse(tct.spec.template.spec.strategicPatches[0]);
     expect(patch.machine.kubelet.extraArgs['register-with-taints']).toBe('dedicated=storage:NoSchedule');
     expect(patch.machine.kubelet.extraMounts[0]).toEqual({ destination: '/var/lib/longhorn', type: 'bind', source: '/var/lib/longhorn', options: ['bind', 'rshared', 'rw'] });
+  });
+});
+
+describe('a fleet sharing one template VM (the benchmark\'s clusters), through the whole synth', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-'));
+  const names = ['fleet-000', 'fleet-001', 'fleet-002'];
+  names.forEach((name, i) => fs.writeFileSync(path.join(dir, `${name}.yaml`), fleetClusterConfig(i)));
+  const { files } = synthesize({ configDir: dir });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const templates = files.find((f) => f.path === 'management/TEMPLATES.md')!.content;
+
+  test('one build of template VM 9000, listing each cluster that clones it once', () => {
+    expect(templates.match(/^## .*$/gm)).toEqual(['## Template VM 9000 on pve1']);
+    expect(templates.match(/^- \[fleet-\d+\]\(.*$/gm)).toEqual(names.map((n) => `- [${n}](../${n}/RUNBOOK.md)`));
+    const all = files.map((f) => f.content).join('\n');
+    expect(all.match(/^qm create 9000 /gm)).toHaveLength(1);
+    expect(all.match(/^curl -fsS -X POST --data-binary @- https:\/\/factory\.talos\.dev\/schematics/gm)).toHaveLength(1);
+  });
+
+  test('each cluster runbook lists the template VM with a link to its build and builds nothing', () => {
+    for (const name of names) {
+      const runbook = files.find((f) => f.path === `${name}/RUNBOOK.md`)!.content;
+      expect(runbook).toContain('- [VM 9000 on pve1](../management/TEMPLATES.md#template-vm-9000-on-pve1) `talos-v1-13-9-ce4c9805`, shared storage `ceph-vm`: '
+        + 'the control plane, pool `general`, pool `memory` and pool `burst`');
+      expect(runbook).not.toMatch(/^qm /m);
+    }
   });
 });
 
