@@ -218,9 +218,10 @@ describe('README "Proxmox options and spread over hosts"', () => {
 
     test('its runbook grants PVEVMAdmin on the pool, not on /vms, and PVEDatastoreUser on the clone storage', () => {
       const runbook = files.find((f) => f.path === 'lab/RUNBOOK.md')!.content;
-      expect(runbook).toContain('pveum acl modify /pool/k8s-lab --users capmox-lab@pve --roles PVEVMAdmin\n');
+      expect(runbook).toContain('U=capmox-lab@pve\n');
+      expect(runbook).toContain('pveum acl modify /pool/k8s-lab --users $U --roles PVEVMAdmin\n');
       expect(runbook).not.toContain('pveum acl modify /vms --users');
-      expect(runbook).toContain('pveum acl modify /storage/nvme-thin --users capmox-lab@pve --roles PVEDatastoreUser\n');
+      expect(runbook).toContain('pveum acl modify /storage/nvme-thin --users $U --roles PVEDatastoreUser\n');
       expect(runbook).not.toContain('/storage/local-lvm --users');
     });
 

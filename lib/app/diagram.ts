@@ -10,11 +10,18 @@ export interface ClusterDiagramOptions {
   readonly sourceFile: string;
 }
 
-/** A subgraph of the diagram: an object that stands for a part of the cluster, and what it pulls in. */
+/** A part of the cluster: an object that stands for it, and what it pulls in. */
 interface Group {
   readonly id: string;
   readonly title: string;
   readonly members: KubeObject[];
+  /** The object that stands for the part (claimed first). */
+  readonly head: KubeObject;
+  /**
+   * Drawn as its head's node rather than a subgraph: an add-on render, whose ConfigMaps only carry
+   * the manifests its resource set applies.
+   */
+  readonly single: boolean;
 }
 
 /** The spec fields {@link keyFact} reads, any of which may be missing or odd. */
@@ -55,14 +62,14 @@ function codeSpan(text: string): string {
   return `${fence} ${flat} ${fence}`;
 }
 
-/** Markdown as a table cell: GitHub splits cells at every unescaped pipe, even inside code spans. */
-function cell(markdown: string): string {
-  return markdown.replace(/\|/g, '\\|');
-}
-
 /** A non-negative integer, or undefined for anything else (the diagram must not crash on odd input). */
 function count(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined;
+}
+
+/** `1 replica`, `3 replicas`. */
+function replicaCount(n: number): string {
+  return `${n} replica${n === 1 ? '' : 's'}`;
 }
 
 /**
@@ -81,11 +88,11 @@ function keyFact(o: Obj): string | undefined {
     }
     case 'TalosControlPlane': {
       const replicas = count(spec?.replicas);
-      return replicas !== undefined ? `${replicas} replicas` : undefined;
+      return replicas !== undefined ? replicaCount(replicas) : undefined;
     }
     case 'MachineDeployment': {
       const replicas = count(spec?.replicas);
-      if (replicas !== undefined) return `${replicas} replicas`;
+      if (replicas !== undefined) return replicaCount(replicas);
       // Autoscaled pools leave replicas out of git; their bounds are the count to know.
       const annotations = (o.metadata.annotations ?? {}) as Record<string, string>;
       const min = annotations[AUTOSCALER_MIN_ANNOTATION];
@@ -128,11 +135,12 @@ function unresolvedLabel(target: ReferenceTarget): string {
 }
 
 /**
- * Subgraphs derived from the references: the control plane (what a Cluster's controlPlaneRef
+ * Parts derived from the references: the control plane (what a Cluster's controlPlaneRef
  * resolves to), each MachineDeployment (worker pool) and each ClusterResourceSet (add-on), each
  * with the objects it references by type, transitively, and the health checks that select only
  * its Machines. An object joins the first group that reaches it, in object order; the rest (the
- * Cluster and its infrastructure) stays at the top level.
+ * Cluster and its infrastructure) stays at the top level. The control plane and the pools are
+ * drawn as subgraphs, an add-on as one node ({@link Group.single}).
  */
 function groupObjects(objects: readonly KubeObject[], refs: readonly ObjectReference[]): Map<KubeObject, Group> {
   const bySource = new Map<KubeObject, ObjectReference[]>();
@@ -159,7 +167,7 @@ function groupObjects(objects: readonly KubeObject[], refs: readonly ObjectRefer
     if (controlPlanes.has(o)) title = 'control plane';
     else if (o.kind === 'MachineDeployment') title = `worker pool ${o.metadata.name}`;
     else if (o.kind === 'ClusterResourceSet') title = `add-on ${o.metadata.name}`;
-    if (title !== undefined) claim({ id: `g${next++}`, title, members: [] }, o);
+    if (title !== undefined) claim({ id: `g${next++}`, title, members: [], head: o, single: o.kind === 'ClusterResourceSet' }, o);
   }
   for (const ref of refs) {
     if (ref.from.kind !== 'MachineHealthCheck' || ref.target.by !== 'selector' || groupOf.has(ref.from)) continue;
@@ -174,76 +182,100 @@ function groupObjects(objects: readonly KubeObject[], refs: readonly ObjectRefer
 }
 
 /**
- * The README of one cluster's output folder: a Mermaid flowchart of every object and every
- * reference between them, and a table of the objects.
+ * The objects drawn in another object's node, each with that host: those that exist only for one
+ * other object (and, in this project's output, are named after it). The ConfigMaps of an add-on
+ * render are drawn in its resource set's node, and a health check whose selector resolves to one
+ * MachineDeployment (or control plane) in that object's node; their references inside the node are
+ * not drawn, and their other references start at the host.
+ */
+function hostObjects(refs: readonly ObjectReference[], groupOf: ReadonlyMap<KubeObject, Group>): Map<KubeObject, KubeObject> {
+  const host = new Map<KubeObject, KubeObject>();
+  for (const group of new Set(groupOf.values())) {
+    if (group.single) group.members.filter((m) => m !== group.head).forEach((m) => host.set(m, group.head));
+  }
+  for (const ref of refs) {
+    if (ref.from.kind === 'MachineHealthCheck' && ref.target.by === 'selector' && ref.resolved.length === 1) host.set(ref.from, ref.resolved[0]);
+  }
+  return host;
+}
+
+/** Label of a node: kind, name and {@link keyFact} of its object, then `+ <kind>` per guest (with its name when that differs). */
+function nodeLabel(o: KubeObject, guests: readonly KubeObject[]): string {
+  const extra = guests.map((g) => `+ ${g.kind}${g.metadata.name !== o.metadata.name ? ` ${g.metadata.name}` : ''}`);
+  return [o.kind, o.metadata.name, keyFact(o as Obj), ...extra].filter((p): p is string => p !== undefined).map(mermaidText).join('<br>');
+}
+
+/**
+ * The README of one cluster's output folder: a Mermaid flowchart of the cluster's objects and the
+ * references between them, each labelled with its kind, name and one key fact.
  *
  * Reviewers see the shape of a cluster (what points at what, which template a pool uses) at a
  * glance, and GitHub renders it. Everything comes from the objects and lib/object-graph.ts, so
- * the diagram shows exactly what the output gate checked; node ids are positional (n0, n1, …)
- * and the order is the objects' order, so the text is byte-identical across runs.
+ * the diagram shows exactly what the output gate checked. The control plane and each worker pool
+ * are subgraphs; each add-on render is one node, its resource set's, and each pool's health check
+ * is drawn in its MachineDeployment's node ({@link hostObjects}): `+ ConfigMap`,
+ * `+ MachineHealthCheck`. Every reference is an edge, once, except those inside a node. Node ids
+ * are positional (n0, n1, …) over the nodes drawn, in the objects' order, so the text is
+ * byte-identical across runs.
  */
 export function clusterDiagram(objects: readonly KubeObject[], options: ClusterDiagramOptions): string {
   const refs = objectReferences(objects);
-  const ids = new Map<KubeObject, string>();
-  objects.forEach((o) => { if (!ids.has(o)) ids.set(o, `n${ids.size}`); });
   const groupOf = groupObjects(objects, refs);
-
-  const node = (o: KubeObject) => {
-    const parts = [o.kind, o.metadata.name, keyFact(o as Obj)].filter((p): p is string => p !== undefined);
-    return `${ids.get(o)}["${parts.map(mermaidText).join('<br/>')}"]`;
-  };
-  const lines = ['flowchart TB'];
-  const emitted = new Set<unknown>();
+  const host = hostObjects(refs, groupOf);
+  const drawnAs = (o: KubeObject) => host.get(o) ?? o;
+  const ids = new Map<KubeObject, string>();
+  const guests = new Map<KubeObject, KubeObject[]>();
   for (const o of objects) {
-    if (emitted.has(o)) continue;
+    const d = drawnAs(o);
+    if (!ids.has(d)) ids.set(d, `n${ids.size}`);
+    if (d !== o) guests.set(d, [...(guests.get(d) ?? []), o]);
+  }
+  const node = (o: KubeObject) => `${ids.get(o)}["${nodeLabel(o, guests.get(o) ?? [])}"]`;
+
+  const lines = ['flowchart TB'];
+  const emitted = new Set<Group>();
+  for (const o of objects.filter((x) => !host.has(x))) {
     const group = groupOf.get(o);
-    if (group === undefined) {
+    if (group === undefined || group.single) {
       lines.push(`  ${node(o)}`);
-      emitted.add(o);
     } else if (!emitted.has(group)) {
       lines.push(`  subgraph ${group.id} ["${mermaidText(group.title)}"]`);
-      for (const m of group.members) {
-        lines.push(`    ${node(m)}`);
-        emitted.add(m);
-      }
+      for (const m of group.members.filter((x) => !host.has(x))) lines.push(`    ${node(m)}`);
       lines.push('  end');
       emitted.add(group);
     }
   }
 
   let unresolved = 0;
+  // Edge lines (and their placeholders) in reference order, each once.
+  const edgeLines = new Set<string>();
   for (const ref of refs) {
+    const from = ids.get(drawnAs(ref.from))!;
     const arrow = isTyped(ref.target) ? '-->' : '-.->';
-    const edge = (to: string) => `  ${ids.get(ref.from)} ${arrow}|"${mermaidText(shortField(ref.field))}"| ${to}`;
+    const edge = (to: string) => `  ${from} ${arrow}|"${mermaidText(shortField(ref.field))}"| ${to}`;
     if (ref.resolved.length === 0) {
       // A placeholder per dangling reference, so the diagram shows the break instead of hiding it.
       const id = `u${unresolved++}`;
-      lines.push(`  ${id}["${mermaidText(unresolvedLabel(ref.target))}"]:::unresolved`);
-      lines.push(edge(id));
+      edgeLines.add(`  ${id}["${mermaidText(unresolvedLabel(ref.target))}"]:::unresolved`);
+      edgeLines.add(edge(id));
     } else {
-      for (const target of ref.resolved) lines.push(edge(ids.get(target)!));
+      // Inside a node, a reference is what the node says; a guest's other references are its host's too (once).
+      for (const to of ref.resolved.map((t) => ids.get(drawnAs(t))!)) if (to !== from) edgeLines.add(edge(to));
     }
   }
+  lines.push(...edgeLines);
   if (unresolved > 0) lines.push('  classDef unresolved stroke:#c00,stroke-dasharray:4 3,color:#c00');
-
-  const table = [
-    '| kind | name | API version | part of |',
-    '|---|---|---|---|',
-    ...objects.map((o) => `| ${[o.kind, codeSpan(o.metadata.name), codeSpan(o.apiVersion), groupOf.get(o)?.title ?? 'cluster'].map(cell).join(' | ')} |`),
-  ];
 
   return [
     `# ${options.clusterName}`,
     '',
-    `Generated by \`cdk8s synth\` from ${codeSpan(options.sourceFile)}; do not edit.`,
+    `Generated by \`cdk8s synth\` from ${codeSpan(options.sourceFile)}; do not edit. The cluster's objects and their`,
+    'references: solid arrows by kind and name, dotted ones by cluster name or label selector. `+ Kind` is an object',
+    'of that name drawn in the node it serves: a shared add-on render\'s ConfigMaps (`dist/_addons/`), a pool\'s health check.',
     '',
     '```mermaid',
     ...lines,
     '```',
-    '',
-    'Solid arrows are references by kind and name, dotted ones by cluster name or label selector.',
-    '',
-    ...table,
     '',
   ].join('\n');
 }

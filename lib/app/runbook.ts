@@ -1,7 +1,7 @@
 import { ProxmoxMachineTemplate, TemplateStorage, TemplateVm } from '../constructs/proxmox-machine-template';
 import { TalosCluster } from '../constructs/talos-cluster';
 import { joinList as list } from '../core/errors';
-import { ADDONS_OUTPUT, CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL } from '../core/naming';
+import { ADDONS_OUTPUT, CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL, MANAGEMENT_OUTPUT } from '../core/naming';
 import { API, STACK_VERSIONS } from '../core/stack';
 import { LONGHORN_DATA_PATH } from '../talos/machine-config';
 import { LONGHORN_EXTENSIONS, QEMU_GUEST_AGENT_EXTENSION, Schematic } from '../talos/schematic';
@@ -18,20 +18,34 @@ export const MANAGEMENT_CLUSTER_NAME = 'capi-management';
 /** Namespace Longhorn installs into; Talos's baseline pod security must be lifted there (STACK.md §6). */
 export const LONGHORN_NAMESPACE = 'longhorn-system';
 
-/** The one image a machine set boots, and where its template VM is. */
+/** The management runbook, relative to dist/: kind, `clusterctl init`, the GitOps agent, and what the cluster runbooks do. */
+export const MANAGEMENT_RUNBOOK = `${MANAGEMENT_OUTPUT}/RUNBOOK.md`;
+
+/** The template VM builds of every cluster, relative to dist/: each template VM once, however many clusters clone it. */
+export const TEMPLATE_BUILDS = `${MANAGEMENT_OUTPUT}/TEMPLATES.md`;
+
+/** A machine set cloned from a template VM, and the image it boots. */
 interface TemplateVmUser {
   /** `control plane`, ``pool `default` `` (markdown). */
   readonly what: string;
+  readonly talosVersion: string;
   readonly schematic: Schematic;
 }
 
-/** A Proxmox template VM and the machine sets cloned from it, in the order they were added. */
+/** A Proxmox template VM and the machine sets of one cluster cloned from it, in the order they were added. */
 interface TemplateVmUsers {
   /** The template VM as the first machine set declares it (synth made the others agree). */
   readonly vm: TemplateVm;
   readonly users: TemplateVmUser[];
   /** Every node CAPMOX may clone it on, in the cluster's node order. */
   readonly nodes: string[];
+}
+
+/** A template VM of the fleet and the clusters that clone from it, in cluster order, each with its own use of it. */
+interface FleetTemplateVm {
+  /** The template VM as the first cluster declares it (synth made the others agree). */
+  readonly vm: TemplateVm;
+  readonly uses: { readonly cluster: TalosCluster; readonly use: TemplateVmUsers }[];
 }
 
 /**
@@ -74,6 +88,16 @@ function projectReadme(anchor: string, title: string): string {
   return `[the project README](../../README.md#${anchor}), section "${title}"`;
 }
 
+/** GitHub's anchor of a markdown heading: lower case, punctuation dropped, spaces as hyphens. */
+function headingAnchor(heading: string): string {
+  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+}
+
+/** A link from a file in a folder of dist/ (a cluster's, `management/`) to a file of dist/, at a heading of it when given. */
+function distLink(text: string, file: string, heading?: string): string {
+  return `[${text}](../${file}${heading !== undefined ? `#${headingAnchor(heading)}` : ''})`;
+}
+
 /** A heredoc whose delimiter occurs in no line of the body, so the body is taken verbatim. */
 function heredoc(command: string, body: readonly string[]): string[] {
   let delimiter = 'EOF';
@@ -84,24 +108,42 @@ function heredoc(command: string, body: readonly string[]): string[] {
 /** Every template VM the cluster clones from: the control plane's first, then the pools' in order. */
 function templateVms(cluster: TalosCluster): TemplateVmUsers[] {
   const vms: TemplateVmUsers[] = [];
-  const add = (template: ProxmoxMachineTemplate, user: TemplateVmUser) => {
+  const add = (template: ProxmoxMachineTemplate, what: string, schematic: Schematic) => {
     const nodes = template.allowedNodes ?? cluster.allowedNodes;
     let vm = vms.find((v) => v.vm.templateId === template.template.templateId);
     if (!vm) {
       vm = { vm: template.template, users: [], nodes: [] };
       vms.push(vm);
     }
-    vm.users.push(user);
+    vm.users.push({ what, talosVersion: cluster.talosVersion, schematic });
     vm.nodes.push(...nodes.filter((n) => !vm.nodes.includes(n)));
     vm.nodes.sort((a, b) => cluster.allowedNodes.indexOf(a) - cluster.allowedNodes.indexOf(b));
   };
-  add(cluster.controlPlaneTemplate, { what: 'control plane', schematic: cluster.schematic });
+  add(cluster.controlPlaneTemplate, 'control plane', cluster.schematic);
   for (const pool of cluster.workerPools) {
     for (const d of pool.deployments) {
-      add(d.machineTemplate, { what: `pool ${code(pool.poolName)}${d.node !== undefined ? ` on ${code(d.node)}` : ''}`, schematic: pool.schematic });
+      add(d.machineTemplate, `pool ${code(pool.poolName)}${d.node !== undefined ? ` on ${code(d.node)}` : ''}`, pool.schematic);
     }
   }
   return vms;
+}
+
+/** Every template VM of the fleet, by VM ID, in the order the clusters first use them. */
+function fleetTemplateVms(clusters: readonly TalosCluster[]): FleetTemplateVm[] {
+  const out = new Map<number, FleetTemplateVm>();
+  for (const cluster of clusters) {
+    for (const use of templateVms(cluster)) {
+      const id = use.vm.templateId;
+      if (!out.has(id)) out.set(id, { vm: use.vm, uses: [] });
+      out.get(id)!.uses.push({ cluster, use });
+    }
+  }
+  return [...out.values()];
+}
+
+/** The heading of a template VM's build in {@link TEMPLATE_BUILDS}; cluster runbooks link to its anchor. */
+function templateHeading(vm: TemplateVm): string {
+  return `Template VM ${vm.templateId} on ${vm.sourceNode}`;
 }
 
 /** A Proxmox bridge the cluster's NICs attach to, with what they need of it on the nodes they may land on. */
@@ -201,15 +243,25 @@ function proxmoxUser(cluster: TalosCluster): string {
 /** Name of the API token (`<user>!capi`), as README "Proxmox credentials" names it. */
 const TOKEN_NAME = 'capi';
 
+/**
+ * The variables `clusterctl init` (global credentials) and `npm run credentials` (a cluster's Secret)
+ * read the token from: the token ID is the user's, the URL and the secret are the reader's (`adapt`).
+ */
+function tokenVariables(user: string): string[] {
+  return [
+    'export PROXMOX_URL=https://<proxmox host>:8006     # adapt: no /api2/json',
+    `export PROXMOX_TOKEN=${sh(`${user}!${TOKEN_NAME}`)}`,
+    'export PROXMOX_SECRET=\'<token secret>\'             # printed once by `pveum user token add`',
+  ];
+}
+
 /** What {@link managementRunbook} needs besides the clusters. */
 export interface ManagementRunbookOptions {
   /** Each cluster's source file, by cluster name, as the runbook names it. */
   readonly sourceFiles: ReadonlyMap<string, string>;
 }
 
-/** Where the management runbook is, from dist/<cluster>/RUNBOOK.md. */
-const MANAGEMENT_RUNBOOK_LINK = '../management/RUNBOOK.md';
-
+/** Step 1 of the management runbook: the kind cluster, on a host that reaches every cluster's nodes and VIP. */
 function kindSection(clusters: readonly TalosCluster[]): string[] {
   const config = `${MANAGEMENT_CLUSTER_NAME}.kind.yaml`;
   return [
@@ -238,6 +290,7 @@ function kindSection(clusters: readonly TalosCluster[]): string[] {
   ];
 }
 
+/** Step 2 of the management runbook: `clusterctl init` with the pinned providers, and the global credentials only when a cluster needs them. */
 function providersSection(clusters: readonly TalosCluster[]): string[] {
   const v = STACK_VERSIONS;
   const init = [
@@ -259,12 +312,7 @@ function providersSection(clusters: readonly TalosCluster[]): string[] {
     '',
     WORKSTATION,
     '',
-    ...block('sh', [
-      'export PROXMOX_URL=https://<proxmox host>:8006     # adapt: no /api2/json',
-      `export PROXMOX_TOKEN=${sh(`${GLOBAL_PROXMOX_USER}!${TOKEN_NAME}`)}`,
-      'export PROXMOX_SECRET=\'<token secret>\'             # printed once by `pveum user token add`',
-      ...init,
-    ]),
+    ...block('sh', [...tokenVariables(GLOBAL_PROXMOX_USER), ...init]),
   ] : [
     'Every cluster reads its token from a Secret of its own (the ProxmoxCluster\'s `credentialsRef`,',
     `${projectReadme('proxmox-credentials', 'Proxmox credentials')}), so run init without \`PROXMOX_*\``,
@@ -285,10 +333,108 @@ function providersSection(clusters: readonly TalosCluster[]): string[] {
   ];
 }
 
+/** The management runbook's section that says once what every cluster runbook does, and why. */
+const ABOUT_CLUSTER_RUNBOOKS = 'About the cluster runbooks';
+
+/** Its subsections, each the target of one-line pointers in every cluster runbook. */
+const ABOUT = {
+  proxmox: 'Proxmox user, grants and storages',
+  credentials: 'Proxmox credentials Secret',
+  templates: 'Template VMs',
+  apply: 'Apply and verify',
+} as const;
+
+/** A link from a cluster runbook to a subsection of {@link ABOUT_CLUSTER_RUNBOOKS}. */
+function aboutLink(text: string, subsection: string): string {
+  return distLink(text, MANAGEMENT_RUNBOOK, subsection);
+}
+
+/**
+ * What the cluster runbooks' steps do and why, said once for every cluster: the same for each of
+ * them, so a cluster runbook keeps its own commands and a pointer here.
+ */
+function aboutClusterRunbooks(): { title: string; body: string[] }[] {
+  return [
+    {
+      title: ABOUT.proxmox,
+      body: [
+        'Step 2. Each cluster with a credentials Secret has a Proxmox user of its own, `capmox-<cluster>@pve`; the',
+        `clusters on CAPMOX's global credentials share ${code(GLOBAL_PROXMOX_USER)}. The user holds the least-privilege roles CAPMOX`,
+        'documents, scoped to the cluster\'s nodes, template VMs, bridges and storages (the config\'s), and its token',
+        `${code(TOKEN_NAME)} shares its rights (\`--privsep 0\`). Proxmox VE ≥ 8, which has ACLs on bridges under`,
+        '`/sdn/zones/localnetwork`. Users, ACLs and storages are cluster-wide: any node will do. Paste the block whole:',
+        'its first line names the user in `U` for the grants below it, and the storage check is one subshell.',
+        '',
+        '- `CapmoxSysAudit` (Sys.Audit) on `/` without propagation, and on each node of the cluster.',
+        '- `PVEVMAdmin` on `/vms`, or on `/pool/<pool>` when the machine templates name a Proxmox pool (`pool`): each',
+        '  clone joins it as it is created (Proxmox checks `VM.Allocate` on the pool), and the token administers the VMs',
+        '  of that pool only, as CAPMOX\'s own least-privilege table has it. The `pveum pool list` line creates the pool',
+        '  only when missing (a nested pool `a/b` needs `a` first); machine sets without a pool still need `/vms`.',
+        '- `PVETemplateUser` on each template VM the cluster clones; `PVESDNUser` on each bridge (the ACL propagates',
+        '  to its VLANs).',
+        '- `PVEDatastoreAdmin` on the ISO storage (`proxmox.isoStorage`): CAPMOX uploads each machine\'s NoCloud ISO',
+        '  (its machine config, cluster PKI included on control planes) to the first storage with `iso` content the',
+        '  token can see on the target node, and attaches it on `ide0`: every node in `proxmox.allowedNodes` needs it,',
+        '  and the token sees this one only.',
+        '- `PVEDatastoreUser` (Datastore.AllocateSpace) where the clones are written, which is all Proxmox checks:',
+        '  `cloneStorage` for the full clones that name one, else the template\'s storage (linked clones always).',
+        '',
+        'The storage check (`pvesh` answers for every node) reports a storage missing, inactive or without the content',
+        'CAPMOX needs (`iso`, `images`) on a node the cluster\'s machines may land on, and one the config declares',
+        'shared that Proxmox does not share (clones to other nodes would fail). With VLANs, MTUs or more NICs, the',
+        'bridge check reports a bridge missing on such a node, not VLAN-aware where a NIC on it is tagged',
+        '(`bridge-vlan-aware yes` in `/etc/network/interfaces`; Proxmox tags a NIC only on a VLAN-aware bridge), or',
+        'with an MTU below its NICs\' (the larger frames would be dropped).',
+      ],
+    },
+    {
+      title: ABOUT.credentials,
+      body: [
+        'Step 2, for a cluster that names `proxmox.credentialsSecret` (the ProxmoxCluster\'s `credentialsRef`):',
+        `\`npm run credentials\` builds the Secret from the token, as ${projectReadme('proxmox-credentials', 'Proxmox credentials')}, explains.`,
+        'With sops and a `.sops.yaml` (Flux), it writes it encrypted to `secrets/<cluster>/proxmox-credentials.sops.yaml`:',
+        'commit that. Without sops (Fleet, plain kubectl) it writes plain text outside the repository only',
+        '(`~/.config/cdk8s-talos-proxmox/<cluster>/`, or `--out`): `kubectl apply -f` it, then delete the file. The',
+        'Proxmox CA (`/etc/pve/pve-root-ca.pem`, the same on every node) is copied first, so CAPMOX verifies the API\'s',
+        'certificate; without it the Secret says `insecure: "true"`.',
+      ],
+    },
+    {
+      title: ABOUT.templates,
+      body: [
+        `Step 3: ${distLink('the template VM builds', TEMPLATE_BUILDS)} build each template VM once, whichever cluster needs it first;`,
+        'a cluster runbook lists the ones it clones, with links to their builds.',
+      ],
+    },
+    {
+      title: ABOUT.apply,
+      body: [
+        'The last step. The GitOps agent applies each cluster\'s folder and, from `dist/_addons/`, the add-on renders it',
+        'uses (shared by the clusters of a namespace whose values render alike, selected by the Cluster\'s labels).',
+        'Without an agent, apply them yourself, server-side: the resource-set ConfigMaps are large.',
+        '',
+        '- `ControlPlaneInitialized` on the Cluster: the first control plane is up, and the kubeconfig can be fetched.',
+        '  `Ready` on the TalosControlPlane needs every control-plane machine ready; `Available` on the Cluster needs the',
+        '  infrastructure, the control plane, every pool and the API through the VIP. When a wait times out,',
+        '  `clusterctl describe cluster <cluster> -n <namespace>` says where it stands.',
+        '- Once the first control plane has booted, the management cluster must reach the VIP: the check runs in',
+        '  kind\'s node container.',
+        '- Every node must carry the providerID `proxmox://<uuid>`; `talos://nocloud/<ip>` or an empty column means the',
+        '  Talos CCM did not get the provider ID from CAPMOX, and its Machine never gets a node.',
+        '- The talosconfig is in the Secret `<cluster>-talosconfig` (key `talosconfig`, written by CABPT). With it, etcd',
+        '  must list one member per control-plane Machine: a Machine can be ready while its etcd member never joined.',
+        '- The Secrets `<cluster>-talos`, `<cluster>-ca` and `<cluster>-talosconfig` exist only on the management',
+        '  cluster: back them up.',
+      ],
+    },
+  ];
+}
+
 /**
  * The day-0 runbook of the management cluster, `dist/management/RUNBOOK.md`: what every workload
- * cluster needs once (kind, `clusterctl init` with the pinned providers, the GitOps agent); each
- * cluster's runbook links to it instead of repeating it.
+ * cluster needs once (kind, `clusterctl init` with the pinned providers, the GitOps agent), then
+ * what the cluster runbooks' steps do and why ({@link aboutClusterRunbooks}); each cluster's
+ * runbook links to it instead of repeating it.
  */
 export function managementRunbook(clusters: readonly TalosCluster[], options: ManagementRunbookOptions): string {
   const sections = [
@@ -310,16 +456,17 @@ export function managementRunbook(clusters: readonly TalosCluster[], options: Ma
     '',
     ...clusters.map((c) => `- [${c.clusterName}](../${c.clusterName}/RUNBOOK.md), from ${code(options.sourceFiles.get(c.clusterName) ?? '')}`),
     '',
+    `Their template VMs are built once for all of them: ${distLink('the template VM builds', TEMPLATE_BUILDS)}.`,
     'Each command block says where it runs; here, all on your workstation, in a clone of this repository',
     'with `npm ci` done (kind, clusterctl, kubectl).',
     '',
     ...sections.flatMap((sec, i) => [`## ${i + 1}. ${sec.title}`, '', ...sec.body, '']),
+    `## ${ABOUT_CLUSTER_RUNBOOKS}`,
+    '',
+    'What each cluster runbook\'s steps do and why, said once here; the runbooks hold the commands.',
+    '',
+    ...aboutClusterRunbooks().flatMap((sec) => [`### ${sec.title}`, '', ...sec.body, '']),
   ].join('\n');
-}
-
-/** The storages a cluster's token needs, each once: the ISO storage, then the template disks' storages. */
-function templateStorages(vms: readonly TemplateVmUsers[]): string[] {
-  return [...new Set(vms.map((v) => v.vm.storage.name))];
 }
 
 /** One check per storage: a storage named twice (node-local templates on several nodes, a clone storage) is checked on every node named. */
@@ -341,21 +488,38 @@ interface StorageCheck {
 }
 
 /**
+ * The shell function of {@link storageChecks}: `check_storage <node> <storage> <content> [shared]`
+ * reports a node without the storage active and holding that content type (and shared, when asked):
+ * `pvesh` answers for any node of the Proxmox VE cluster, and the storage status has `content`,
+ * `active` and `shared`.
+ */
+const CHECK_STORAGE = [
+  'check_storage() {  # node storage content [shared]',
+  '  s=$(pvesh get "/nodes/$1/storage/$2/status" --output-format json 2>/dev/null)',
+  '  echo "$s" | grep -q \'"active":1\' && echo "$s" | grep -Eq "\\"content\\":\\"[^\\"]*$3" \\',
+  '    || echo "MISSING: node $1 has no active storage $2 with content $3" >&2',
+  '  [ -z "$4" ] || echo "$s" | grep -q \'"shared":1\' || echo "NOT SHARED: storage $2 on node $1; clones to other nodes will fail" >&2',
+  '}',
+];
+
+/**
  * A check, pasted on any node, that each node has each storage active with the content type
- * CAPMOX or Proxmox needs there (and shared, where the config says so): `pvesh` answers for any
- * node of the Proxmox VE cluster, and the storage status has `content`, `active` and `shared`.
+ * CAPMOX or Proxmox needs there (and shared, where the config says so): {@link CHECK_STORAGE} once,
+ * then one loop per set of nodes. A subshell, so the function does not outlive the block.
  */
 function storageChecks(checks: readonly StorageCheck[]): string[] {
-  return checks.flatMap(({ storage, content, nodes, shared }) => [
-    `for node in ${nodes.map(sh).join(' ')}; do`,
-    `  s=$(pvesh get "/nodes/$node/storage/${storage}/status" --output-format json 2>/dev/null)`,
-    `  echo "$s" | grep -q '"active":1' && echo "$s" | grep -Eq '"content":"[^"]*${content}' \\`,
-    `    || echo "MISSING: node $node has no active storage ${storage} with content ${content}" >&2`,
-    ...(shared ? [
-      `  echo "$s" | grep -q '"shared":1' || echo "NOT SHARED: storage ${storage} on node $node; clones to other nodes will fail" >&2`,
-    ] : []),
-    'done',
-  ]);
+  const byNodes = new Map<string, StorageCheck[]>();
+  for (const c of checks) {
+    const nodes = c.nodes.map(sh).join(' ');
+    byNodes.set(nodes, [...(byNodes.get(nodes) ?? []), c]);
+  }
+  const call = (c: StorageCheck) => `check_storage "$node" ${sh(c.storage)} ${c.content}${c.shared ? ' shared' : ''}`;
+  return [
+    '(',
+    ...CHECK_STORAGE,
+    ...[...byNodes].map(([nodes, cs]) => `for node in ${nodes}; do ${cs.map(call).join('; ')}; done`),
+    ')',
+  ];
 }
 
 /** Every machine template of the cluster, with the nodes its clones may land on: the control plane's, then each pool deployment's. */
@@ -369,13 +533,18 @@ function cloneTarget(template: ProxmoxMachineTemplate): TemplateStorage | undefi
   return template.clone.full !== false ? template.clone.cloneStorage : undefined;
 }
 
+/**
+ * Step 2: the cluster's Proxmox user, its grants and token, a check of the storages (and bridges,
+ * when the cluster uses network options) on every node, then its credentials Secret when it has
+ * one. What each grant is for is said once, in the management runbook ({@link aboutClusterRunbooks}).
+ */
 function proxmoxSection(cluster: TalosCluster, vms: readonly TemplateVmUsers[]): string[] {
   const user = proxmoxUser(cluster);
-  const acl = (path: string, role: string, extra = '') => `pveum acl modify ${path} --users ${user} --roles ${role}${extra}`;
+  // The user is named once, in $U: every grant below is for it.
+  const acl = (path: string, role: string, extra = '') => `pveum acl modify ${path} --users $U --roles ${role}${extra}`;
   const nodes = cluster.allowedNodes;
   const secretName = cluster.credentialsSecret;
   const iso = cluster.isoStorage;
-  const disks = templateStorages(vms);
   const bridges = bridgeUses(cluster);
   const sets = machineSets(cluster);
   // Proxmox checks Datastore.AllocateSpace on the clone's target storage only: cloneStorage when given, else the template's.
@@ -384,10 +553,11 @@ function proxmoxSection(cluster: TalosCluster, vms: readonly TemplateVmUsers[]):
   const pools = [...new Set(sets.flatMap((s) => s.template.clone.pool ?? []))];
   const unpooled = sets.some((s) => s.template.clone.pool === undefined);
   const commands = [
-    `pveum user add ${user} --comment ${sh(secretName !== undefined ? `CAPMOX, cluster ${cluster.clusterName}` : 'CAPMOX, global credentials')}`,
+    `U=${sh(user)}`,
+    `pveum user add $U --comment ${sh(secretName !== undefined ? `CAPMOX, cluster ${cluster.clusterName}` : 'CAPMOX, global credentials')}`,
     'pveum role add CapmoxSysAudit --privs Sys.Audit   # once per Proxmox cluster',
     acl('/', 'CapmoxSysAudit', ' --propagate 0'),
-    ...nodes.map((n) => acl(sh(`/nodes/${n}`), 'CapmoxSysAudit')),
+    `for node in ${nodes.map(sh).join(' ')}; do ${acl('"/nodes/$node"', 'CapmoxSysAudit')}; done`,
     // The pool must exist before a clone names it (Proxmox checks it); created only when missing.
     ...pools.map((p) => `pveum pool list --output-format json | grep -q ${sh(`"poolid":"${p}"`)} `
       + `|| pveum pool add ${sh(p)} --comment ${sh(`CAPMOX clones of cluster ${cluster.clusterName}`)}`),
@@ -397,7 +567,7 @@ function proxmoxSection(cluster: TalosCluster, vms: readonly TemplateVmUsers[]):
     ...bridges.map((b) => acl(sh(`/sdn/zones/localnetwork/${b.bridge}`), 'PVESDNUser')),
     acl(sh(`/storage/${iso}`), 'PVEDatastoreAdmin'),
     ...targets.filter((d) => d !== iso).map((d) => acl(sh(`/storage/${d}`), 'PVEDatastoreUser')),
-    `pveum user token add ${user} ${TOKEN_NAME} --privsep 0   # prints the token secret once`,
+    `pveum user token add $U ${TOKEN_NAME} --privsep 0   # prints the token secret once`,
   ];
   // Each clone storage is checked on every node its clones may land on.
   const cloneChecks = cloneStorages.map((name) => {
@@ -408,86 +578,48 @@ function proxmoxSection(cluster: TalosCluster, vms: readonly TemplateVmUsers[]):
   });
   // pveum writes the cluster-wide /etc/pve, so any node will do; the first one the cluster uses is named.
   const node = nodes[0] ?? vms[0].vm.sourceNode;
-  const out = [
-    `A user ${code(user)} with the least-privilege roles CAPMOX documents, scoped to this cluster's nodes, template`,
-    `VM${vms.length > 1 ? 's' : ''}, bridge and storages, and a token that shares its rights (\`--privsep 0\`). Proxmox VE ≥ 8,`,
-    'which has ACLs on bridges under `/sdn/zones/localnetwork`. The storages are the config\'s',
-    `(${code('proxmox.isoStorage')} ${code(iso)}; template disks on ${list(disks.map(code))}`
-      + `${cloneStorages.length > 0 ? `; clones written to ${list(cloneStorages.map(code))}` : ''}); the check below says`,
-    'if a node lacks one.',
+  const storages = storageChecks([
+    { storage: iso, content: 'iso', nodes },
+    ...vms.map((v) => ({
+      storage: v.vm.storage.name, content: 'images', shared: v.vm.storage.shared,
+      nodes: v.vm.storage.shared ? v.nodes : [v.vm.sourceNode],
+    })),
+    ...cloneChecks,
+  ].reduce(mergeStorageChecks, []));
+  // The bridges are checked only with more than one untagged NIC of default MTU, so such clusters keep their runbook.
+  const network = usesNetworkOptions(bridges);
+  return [
+    `${secretName === undefined ? 'The Proxmox user of CAPMOX\'s global credentials' : 'The cluster\'s Proxmox user'}, its grants and token, then the check of the storages`
+      + `${network ? ' and bridges' : ''} (${aboutLink('why', ABOUT.proxmox)}).`,
     '',
-    onNode(node, 'or any other node of the Proxmox VE cluster: users, ACLs and storages are cluster-wide'),
+    onNode(node, 'any node will do'),
     '',
-    ...block('sh', commands),
-    '',
-    onNode(node, 'any node will do: `pvesh` answers for every node'),
-    '',
-    ...block('sh', storageChecks([
-      { storage: iso, content: 'iso', nodes },
-      ...vms.map((v) => ({
-        storage: v.vm.storage.name, content: 'images', shared: v.vm.storage.shared,
-        nodes: v.vm.storage.shared ? v.nodes : [v.vm.sourceNode],
-      })),
-      ...cloneChecks,
-    ].reduce(mergeStorageChecks, []))),
-    '',
-    ...(pools.length === 0 ? ['- `/vms`, not a pool: the machine templates name no Proxmox pool, so clones join none.'] : [
-      `- ${list(pools.map((p) => code(`/pool/${p}`)))}, not \`/vms\`: ${unpooled ? 'the machine templates that name a Proxmox pool' : 'every machine template names a Proxmox pool'}`,
-      '  (`pool`), so each clone joins it as it is created (Proxmox checks `VM.Allocate` on the pool), and the token administers',
-      `  the VMs of ${pools.length > 1 ? 'these pools' : 'this pool'} only, not every VM of the Proxmox cluster, as CAPMOX's own least-privilege table has it. The`,
-      `  \`pveum pool list\` line creates ${pools.length > 1 ? 'each pool' : 'the pool'} only when missing (a nested pool \`a/b\` needs \`a\` first).`
-        + (unpooled ? ' The machine sets without a pool still need `PVEVMAdmin` on `/vms`.' : ''),
-    ]),
-    `- ${code(iso)}: CAPMOX uploads each machine's NoCloud ISO (its machine config, cluster PKI included on`,
-    '  control planes) to the first storage with `iso` content the token can see on the target node, and',
-    `  attaches it on \`ide0\`: every node in ${code('proxmox.allowedNodes')} needs it, and the token sees this one only.`,
-    cloneStorages.length === 0
-      ? `- ${list(targets.map(code))}: Datastore.AllocateSpace for the full clones, which land on their template's storage.`
-      : `- ${list(targets.filter((d) => d !== iso).map(code))}: Datastore.AllocateSpace where the clones are written, which is all Proxmox checks: `
-        + '`cloneStorage` for the full clones that name one, else their template\'s storage (linked clones always).',
+    ...block('sh', [...commands, ...storages, ...(network ? bridgeChecks(bridges) : [])]),
+    ...(secretName !== undefined ? ['', ...credentialsLines(cluster, secretName, node)] : []),
   ];
-  // Only with more than one untagged NIC of default MTU, so such clusters keep their runbook.
-  if (usesNetworkOptions(bridges)) {
-    out.push(
-      '',
-      `The bridges ${list(bridges.map((b) => code(b.bridge)))} must exist on every node their machines may land on, be`,
-      'VLAN-aware where a NIC on them is tagged (`bridge-vlan-aware yes` in `/etc/network/interfaces`; Proxmox',
-      'tags a NIC only on a VLAN-aware bridge), and carry the MTU their NICs are given: a NIC MTU above the',
-      'bridge\'s drops the larger frames. PVESDNUser on a bridge covers its VLANs (the ACL propagates).',
-      '',
-      onNode(node, 'any node will do: `pvesh` answers for every node'),
-      '',
-      ...block('sh', bridgeChecks(bridges)),
-    );
-  }
-  if (secretName !== undefined) {
-    const namespace = cluster.namespace;
-    // The CA is copied beside the credentials the command writes, outside the repository, where no
-    // `git add` picks it up; /etc/pve is the same on every node, so the node above will do.
-    const ca = '"$HOME/.config/cdk8s-talos-proxmox/pve-root-ca.pem"';
-    out.push(
-      '',
-      `Then the Secret ${code(secretName)} in ${code(namespace)}, as in ${projectReadme('proxmox-credentials', 'Proxmox credentials')}.`,
-      `With sops and a \`.sops.yaml\` (Flux), the command writes it encrypted to \`secrets/${cluster.clusterName}/proxmox-credentials.sops.yaml\`:`,
-      'commit that. Without sops (Fleet, plain kubectl) it writes plain text outside the repository only',
-      `(\`~/.config/cdk8s-talos-proxmox/${cluster.clusterName}/\`, or \`--out\`): \`kubectl apply -f\` it, then delete the file.`,
-      `The Proxmox CA (${code('/etc/pve/pve-root-ca.pem')}, the same on every node) is copied from ${node} first, so CAPMOX`,
-      'verifies the API\'s certificate; without it the Secret says `insecure: "true"`.',
-      '',
-      WORKSTATION,
-      '',
-      ...block('sh', [
-        'mkdir -p ~/.config/cdk8s-talos-proxmox',
-        `scp ${sh(`root@${node}:/etc/pve/pve-root-ca.pem`)} ${ca}   # adapt: ${node}'s address if its name does not resolve`,
-        'export PROXMOX_URL=https://<proxmox host>:8006     # adapt: no /api2/json',
-        `export PROXMOX_TOKEN=${sh(`${user}!${TOKEN_NAME}`)}`,
-        'export PROXMOX_SECRET=\'<token secret>\'             # printed by `pveum user token add` above',
-        `export PROXMOX_ROOT_CA_FILE=${ca}`,
-        `npm run credentials -- ${sh(cluster.clusterName)}`,
-      ]),
-    );
-  }
-  return out;
+}
+
+/**
+ * The cluster's credentials Secret: the Proxmox CA copied from `node`, then `npm run credentials`
+ * with the token's variables. The CA goes beside the credentials the command writes, outside the
+ * repository, where no `git add` picks it up; /etc/pve is the same on every node, so any will do.
+ */
+function credentialsLines(cluster: TalosCluster, secretName: string, node: string): string[] {
+  const name = cluster.clusterName;
+  const ca = '"$HOME/.config/cdk8s-talos-proxmox/pve-root-ca.pem"';
+  return [
+    `Then the Secret ${code(secretName)}; the command says what to do with the file it writes (${aboutLink('why', ABOUT.credentials)}).`,
+    '',
+    WORKSTATION,
+    '',
+    ...block('sh', [
+      'mkdir -p ~/.config/cdk8s-talos-proxmox',
+      `scp ${sh(`root@${node}:/etc/pve/pve-root-ca.pem`)} ${ca}   # adapt: ${node}'s address if its name does not resolve`,
+      ...tokenVariables(proxmoxUser(cluster)),
+      `export PROXMOX_ROOT_CA_FILE=${ca}`,
+      `npm run credentials -- ${sh(name)}`,
+    ]),
+  ];
 }
 
 /**
@@ -499,7 +631,7 @@ function proxmoxSection(cluster: TalosCluster, vms: readonly TemplateVmUsers[]):
  * `pvesh get /cluster/nextid --vmid` checks the whole Proxmox VE cluster (VMs and containers share
  * IDs); `qm config` runs on the template's own node.
  */
-function templateBuild(cluster: TalosCluster, vm: TemplateVm, name: string, imageUrl: string, agent: boolean): string[] {
+function templateBuild(vm: TemplateVm, bridge: string, name: string, imageUrl: string, agent: boolean): string[] {
   const id = vm.templateId;
   // The body stays unindented, so each line reads (and greps) as the command it is.
   return [
@@ -518,7 +650,7 @@ function templateBuild(cluster: TalosCluster, vm: TemplateVm, name: string, imag
     'xz -d -f "$IMAGE.xz"',
     `qm create ${id} --name ${name} --ostype l26 --machine q35 --cpu host \\`,
     '  --cores 2 --memory 2048 --balloon 0 --hotplug network,disk,usb \\',
-    `  --scsihw virtio-scsi-pci --net0 ${sh(`virtio,bridge=${cluster.bridge}`)}${agent ? ' --agent enabled=1' : ''}`,
+    `  --scsihw virtio-scsi-pci --net0 ${sh(`virtio,bridge=${bridge}`)}${agent ? ' --agent enabled=1' : ''}`,
     `qm set ${id} --scsi0 ${sh(`${vm.storage.name}:0,import-from=`)}"$IMAGE"`,
     `qm set ${id} --boot order=scsi0`,
     `qm template ${id}`,
@@ -527,65 +659,112 @@ function templateBuild(cluster: TalosCluster, vm: TemplateVm, name: string, imag
   ];
 }
 
-function templateSection(cluster: TalosCluster, vms: readonly TemplateVmUsers[]): string[] {
-  const version = cluster.talosVersion;
-  const out = [
-    `One template VM per ${code('templateId')}, from the Image Factory nocloud disk image its config declares`,
-    `(${code('template.image')}: Talos ${version} and the schematic its machines boot). CAPMOX sets each clone's size and`,
-    'grows its disk; the template needs no cloud-init drive, since CAPMOX attaches its own NoCloud ISO on `ide0`.',
-    'Each build runs in a subshell with `set -e`: it stops at the first failing command, and it is safe to',
-    're-run: a VM ID that already holds this template is left alone, any other VM under that ID stops the build.',
-  ];
-  for (const tvm of vms) {
-    const { vm } = tvm;
-    const schematic = tvm.users[0].schematic;
-    const conflicting = tvm.users.filter((u) => u.schematic.id !== schematic.id);
-    const yaml = schematic.toYaml().trimEnd().split('\n');
-    const agent = schematic.hasExtension(QEMU_GUEST_AGENT_EXTENSION);
-    const others = tvm.nodes.filter((n) => n !== vm.sourceNode);
-    out.push(
-      '',
-      `### Template VM ${vm.templateId} on ${vm.sourceNode}`,
-      '',
-      `Used by the ${list(tvm.users.map((u) => u.what))}. Disk on ${vm.storage.shared ? 'shared' : 'node-local'} storage ${code(vm.storage.name)}`
-        + (vm.storage.shared
-          ? `${others.length > 0 ? `, so CAPMOX may clone it on ${list(others.map(code))} too` : ''}.`
-          : `: every clone stays on ${code(vm.sourceNode)}.`)
-        + ` Schematic ${code(schematic.id)}:`,
-      '',
-    );
-    if (conflicting.length > 0) {
-      // Synth refuses this; should it ever pass, the runbook must not quietly build one image for both.
-      out.push(
-        `> **CONFLICT: one template VM, two images.** ${list(conflicting.map((u) => `the ${u.what} boots schematic ${code(u.schematic.id)}`))},`,
-        `> not ${code(schematic.id)}. A template VM holds one disk image: give ${conflicting.length > 1 ? 'them their' : 'it its'} own \`templateId\` and build it from`,
-        ...conflicting.map((u) => `> ${u.schematic.diskImageUrl(version)}`),
-        '',
-      );
-    }
-    out.push(
-      ...block('yaml', yaml),
-      '',
-      'The Image Factory must answer with the same ID (any machine with internet access will do).',
-      '',
-      WORKSTATION,
-      '',
-      ...block('sh', heredoc('curl -fsS -X POST --data-binary @- https://factory.talos.dev/schematics', yaml)),
-      '',
-      onNode(vm.sourceNode, `the template's ${code('sourceNode')}`),
-      '',
-      ...block('sh', templateBuild(cluster, vm, templateVmName(version, schematic), schematic.diskImageUrl(version), agent)),
-      '',
-      '- `--scsihw virtio-scsi-pci` is "VirtIO SCSI"; "VirtIO SCSI single" hangs the bootstrap.',
-      '- `--balloon 0` and no memory hotplug: Talos does not see memory added later.',
-      agent
-        ? `- \`--agent enabled=1\`: the image has ${code(QEMU_GUEST_AGENT_EXTENSION)}, and CAPMOX waits for the agent.`
-        : `- No \`--agent\`: the image lacks ${code(QEMU_GUEST_AGENT_EXTENSION)}; the machine templates skip CAPMOX's agent check.`,
-    );
-  }
-  return out;
+/** Whether two machine sets boot the same image: one Talos release, one schematic. */
+function sameImage(a: TemplateVmUser, b: TemplateVmUser): boolean {
+  return a.talosVersion === b.talosVersion && a.schematic.id === b.schematic.id;
 }
 
+/** Where a template VM's disk is, and so where its clones may land: `shared storage `ceph-vm`, cloned on …`. */
+function templateDisk(vm: TemplateVm, nodes: readonly string[]): string {
+  const others = nodes.filter((n) => n !== vm.sourceNode);
+  return vm.storage.shared
+    ? `shared storage ${code(vm.storage.name)}${others.length > 0 ? `, so CAPMOX may clone it on ${list(others.map(code))} too` : ''}`
+    : `node-local storage ${code(vm.storage.name)}: every clone stays on ${code(vm.sourceNode)}`;
+}
+
+/**
+ * The build of one template VM in {@link TEMPLATE_BUILDS}: its image and disk, its schematic (to
+ * check against the Image Factory), the re-runnable build on its source node, and the clusters
+ * that clone it. It is built from the image of its first user; a machine set of any cluster that
+ * boots another one is shown as a conflict (synth refuses it), never built as the same VM.
+ */
+function templateVmBuild(t: FleetTemplateVm): string[] {
+  const { vm } = t;
+  const image = t.uses[0].use.users[0];
+  const { talosVersion: version, schematic } = image;
+  const conflicting = t.uses.flatMap(({ cluster, use }) => use.users.filter((u) => !sameImage(u, image)).map((u) => ({ cluster, u })));
+  const nodes = [...new Set(t.uses.flatMap(({ use }) => use.nodes))];
+  const bridges = [...new Set(t.uses.map(({ cluster }) => cluster.bridge))];
+  const yaml = schematic.toYaml().trimEnd().split('\n');
+  const name = templateVmName(version, schematic);
+  return [
+    `## ${templateHeading(vm)}`,
+    '',
+    `Talos ${version}, schematic ${code(schematic.id)}, as VM ${code(name)}. Disk on ${templateDisk(vm, nodes)}.`,
+    ...(bridges.length > 1 ? [
+      `Its clusters use the bridges ${list(bridges.map(code))}; the template's \`net0\` is on the first, and CAPMOX gives each clone the NICs of its machine template.`,
+    ] : []),
+    '',
+    // Synth refuses this; should it ever pass, the runbook must not quietly build one image for both.
+    ...(conflicting.length > 0 ? [
+      `> **CONFLICT: one template VM, two images.** ${list(conflicting.map(({ cluster, u }) => `the ${u.what} of ${cluster.clusterName} boots Talos ${u.talosVersion}, schematic ${code(u.schematic.id)}`))},`,
+      `> not this image. A template VM holds one disk image: give ${conflicting.length > 1 ? 'them their' : 'it its'} own \`templateId\` and build it from`,
+      ...conflicting.map(({ u }) => `> ${u.schematic.diskImageUrl(u.talosVersion)}`),
+      '',
+    ] : []),
+    ...block('yaml', yaml),
+    '',
+    'The Image Factory must answer with the same ID (any machine with internet access will do).',
+    '',
+    WORKSTATION,
+    '',
+    ...block('sh', heredoc('curl -fsS -X POST --data-binary @- https://factory.talos.dev/schematics', yaml)),
+    '',
+    onNode(vm.sourceNode, `the template's ${code('sourceNode')}`),
+    '',
+    ...block('sh', templateBuild(vm, bridges[0], name, schematic.diskImageUrl(version), schematic.hasExtension(QEMU_GUEST_AGENT_EXTENSION))),
+    '',
+    `Cloned by ${t.uses.length > 1 ? `these ${t.uses.length} clusters` : 'this cluster'}:`,
+    '',
+    ...t.uses.map(({ cluster }) => `- ${distLink(cluster.clusterName, `${cluster.clusterName}/RUNBOOK.md`)}`),
+  ];
+}
+
+/**
+ * The template VM builds of every cluster, `dist/management/TEMPLATES.md`: one section per
+ * template VM (VM ID and source node, the heading the cluster runbooks link to), whatever number
+ * of clusters clone it, so a fleet sharing one template VM has one build, not one per cluster.
+ * Deterministic: the same clusters give byte-identical text.
+ */
+export function templateBuilds(clusters: readonly TalosCluster[]): string {
+  return [
+    '# Template VMs',
+    '',
+    'Generated by `cdk8s synth` from the cluster files; do not edit. Every Proxmox template VM the clusters clone,',
+    'each built once, before the first cluster that clones it is applied; each cluster runbook (step 3) links to the',
+    'ones it needs.',
+    '',
+    'One template VM per `templateId`, from the Image Factory nocloud disk image its config declares (`template.image`:',
+    'a Talos release and the schematic its machines boot). CAPMOX sets each clone\'s size and grows its disk; the',
+    'template needs no cloud-init drive, since CAPMOX attaches its own NoCloud ISO on `ide0`. Each build runs in a',
+    'subshell with `set -e`: it stops at the first failing command, and it is safe to re-run: a VM ID that already',
+    'holds this template is left alone, any other VM under that ID stops the build.',
+    '',
+    '- `--scsihw virtio-scsi-pci` is "VirtIO SCSI"; "VirtIO SCSI single" hangs the bootstrap.',
+    '- `--balloon 0` and no memory hotplug: Talos does not see memory added later.',
+    `- \`--agent enabled=1\` only when the image has ${code(QEMU_GUEST_AGENT_EXTENSION)}, and CAPMOX then waits for the agent;`,
+    '  the machine templates of an image without it skip CAPMOX\'s agent check.',
+    '',
+    ...fleetTemplateVms(clusters).flatMap((t) => [...templateVmBuild(t), '']),
+  ].join('\n');
+}
+
+/** Step 3: the template VMs the cluster clones, each a link to its build in {@link TEMPLATE_BUILDS}, with the machine sets that clone it. */
+function templateSection(vms: readonly TemplateVmUsers[]): string[] {
+  const item = ({ vm, users }: TemplateVmUsers) => {
+    const image = users[0];
+    const conflict = users.some((u) => !sameImage(u, image)) ? ' **CONFLICT: one template VM, two images**, see its build' : '';
+    return `- ${distLink(`VM ${vm.templateId} on ${vm.sourceNode}`, TEMPLATE_BUILDS, templateHeading(vm))} ${code(templateVmName(image.talosVersion, image.schematic))}, `
+      + `${vm.storage.shared ? 'shared' : 'node-local'} storage ${code(vm.storage.name)}: the ${list(users.map((u) => u.what))}${conflict}`;
+  };
+  return [
+    'Each built once for all the clusters that clone it:',
+    '',
+    ...vms.map(item),
+  ];
+}
+
+/** The Longhorn step of a cluster with a Longhorn pool: its pools' images, the privileged namespace, the data path. */
 function longhornSection(cluster: TalosCluster, kubeconfig: string, applyStep: number): string[] {
   const pools = cluster.workerPools.filter((p) => p.longhorn);
   const ns = LONGHORN_NAMESPACE;
@@ -619,6 +798,11 @@ function longhornSection(cluster: TalosCluster, kubeconfig: string, applyStep: n
   return out;
 }
 
+/**
+ * The last step: apply (the GitOps agent does; without one, these commands), wait, then check the
+ * VIP, the providerIDs, the Machines' nodes and the etcd members. What each wait and check means is
+ * said once, in the management runbook ({@link aboutClusterRunbooks}).
+ */
 function applySection(cluster: TalosCluster, options: ClusterRunbookOptions, kubeconfig: string): string[] {
   const name = cluster.clusterName;
   const ns = cluster.namespace;
@@ -628,21 +812,17 @@ function applySection(cluster: TalosCluster, options: ClusterRunbookOptions, kub
   const talosconfig = `${name}.talosconfig`;
   const cpSelector = `${CLUSTER_NAME_LABEL}=${name},${CONTROL_PLANE_LABEL}`;
   return [
-    `Commit and push ${code(options.sourceFile)} and ${code(`dist/${name}/`)}; the GitOps agent applies the folder`,
-    `(${projectReadme('how-dist-reaches-the-management-cluster', 'How dist/ reaches the management cluster')}, installs Flux or Fleet`,
-    'and applies `dist/management/` once), and the add-on renders it uses from `dist/_addons/` (shared by the clusters',
-    `of namespace ${code(ns)} whose values render alike, selected by the Cluster's labels). Without an agent, apply them`,
-    'yourself; server-side, since the resource-set ConfigMaps are large.',
+    `Commit and push ${code(options.sourceFile)} and ${code(`dist/${name}/`)}: the GitOps agent applies them. Without one:`,
     '',
     WORKSTATION,
     '',
     ...block('sh', [
-      ...cluster.addonRenders.map((r) => `kubectl apply --server-side -f dist/${ADDONS_OUTPUT}/${ns}/${r}.k8s.yaml`),
-      `kubectl apply --server-side -f dist/${name}/`,
+      'kubectl apply --server-side \\',
+      ...cluster.addonRenders.map((r) => `  -f dist/${ADDONS_OUTPUT}/${ns}/${r}.k8s.yaml \\`),
+      `  -f dist/${name}/`,
     ]),
     '',
-    `Wait for the first control plane, take the kubeconfig, then wait for all of ${name} (when a wait times out,`,
-    `\`clusterctl describe cluster ${name} -n ${ns}\` says where it stands).`,
+    `Then wait, and check the VIP from kind, the providerIDs, the Machines' nodes and etcd (${aboutLink('what to look for', ABOUT.apply)}):`,
     '',
     WORKSTATION,
     '',
@@ -651,68 +831,41 @@ function applySection(cluster: TalosCluster, options: ClusterRunbookOptions, kub
       `clusterctl get kubeconfig ${name} -n ${ns} > ${kubeconfig}`,
       `kubectl wait -n ${ns} ${tcpRes} --for=condition=Ready --timeout=30m`,
       `kubectl wait -n ${ns} ${clusterRes} --for=condition=Available --timeout=30m`,
-    ]),
-    '',
-    '`Available` on the Cluster needs the infrastructure, the control plane, every pool and the API through the VIP;',
-    '`Ready` on the TalosControlPlane needs every control-plane machine ready. Once the first control plane has',
-    'booted, the management cluster must reach the VIP:',
-    '',
-    WORKSTATION,
-    '',
-    ...block('sh', [
       `docker exec ${MANAGEMENT_CLUSTER_NAME}-control-plane timeout 3 bash -c ${sh(`</dev/tcp/${cluster.endpoint}/${cluster.endpointPort}`)} && echo reachable`,
-    ]),
-    '',
-    'Every node must carry `proxmox://<uuid>`; `talos://nocloud/<ip>` or an empty column means the Talos CCM',
-    'did not get the provider ID from CAPMOX, and its Machine never gets a node.',
-    '',
-    WORKSTATION,
-    '',
-    ...block('sh', [
       `kubectl --kubeconfig ${kubeconfig} get nodes -o custom-columns=NAME:.metadata.name,PROVIDERID:.spec.providerID`,
       `kubectl get ${machines} -n ${ns} -l ${CLUSTER_NAME_LABEL}=${name} -o custom-columns=NAME:.metadata.name,NODE:.status.nodeRef.name,PROVIDERID:.spec.providerID,PHASE:.status.phase`,
-    ]),
-    '',
-    `The talosconfig (Secret ${code(`${name}-talosconfig`)}, key \`talosconfig\`, written by CABPT) and, with talosctl`,
-    `${cluster.talosVersion}, the etcd members: one per control-plane Machine, since a Machine can be ready while its`,
-    'etcd member never joined.',
-    '',
-    WORKSTATION,
-    '',
-    ...block('sh', [
       `kubectl get secret -n ${ns} ${name}-talosconfig -o jsonpath='{.data.talosconfig}' | base64 -d > ${talosconfig}`,
       `CP_IP=$(kubectl get ${machines} -n ${ns} -l ${cpSelector} -o jsonpath='{.items[0].status.addresses[?(@.type=="InternalIP")].address}')`,
       `talosctl --talosconfig ${talosconfig} -e "$CP_IP" -n "$CP_IP" etcd members`,
     ]),
     '',
-    `Back up the Secrets ${list([`${name}-talos`, `${name}-ca`, `${name}-talosconfig`].map(code))} of namespace ${code(ns)}: they exist only`,
-    'on the management cluster.',
+    `Back up the Secrets ${list([`${name}-talos`, `${name}-ca`, `${name}-talosconfig`].map(code))} of namespace ${code(ns)}.`,
   ];
 }
 
-/** Step 1 of a cluster's runbook: the management cluster, set up once by its own runbook. */
-function managementLinkSection(cluster: TalosCluster): string[] {
+/** Step 1 of a cluster's runbook: the management cluster, set up once by its own runbook (which lists what it must reach of each cluster). */
+function managementLinkSection(): string[] {
   return [
-    'Once per management cluster, not per workload cluster: kind, `clusterctl init` with the pinned providers and',
-    `the GitOps agent, in [the management runbook](${MANAGEMENT_RUNBOOK_LINK}). For ${cluster.clusterName}, its host must reach the`,
-    `node addresses ${cluster.addresses.map(code).join(', ')} (Talos API, TCP 50000) and the VIP`,
-    `${code(`${cluster.endpoint}:${cluster.endpointPort}`)}; the last step checks the VIP from inside kind.`,
+    `Once for all clusters: ${distLink('the management runbook', MANAGEMENT_RUNBOOK)}.`,
   ];
 }
 
 /**
  * The day-0 runbook of one cluster: the exact commands that take an empty Proxmox VE and a
- * workstation to this cluster running, with every value (names, versions, schematic IDs, image
- * URLs, template VM IDs, nodes, storages, bridge, VIP, namespace, credentials Secret) taken from the
- * cluster construct and lib/core/stack.ts, so the runbook cannot drift from the manifests beside it.
+ * workstation to this cluster running, with every value (names, versions, template VM IDs, nodes,
+ * storages, bridges, VIP, namespace, credentials Secret) taken from the cluster construct and
+ * lib/core/stack.ts, so the runbook cannot drift from the manifests beside it.
  *
  * Sections: 1 the management cluster (a link to `dist/management/RUNBOOK.md`, {@link managementRunbook}),
- * 2 Proxmox API user and token with least privilege, and a check of the storages on every node,
- * 3 one template VM per `templateId`, 4 Longhorn (only when a pool has `longhorn`), then apply
- * and verify. Only what Proxmox knows and the project cannot (the API URL, the token secret) is
- * left to the reader, marked `adapt`. Every command block is preceded by the machine it runs on (a
- * Proxmox node's root shell or the workstation, in this repository), and every link resolves inside
- * the repository: the runbook is read on GitHub or in a clone, where nothing beside it exists.
+ * 2 Proxmox API user and token with least privilege, a check of the storages on every node, and the
+ * credentials Secret, 3 the template VMs it clones (links to their builds in
+ * `dist/management/TEMPLATES.md`, {@link templateBuilds}, shared by the fleet), 4 Longhorn (only when
+ * a pool has `longhorn`), then apply and verify. Only the cluster's own commands are here; what a
+ * step is for is said once, in the management runbook, which each step links to. Only what Proxmox
+ * knows and the project cannot (the API URL, the token secret) is left to the reader, marked
+ * `adapt`. Every command block is preceded by the machine it runs on (a Proxmox node's root shell
+ * or the workstation, in this repository), and every link resolves inside the repository: the
+ * runbook is read on GitHub or in a clone, where nothing beside it exists.
  *
  * Deterministic: the same cluster gives byte-identical text.
  */
@@ -722,29 +875,21 @@ export function clusterRunbook(cluster: TalosCluster, options: ClusterRunbookOpt
   const longhorn = cluster.workerPools.some((p) => p.longhorn);
   const applyStep = longhorn ? 5 : 4;
   const sections: { title: string; body: string[] }[] = [
-    { title: 'Management cluster', body: managementLinkSection(cluster) },
+    { title: 'Management cluster', body: managementLinkSection() },
     { title: 'Proxmox API user and token', body: proxmoxSection(cluster, vms) },
-    { title: `Talos template VM${vms.length > 1 ? 's' : ''}`, body: templateSection(cluster, vms) },
+    { title: `Talos template VM${vms.length > 1 ? 's' : ''}`, body: templateSection(vms) },
     // Numbered only when present, so the apply step is 5 with Longhorn and 4 without.
     ...(longhorn ? [{ title: 'Storage: Longhorn', body: longhornSection(cluster, kubeconfig, applyStep) }] : []),
     { title: 'Apply and verify', body: applySection(cluster, options, kubeconfig) },
   ];
-  const credentials = cluster.credentialsSecret !== undefined
-    ? `Secret ${code(cluster.credentialsSecret)}`
-    : 'the provider\'s global credentials';
   return [
     `# Runbook: ${cluster.clusterName}`,
     '',
-    `Generated by \`cdk8s synth\` from ${code(options.sourceFile)}; do not edit. Day 0 of this cluster, in order;`,
-    `${projectReadme('day-0-create-the-management-cluster-and-prepare-proxmox', 'Day 0')}, explains the steps. Each command`,
-    'block says where it runs: in a root shell on a Proxmox node (`pveum`, `pvesh`, `qm`), or on your workstation,',
-    'in a clone of this repository with `npm ci` done (kind, clusterctl, kubectl, talosctl, npm).',
+    `Generated by \`cdk8s synth\` from ${code(options.sourceFile)}; do not edit. Day 0 of this cluster, in order`,
+    `(${distLink('why each step', MANAGEMENT_RUNBOOK, ABOUT_CLUSTER_RUNBOOKS)}).`,
     '',
     `- namespace ${code(cluster.namespace)}, Kubernetes ${cluster.kubernetesVersion}, Talos ${cluster.talosVersion}`,
-    `- VIP ${code(`${cluster.endpoint}:${cluster.endpointPort}`)}, node addresses ${cluster.addresses.map(code).join(', ')}, bridge ${code(cluster.bridge)}`,
     ...networkFacts(cluster),
-    `- Proxmox nodes ${list(cluster.allowedNodes.map(code))}; ISO storage ${code(cluster.isoStorage)}; credentials: ${credentials}`,
-    `- add-on renders (\`dist/${ADDONS_OUTPUT}/${cluster.namespace}/\`): ${list(cluster.addonRenders.map(code))}`,
     '',
     ...sections.flatMap((s, i) => [`## ${i + 1}. ${s.title}`, '', ...s.body, '']),
   ].join('\n');

@@ -12,7 +12,7 @@ import { GitopsConfig, loadGitopsConfig } from './config/gitops';
 import { checkFleet } from './fleet';
 import { FLEET_PAGE, fleetPage } from './fleet-page';
 import { manifestFile, OutputFile, toYamlStream } from './output';
-import { clusterRunbook, managementRunbook } from './runbook';
+import { clusterRunbook, managementRunbook, TEMPLATE_BUILDS, templateBuilds } from './runbook';
 
 /** The result of a synth: the files to publish and the warnings to print. */
 export interface SynthResult {
@@ -100,6 +100,7 @@ export function synthesize(options: SynthOptions): SynthResult {
   warnings.push(...fleetWarnings.map(formatDiagnostic));
   const sourceFiles = new Map(built.map(({ cluster, source }) => [cluster.clusterName, source.file]));
   files.push({ path: `${MANAGEMENT_OUTPUT}/RUNBOOK.md`, content: managementRunbook(built.map((b) => b.cluster), { sourceFiles }) });
+  files.push({ path: TEMPLATE_BUILDS, content: templateBuilds(built.map((b) => b.cluster)) });
   // At the root of dist/: a file, so it never meets a cluster folder (cluster names are DNS labels, without a dot).
   files.push({ path: FLEET_PAGE, content: fleetPage(built.map((b) => b.cluster), { sourceFiles }) });
   for (const { chart } of management) {
