@@ -9,8 +9,6 @@
  */
 import { isDeepStrictEqual } from 'util';
 import * as semver from 'semver';
-import * as YAML from 'yaml';
-import { OutputFile } from '../app/output';
 import { AUTOSCALER_MAX_ANNOTATION, AUTOSCALER_MIN_ANNOTATION } from '../constructs/worker-pool';
 import { quote } from '../core/errors';
 import { describeObject, KubeObject } from '../core/kube-object';
@@ -19,6 +17,9 @@ import { formatIp, IpRange, parseIpRange } from '../core/network';
 import { API, CustomKind } from '../core/stack';
 import { CelValidator } from '../gate/cel';
 import { IMAGE_FACTORY, nocloudDiskImageUrl } from '../talos/schematic';
+import { keyText, ObjectIndex, objectKey, PlanTree, TreePair } from './trees';
+
+export { indexObjects } from './trees';
 
 /** How bad a finding is; everything but `warning` fails the plan unless allowed. */
 export enum FindingKind {
@@ -144,32 +145,11 @@ interface PlanSpec {
 
 type Obj = KubeObject & { spec?: PlanSpec; data?: Record<string, string> };
 
-interface Entry {
-  readonly folder: string;
-  readonly object: Obj;
-}
-
-function groupOf(apiVersion: string): string {
-  return apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
-}
+type Index = ObjectIndex<Obj>;
 
 /** Identity of an object as the API server sees it: a new apiVersion of the same group is the same object. */
 function keyOf(o: KubeObject): string {
-  return `${groupOf(o.apiVersion)}|${o.kind}|${o.metadata.namespace ?? ''}|${o.metadata.name}`;
-}
-
-/** Every object of an output tree, by identity; only manifests (`*.yaml`) count. */
-export function indexObjects(files: readonly OutputFile[]): Map<string, Entry> {
-  const out = new Map<string, Entry>();
-  for (const f of [...files].sort((a, b) => compareText(a.path, b.path))) {
-    if (!/\.ya?ml$/.test(f.path)) continue;
-    const folder = f.path.split('/')[0];
-    for (const doc of YAML.parseAllDocuments(f.content)) {
-      const object = doc.toJS() as Obj | null;
-      if (object?.kind && object.metadata?.name) out.set(keyOf(object), { folder, object });
-    }
-  }
-  return out;
+  return keyText(objectKey(o));
 }
 
 function show(v: unknown): string {
@@ -218,13 +198,17 @@ const IMMUTABLE_TEMPLATES: Record<string, string> = {
 
 /**
  * Compares two output trees (the dist/ at a git ref and a fresh synth, usually) and explains
- * the difference per folder.
+ * the difference per folder. Files with the same text in both trees are read and parsed only when
+ * the plan needs their objects (lib/plan/trees.ts); the plan is the same as with every file parsed.
  *
  * @param cel validator for the CRDs' transition rules (`oldSelf`)
+ * @param options.readAll parse every file of both trees (what the shortcut is tested against)
  */
-export function computePlan(before: readonly OutputFile[], after: readonly OutputFile[], cel: CelValidator = new CelValidator()): Plan {
-  const old = indexObjects(before);
-  const next = indexObjects(after);
+export function computePlan(before: PlanTree, after: PlanTree, cel: CelValidator = new CelValidator(), options: { readAll?: boolean } = {}): Plan {
+  return new TreePair<Obj>(before, after, options).run((old, next) => planOf(old, next, cel));
+}
+
+function planOf(old: Index, next: Index, cel: CelValidator): Plan {
   const folders = new Map<string, {
     created: string[]; changed: ObjectChange[]; deleted: string[]; rollouts: Rollout[]; scaling: string[]; findings: Finding[];
   }>();
@@ -284,7 +268,7 @@ export function computePlan(before: readonly OutputFile[], after: readonly Outpu
 }
 
 /** A MachineDeployment of a spread pool: pinned to one node by its machine template, named `<pool>-<node in lower case>`. */
-function spreadMember(md: Obj, index: Map<string, Entry>): { pool: string; node: string } | undefined {
+function spreadMember(md: Obj, index: Index): { pool: string; node: string } | undefined {
   const template = findObject(index, md, 'ProxmoxMachineTemplate', md.spec?.template?.spec?.infrastructureRef?.name);
   const nodes = template?.spec?.template?.spec?.allowedNodes;
   if (!Array.isArray(nodes) || nodes.length !== 1 || typeof nodes[0] !== 'string') return undefined;
@@ -298,7 +282,7 @@ function spreadMember(md: Obj, index: Map<string, Entry>): { pool: string; node:
  * deployments were created, deleted or rescaled: `spread pool homelab-w: 4 → 6 machine(s); K8S0 2 → 2,
  * K8S1 2 → 2, K8S2 (new) 2`. Each node's own line follows among the pools' scaling.
  */
-function spreadScaling(folder: string, old: Map<string, Entry>, next: Map<string, Entry>): string[] {
+function spreadScaling(folder: string, old: Index, next: Index): string[] {
   type Side = { node: string; size: string; count: number };
   const pools = new Map<string, { before: Side[]; after: Side[] }>();
   const size = (md: Obj): { size: string; count: number } => {
@@ -443,7 +427,7 @@ const stringsOf = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x 
  * Day-2 edits of a Cluster or ProxmoxCluster that the webhooks accept but the running cluster
  * cannot follow (REJECTED) or that the plan cannot prove harmless (UNSAFE), STACK.md §9.6, §7.
  */
-function clusterFindings(prev: Obj, object: Obj, old: Map<string, Entry>, next: Map<string, Entry>): Finding[] {
+function clusterFindings(prev: Obj, object: Obj, old: Index, next: Index): Finding[] {
   if (object.kind === 'InClusterIPPool') return poolShrinkFindings(prev, object);
   if (object.kind !== 'Cluster' && object.kind !== 'ProxmoxCluster') return [];
   const out: Finding[] = [];
@@ -586,13 +570,13 @@ function controlPlaneReplicaFindings(id: string, cluster: string, before: unknow
 }
 
 /** A template that `from` references by name, in `from`'s namespace (references carry no group). */
-function findObject(index: Map<string, Entry>, from: Obj, kind: CustomKind, name: unknown): Obj | undefined {
+function findObject(index: Index, from: Obj, kind: CustomKind, name: unknown): Obj | undefined {
   if (typeof name !== 'string') return undefined;
-  return index.get(`${API[kind].group}|${kind}|${from.metadata.namespace ?? ''}|${name}`)?.object;
+  return index.find({ group: API[kind].group, kind, namespace: `${from.metadata.namespace ?? ''}`, name })?.object;
 }
 
 /** Why a replaced template differs, in the fields of its spec. */
-function templateDiff(index: [Map<string, Entry>, Map<string, Entry>], from: [Obj, Obj], kind: CustomKind, names: [unknown, unknown]): string {
+function templateDiff(index: [Index, Index], from: [Obj, Obj], kind: CustomKind, names: [unknown, unknown]): string {
   const a = findObject(index[0], from[0], kind, names[0]);
   const b = findObject(index[1], from[1], kind, names[1]);
   const fields = a && b ? changedFields(a.spec, b.spec, 'spec').slice(0, 6) : [];
@@ -698,7 +682,7 @@ function patchReasons(before: Obj | undefined, after: Obj | undefined): string |
 }
 
 function controlPlaneRollout(
-  prev: Obj, tcp: Obj, old: Map<string, Entry>, next: Map<string, Entry>, plan: { rollouts: Rollout[]; scaling: string[]; findings: Finding[] },
+  prev: Obj, tcp: Obj, old: Index, next: Index, plan: { rollouts: Rollout[]; scaling: string[]; findings: Finding[] },
 ): void {
   const id = describeObject(tcp);
   const reasons: string[] = [];
@@ -723,7 +707,7 @@ function controlPlaneRollout(
 }
 
 function poolChanges(
-  prev: Obj, md: Obj, old: Map<string, Entry>, next: Map<string, Entry>, control: readonly Obj[],
+  prev: Obj, md: Obj, old: Index, next: Index, control: readonly Obj[],
   plan: { rollouts: Rollout[]; scaling: string[]; findings: Finding[] },
 ): void {
   const id = describeObject(md);
