@@ -3,16 +3,19 @@
 // source changes. Type-checking belongs to `npm test`; synth only needs the code, and a bundle
 // loads in a fraction of the time a TypeScript loader takes to transpile lib/ and imports/.
 //
+// `node scripts/app.js plan [args]` (`npm run plan`) runs scripts/plan.ts the same way, from a
+// bundle of its own (`plan-<hash>.js`), with the arguments after `plan`.
+//
 // TypeScript clusters (`clusters/<name>.ts`, or $CLUSTERS_DIR) are compiled into the same bundle:
 // its entry registers each one with lib/app/clusters.ts before main.ts runs, so they share one
 // copy of the constructs with the config-file clusters.
 //
-// The bundle is named by the sha256 of every source it is built from (main.ts, lib/, imports/, the
-// TypeScript under the clusters folder, package-lock.json for the bundled dependencies, the esbuild
-// version, this script), so it is never stale; it lives in the cache (`.cache/app/`, or
-// $CDK8S_TALOS_CACHE_DIR/app), which is safe to delete. Like every cache entry it starts with a
-// header holding the sha256 of the rest, checked before the bundle is loaded: a truncated or edited
-// bundle is rebuilt (one line on stderr says so), never run.
+// The bundle is named by the sha256 of every source it is built from (main.ts or scripts/plan.ts,
+// lib/, imports/, the TypeScript under the clusters folder, package-lock.json for the bundled
+// dependencies, the esbuild version, this script), so it is never stale; it lives in the cache
+// (`.cache/app/`, or $CDK8S_TALOS_CACHE_DIR/app), which is safe to delete. Like every cache entry
+// it starts with a header holding the sha256 of the rest, checked before the bundle is loaded: a
+// truncated or edited bundle is rebuilt (one line on stderr says so), never run.
 'use strict';
 const crypto = require('crypto');
 const fs = require('fs');
@@ -45,18 +48,28 @@ function sources(dir) {
     .sort();
 }
 
-function bundlePath() {
+/**
+ * What a bundle runs: main.ts (the synth app), or scripts/plan.ts (`npm run plan`), whose `cli`
+ * takes the arguments after `plan`.
+ */
+const ENTRIES = {
+  main: { file: path.join(root, 'main.ts'), run: (rel) => `require(${rel});` },
+  plan: { file: path.join(root, 'scripts', 'plan.ts'), run: (rel) => `require(${rel}).cli(process.argv.slice(3));` },
+};
+
+function bundlePath(entry) {
   const hash = crypto.createHash('sha256');
+  hash.update(entry);
   hash.update(require('esbuild/package.json').version);
   // This script: the build options and the entry format.
   hash.update(fs.readFileSync(__filename));
   // Bundled dependencies change with the lockfile.
   hash.update(fs.readFileSync(path.join(root, 'package-lock.json')));
   const clusterSources = fs.existsSync(clustersDir) ? sources(clustersDir) : [];
-  for (const file of [path.join(root, 'main.ts'), ...sources(path.join(root, 'lib')), ...sources(path.join(root, 'imports')), ...clusterSources]) {
+  for (const file of [ENTRIES[entry].file, ...sources(path.join(root, 'lib')), ...sources(path.join(root, 'imports')), ...clusterSources]) {
     hash.update(fromRoot(file)).update('\0').update(fs.readFileSync(file)).update('\0');
   }
-  return path.join(outDir, `main-${hash.digest('hex').slice(0, 16)}.js`);
+  return path.join(outDir, `${entry}-${hash.digest('hex').slice(0, 16)}.js`);
 }
 
 // The cache entry format of lib/core/cache.ts: a header line with the sha256 of the payload, then
@@ -118,17 +131,17 @@ function ensureBundle(out, build) {
   return out;
 }
 
-/** Bundles the entry (main.ts and the TypeScript clusters) and returns the code; removes older bundles. */
-function build(out) {
+/** Bundles an entry (main.ts or scripts/plan.ts, and the TypeScript clusters) and returns the code; removes older bundles of it. */
+function build(out, entry) {
   const esbuild = require('esbuild');
   const rel = (file) => JSON.stringify(`./${fromRoot(file)}`);
-  const entry = [
+  const code = [
     `const { registerClusterModule } = require(${rel(path.join(root, 'lib', 'app', 'clusters.ts'))});`,
     ...typescriptClusters().map((f) => `registerClusterModule(${JSON.stringify(fromRoot(f))}, () => require(${rel(f)}));`),
-    `require(${rel(path.join(root, 'main.ts'))});`,
+    ENTRIES[entry].run(rel(ENTRIES[entry].file)),
   ].join('\n');
   const result = esbuild.buildSync({
-    stdin: { contents: entry, resolveDir: root, sourcefile: 'synth-entry.js', loader: 'js' },
+    stdin: { contents: code, resolveDir: root, sourcefile: 'synth-entry.js', loader: 'js' },
     outfile: out,
     // In memory: ensureBundle stores it with its digest.
     write: false,
@@ -142,11 +155,11 @@ function build(out) {
     logLevel: 'error',
   });
   fs.mkdirSync(outDir, { recursive: true });
-  pruneBundles(out);
+  pruneBundles(out, entry);
   return Buffer.from(result.outputFiles[0].contents);
 }
 
-/** How many bundles the cache keeps: projects with another CLUSTERS_DIR (or its TypeScript) get their own. */
+/** How many bundles of each entry the cache keeps: projects with another CLUSTERS_DIR (or its TypeScript) get their own. */
 const KEPT_BUNDLES = 4;
 
 /**
@@ -154,9 +167,9 @@ const KEPT_BUNDLES = 4;
  * (the project's and a test's, say) does not rebuild each time. Only finished bundles: a `.tmp`
  * file may be another synth's bundle being written right now.
  */
-function pruneBundles(keep) {
+function pruneBundles(keep, entry) {
   const bundles = fs.readdirSync(outDir)
-    .filter((name) => /^main-[0-9a-f]+\.js$/.test(name) && path.join(outDir, name) !== keep)
+    .filter((name) => new RegExp(`^${entry}-[0-9a-f]+\\.js$`).test(name) && path.join(outDir, name) !== keep)
     .map((name) => {
       const file = path.join(outDir, name);
       try {
@@ -225,8 +238,10 @@ function runBundle(bundle) {
 }
 
 if (require.main === module) {
-  const out = bundlePath();
-  ensureBundle(out, () => build(out));
+  // The cdk8s CLI runs this script without arguments: main.ts.
+  const entry = process.argv[2] === 'plan' ? 'plan' : 'main';
+  const out = bundlePath(entry);
+  ensureBundle(out, () => build(out, entry));
   // The bundle runs from the cache; tell lib/paths.ts where the project is.
   process.env.CDK8S_TALOS_PROJECT_ROOT = root;
   // main.ts runs the same bundle on a worker thread for large fleets (lib/app/cluster-output.ts).

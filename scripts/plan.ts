@@ -20,7 +20,7 @@ import { UserError } from '../lib/core/errors';
 import { PROJECT_ROOT } from '../lib/core/paths';
 import { blockingFindings, computePlan, FindingKind } from '../lib/plan/plan';
 import { formatPlan } from '../lib/plan/report';
-import { filesAtRef, filesInDir } from '../lib/plan/sources';
+import { filesInDir, treeAtRef } from '../lib/plan/sources';
 
 const USAGE = 'usage: npm run plan -- [--ref <git revision>] [--committed <dir>] [--dist <dir>] [--allow-destructive] [--allow-rejected] [--allow-unsafe] [--json]';
 
@@ -123,7 +123,7 @@ export function main(argv: readonly string[], io: PlanIo): number {
 
 function run(argv: readonly string[], io: PlanIo): number {
   const opts = parseCommandLine(argv);
-  const before = filesAtRef(path.dirname(opts.committed), opts.ref, path.basename(opts.committed));
+  const before = treeAtRef(path.dirname(opts.committed), opts.ref, path.basename(opts.committed));
   let after;
   if (opts.dist) {
     after = filesInDir(path.resolve(opts.dist));
@@ -141,8 +141,14 @@ function run(argv: readonly string[], io: PlanIo): number {
   return blocking.length > 0 ? 1 : 0;
 }
 
-if (require.main === module) {
+/**
+ * Runs the command in this process with its streams and environment, setting the exit code.
+ * `npm run plan` runs it from the bundle scripts/app.js builds (`node scripts/app.js plan`).
+ */
+export function cli(argv: readonly string[] = process.argv.slice(2)): void {
   // As with console.error, which wrote warnings and errors before: a closed stderr is ignored.
   process.stderr.on('error', () => {});
-  process.exitCode = main(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr });
+  process.exitCode = main(argv, { env: process.env, stdout: process.stdout, stderr: process.stderr });
 }
+
+if (require.main === module) cli();
