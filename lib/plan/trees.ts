@@ -104,12 +104,48 @@ export class ObjectIndex<O extends KubeObject = KubeObject> extends Map<string, 
 
 /** The objects of a manifest's documents: those with a kind and a name. */
 function parseObjects(text: string): KubeObject[] {
+  return objectsOf(YAML.parseAllDocuments(text));
+}
+
+function objectsOf(docs: Iterable<YAML.Document>): KubeObject[] {
   const out: KubeObject[] = [];
-  for (const doc of YAML.parseAllDocuments(text)) {
+  for (const doc of docs) {
     const object = doc.toJS() as KubeObject | null;
     if (object?.kind && object.metadata?.name) out.push(object);
   }
   return out;
+}
+
+/**
+ * Parses manifests a document at a time, each distinct document once: the two versions of a
+ * changed manifest share most of their documents (and then their objects, which the plan only
+ * reads). A manifest is cut before each line that is exactly `---`, where the YAML lexer starts a
+ * new document whatever came before (it ends an open scalar or flow collection there); a piece
+ * that does not parse cleanly on its own, or a manifest with directives (`%` lines, which carry
+ * over to the next document), is parsed whole instead, so the objects are those of
+ * {@link parseObjects} on the whole text.
+ */
+export class ManifestParser {
+  private readonly pieces = new Map<string, KubeObject[]>();
+
+  public objects(text: string): KubeObject[] {
+    if (text.startsWith('%') || text.includes('\n%')) return parseObjects(text);
+    const out: KubeObject[] = [];
+    for (let start = 0; start < text.length;) {
+      const cut = text.indexOf('\n---\n', start);
+      const end = cut === -1 ? text.length : cut + 1;
+      const piece = text.slice(start, end);
+      let objects = this.pieces.get(piece);
+      if (!objects) {
+        const docs = YAML.parseAllDocuments(piece);
+        if (docs.some((d) => d.errors.length > 0)) return parseObjects(text);
+        this.pieces.set(piece, objects = objectsOf(docs));
+      }
+      out.push(...objects);
+      start = end;
+    }
+    return out;
+  }
 }
 
 const isManifest = (p: string) => /\.ya?ml$/.test(p);
@@ -177,6 +213,7 @@ export class TreePair<O extends KubeObject = KubeObject> {
   private readonly paths: readonly string[] = [];
   /** Paths whose text is the same on both sides. */
   private readonly same = new Set<string>();
+  private readonly parser = new ManifestParser();
   /** Objects of parsed files: per side, the same array for both sides of an unchanged file. */
   private readonly parsed = new Map<string, { before?: KubeObject[]; after?: KubeObject[] }>();
   /** Unchanged files not parsed: their texts, and whether they hold a backslash (a YAML escape, perhaps). */
@@ -257,14 +294,14 @@ export class TreePair<O extends KubeObject = KubeObject> {
       for (const p of next) {
         let entry: { before?: KubeObject[]; after?: KubeObject[] };
         if (this.same.has(p)) {
-          const objects = parseObjects(this.skipped.get(p)!.text);
+          const objects = this.parser.objects(this.skipped.get(p)!.text);
           this.skipped.delete(p);
           this.words.delete(p);
           entry = { before: objects, after: objects };
         } else {
           entry = {
-            before: readBefore.has(p) ? parseObjects(readBefore.get(p)!) : undefined,
-            after: readAfter.has(p) ? parseObjects(readAfter.get(p)!) : undefined,
+            before: readBefore.has(p) ? this.parser.objects(readBefore.get(p)!) : undefined,
+            after: readAfter.has(p) ? this.parser.objects(readAfter.get(p)!) : undefined,
           };
         }
         this.parsed.set(p, entry);
