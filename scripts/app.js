@@ -183,7 +183,7 @@ function pruneBundles(keep, entry) {
   for (const { file } of bundles.slice(KEPT_BUNDLES - 1)) fs.rmSync(file, { force: true });
   // Code caches of bundles that are gone (runBundle).
   for (const name of fs.readdirSync(outDir)) {
-    const m = /^(main-[0-9a-f]+\.js)\..*\.v8cache$/.exec(name);
+    const m = new RegExp(`^((?:${Object.keys(ENTRIES).join('|')})-[0-9a-f]+\\.js)\\..*\\.v8cache$`).exec(name);
     if (m && m[1] !== path.basename(keep) && !fs.existsSync(path.join(outDir, m[1]))) fs.rmSync(path.join(outDir, name), { force: true });
   }
 }

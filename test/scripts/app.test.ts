@@ -87,6 +87,23 @@ describe('the app bundle cache (scripts/app.js)', () => {
     expect(run().stderr).toBe(expected);
   });
 
+  test('node scripts/app.js plan: scripts/plan.ts from a bundle of its own, given the arguments after "plan"', () => {
+    const cache = path.join(dir, 'cache');
+    const run = (args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'app.js'), ...args], {
+      cwd: ROOT, encoding: 'utf8', env: { ...process.env, CDK8S_TALOS_CACHE_DIR: cache },
+    });
+    const r = run(['plan', '--bogus']);
+    expect(r.stderr).toBe('error: unknown argument "--bogus"\nerror: usage: npm run plan -- [--ref <git revision>] [--committed <dir>] [--dist <dir>] '
+      + '[--allow-destructive] [--allow-rejected] [--allow-unsafe] [--json]\n');
+    expect(r.status).toBe(2);
+    const bundles = () => fs.readdirSync(path.join(cache, 'app')).filter((f) => f.endsWith('.js'));
+    expect(bundles()).toEqual([expect.stringMatching(/^plan-[0-9a-f]{16}\.js$/)]);
+    // The same bundle next time; main.ts gets its own.
+    expect(run(['plan', '--ref', 'no-such-ref', '--dist', path.join(ROOT, 'dist')]).stderr)
+      .toBe('error: git ref "no-such-ref" does not name a commit (try HEAD, a branch such as origin/main, or a commit id)\n');
+    expect(bundles()).toHaveLength(1);
+  });
+
   test('the bundle runs with a V8 code cache written beside it; a damaged one is ignored and written again', () => {
     const cache = path.join(dir, 'cache');
     const clusters = path.join(dir, 'clusters');
