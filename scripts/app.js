@@ -244,7 +244,7 @@ if (require.main === module) {
   ensureBundle(out, () => build(out, entry));
   // The bundle runs from the cache; tell lib/paths.ts where the project is.
   process.env.CDK8S_TALOS_PROJECT_ROOT = root;
-  // main.ts runs the same bundle on a worker thread for large fleets (lib/app/cluster-output.ts).
+  // main.ts (or scripts/plan.ts) runs the same bundle on a worker thread for large fleets (lib/app/cluster-output.ts).
   process.env.CDK8S_TALOS_BUNDLE = out;
   runBundle(out);
 } else {

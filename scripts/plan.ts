@@ -15,6 +15,8 @@
  */
 import * as path from 'path';
 import { parseArgs } from 'util';
+import { workerData } from 'worker_threads';
+import { isClusterOutputWorker, runClusterOutputWorker } from '../lib/app/cluster-output';
 import { synthesize } from '../lib/app/synth';
 import { UserError } from '../lib/core/errors';
 import { PROJECT_ROOT } from '../lib/core/paths';
@@ -32,7 +34,10 @@ const USAGE = 'usage: npm run plan -- [--ref <git revision>] [--committed <dir>]
  * that same directory for a fresh synth to equal the committed dist/.
  */
 export interface PlanIo {
-  /** Environment: CLUSTERS_DIR, GITOPS_CONFIG. */
+  /**
+   * Environment: CLUSTERS_DIR, GITOPS_CONFIG; CDK8S_TALOS_BUNDLE (set by scripts/app.js: the bundle
+   * this runs from, which a large synth also runs on a worker thread, as main.ts's does).
+   */
   readonly env: NodeJS.ProcessEnv;
   /** The plan (text or JSON). */
   readonly stdout: { write(text: string): unknown };
@@ -130,7 +135,7 @@ function run(argv: readonly string[], io: PlanIo): number {
   } else {
     const configDir = path.resolve(io.env.CLUSTERS_DIR ?? path.join(PROJECT_ROOT, 'clusters'));
     const gitopsFile = path.resolve(io.env.GITOPS_CONFIG ?? path.join(PROJECT_ROOT, 'gitops.yaml'));
-    const result = synthesize({ configDir, gitopsFile });
+    const result = synthesize({ configDir, gitopsFile, workerScript: io.env.CDK8S_TALOS_BUNDLE });
     for (const w of result.warnings) io.stderr.write(`warning: ${w}\n`);
     after = result.files;
   }
@@ -146,9 +151,16 @@ function run(argv: readonly string[], io: PlanIo): number {
  * `npm run plan` runs it from the bundle scripts/app.js builds (`node scripts/app.js plan`).
  */
 export function cli(argv: readonly string[] = process.argv.slice(2)): void {
+  if (isClusterOutputWorker(workerData)) {
+    // This bundle on the worker thread of a large synth (lib/app/cluster-output.ts).
+    runClusterOutputWorker(workerData);
+    return;
+  }
   // As with console.error, which wrote warnings and errors before: a closed stderr is ignored.
   process.stderr.on('error', () => {});
   process.exitCode = main(argv, { env: process.env, stdout: process.stdout, stderr: process.stderr });
 }
 
-if (require.main === module) cli();
+// Run as TypeScript (tsx scripts/plan.ts). In a bundle (scripts/app.js), whose entry calls cli(),
+// `module` is the bundle's own, which is the main module of the synth's worker thread.
+if (require.main === module && __filename.endsWith('.ts')) cli();

@@ -104,6 +104,18 @@ describe('the app bundle cache (scripts/app.js)', () => {
     expect(bundles()).toHaveLength(1);
   });
 
+  test('node scripts/app.js plan: the same plan with the synth\'s worker thread running the plan bundle as in line', () => {
+    const cache = path.join(dir, 'cache');
+    const run = (threads: string) => spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'app.js'), 'plan', '--committed', path.join(ROOT, 'dist')], {
+      cwd: ROOT, encoding: 'utf8', env: { ...process.env, CDK8S_TALOS_CACHE_DIR: cache, CDK8S_TALOS_THREADS: threads },
+    });
+    const [threaded, inline] = [run('1'), run('0')];
+    expect(threaded.stderr).toBe(inline.stderr);
+    expect(threaded.stdout).toBe('No changes: a fresh synth equals dist/ at HEAD.\n');
+    expect(threaded.status).toBe(0);
+    expect(inline.stdout).toBe(threaded.stdout);
+  });
+
   test('the bundle runs with a V8 code cache written beside it; a damaged one is ignored and written again', () => {
     const cache = path.join(dir, 'cache');
     const clusters = path.join(dir, 'clusters');
