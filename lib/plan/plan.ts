@@ -273,8 +273,9 @@ function spreadMember(md: Obj, index: Index): { pool: string; node: string } | u
   const nodes = template?.spec?.template?.spec?.allowedNodes;
   if (!Array.isArray(nodes) || nodes.length !== 1 || typeof nodes[0] !== 'string') return undefined;
   const suffix = `-${nodes[0].toLowerCase()}`;
-  const name = md.metadata.name;
-  return name.endsWith(suffix) ? { pool: name.slice(0, -suffix.length), node: nodes[0] } : undefined;
+  const name: unknown = md.metadata.name;
+  // A hand-edited dist/ may hold any YAML there (`name: 0x7` is a number).
+  return typeof name === 'string' && name.endsWith(suffix) ? { pool: name.slice(0, -suffix.length), node: nodes[0] } : undefined;
 }
 
 /**

@@ -91,6 +91,11 @@ describe('plan', () => {
       expect(only(computePlan(distOf(pinned(1)), distOf(pinned(2)))).scaling).toEqual(['pool homelab-db-k8s0 scales 1 → 2 machine(s)']);
     });
 
+    test('a hand-edited dist/ whose MachineDeployment name is not a string (name: 0x7) is planned, not a crash', () => {
+      const edited = handEdit(two, 'MachineDeployment', (md) => { md.metadata.name = 7; });
+      expect(() => computePlan(two, edited)).not.toThrow();
+    });
+
     test('a node removed: its MachineDeployment is deleted, which is DESTRUCTIVE', () => {
       const plan = computePlan(distOf(spread(['K8S0', 'K8S1', 'K8S2'], 6)), two);
       expect(only(plan).scaling[0]).toBe('spread pool homelab-default: 6 → 4 machine(s) over 2 node(s); K8S0 2 → 2, K8S1 2 → 2, K8S2 (removed) 2 → 0');
