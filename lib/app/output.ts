@@ -166,18 +166,22 @@ function isRunning(pid: number): boolean {
 let trashCount = 0;
 
 /** Deletes a tree by first renaming it to a `trash` name, so that no partly deleted tree keeps a restorable name. */
-function discard(dir: string, tree: string): void {
+function discard(dir: string, tree: string, large = false): void {
   const trash = /\.trash-\d+(\.\d+)?$/.test(tree) ? tree : stagingPath(dir, 'trash', process.pid, `.${trashCount++}`);
   if (trash !== tree) fs.renameSync(tree, trash);
-  removeTree(trash);
+  removeTree(trash, large);
 }
 
+/** Files in a tree from which `rm -rf` beats Node's own delete, its start included. */
+const LARGE_TREE_FILES = 500;
+
 /**
- * `rm -rf` where there is one: Node's recursive delete walks the tree in JavaScript and takes
- * twice as long for the thousands of files of a large fleet's dist/.
+ * Deletes a tree; a large one with `rm -rf` where there is one: Node's recursive delete walks the
+ * tree in JavaScript and takes twice as long for the thousands of files of a large fleet's dist/,
+ * while for a few files starting `rm` costs more than it saves.
  */
-function removeTree(dir: string): void {
-  if (process.platform !== 'win32') {
+function removeTree(dir: string, large: boolean): void {
+  if (large && process.platform !== 'win32') {
     try {
       execFileSync('rm', ['-rf', '--', dir], { stdio: 'ignore' });
       if (!fs.existsSync(dir)) return;
@@ -249,5 +253,6 @@ export function publish(dir: string, files: readonly OutputFile[], options: Publ
     throw e;
   }
   step('installed');
-  if (hadPrevious) discard(abs, prev);
+  // The previous tree is about as large as the new one.
+  if (hadPrevious) discard(abs, prev, files.length >= LARGE_TREE_FILES);
 }

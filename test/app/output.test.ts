@@ -59,6 +59,14 @@ describe('publish and recoverPublish (lib/app/output.ts)', () => {
     expect(steps).toEqual(STEPS);
   });
 
+  test('a large tree (a fleet\'s thousands of files, deleted with rm -rf) is replaced just the same', () => {
+    const tree = (version: string) => Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`c${i}/c${i}.yaml`, `${version} ${i}\n`]));
+    writeFiles(dist, tree('old'));
+    publish(dist, files(tree('new')));
+    expect(readTree(dist)).toEqual(tree('new'));
+    expect(fs.readdirSync(work)).toEqual(['dist']);
+  });
+
   test('a missing dir is restored from a complete staged tree (killed between the renames), the old one deleted', () => {
     const pid = deadPid();
     writeFiles(path.join(work, `.dist.ready-${pid}`), NEW);
