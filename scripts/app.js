@@ -79,8 +79,8 @@ function bundlePath(entry) {
 const HEADER = '// cdk8s-talos-proxmox cache sha256=';
 const HEADER_LENGTH = HEADER.length + 64 + 1;
 
-/** `{ ok: true }` if `file` is an intact entry, `undefined` if missing, else `{ corrupt: reason }`. */
-function checkEntry(file) {
+/** `{ payload }` (a Buffer) if `file` is an intact entry, `undefined` if missing, else `{ corrupt: reason }`. */
+function readEntry(file) {
   let data;
   try {
     data = fs.readFileSync(file);
@@ -90,8 +90,15 @@ function checkEntry(file) {
   }
   const header = data.subarray(0, HEADER_LENGTH).toString('latin1');
   if (!header.startsWith(HEADER) || !header.endsWith('\n')) return { corrupt: 'no digest header' };
-  const digest = crypto.createHash('sha256').update(data.subarray(HEADER_LENGTH)).digest('hex');
-  return digest === header.slice(HEADER.length, -1) ? { ok: true } : { corrupt: 'digest mismatch' };
+  const payload = data.subarray(HEADER_LENGTH);
+  const digest = crypto.createHash('sha256').update(payload).digest('hex');
+  return digest === header.slice(HEADER.length, -1) ? { payload } : { corrupt: 'digest mismatch' };
+}
+
+/** `{ ok: true }` if `file` is an intact entry, `undefined` if missing, else `{ corrupt: reason }`. */
+function checkEntry(file) {
+  const entry = readEntry(file);
+  return entry && 'payload' in entry ? { ok: true } : entry;
 }
 
 /** Writes `payload` (a Buffer) with its digest header, atomically (temp file + rename). */
@@ -197,20 +204,6 @@ function codeCachePath(bundle) {
   return `${bundle}.${process.version}-${process.arch}.v8cache`;
 }
 
-/** The payload of an intact entry, or undefined (missing or damaged: the caller starts afresh). */
-function readEntry(file) {
-  let data;
-  try {
-    data = fs.readFileSync(file);
-  } catch {
-    return undefined;
-  }
-  const header = data.subarray(0, HEADER_LENGTH).toString('latin1');
-  const payload = data.subarray(HEADER_LENGTH);
-  if (!header.startsWith(HEADER) || !header.endsWith('\n')) return undefined;
-  return crypto.createHash('sha256').update(payload).digest('hex') === header.slice(HEADER.length, -1) ? payload : undefined;
-}
-
 /**
  * Runs the bundle as `require` would, but compiled with its V8 code cache: compiling the 4 MB
  * bundle and its functions is a fifth of a small synth. The cache is written when the process
@@ -221,7 +214,12 @@ function runBundle(bundle) {
   const Module = require('module');
   const vm = require('vm');
   const cacheFile = codeCachePath(bundle);
-  const cachedData = readEntry(cacheFile);
+  let cachedData;
+  try {
+    cachedData = readEntry(cacheFile)?.payload;
+  } catch {
+    // unreadable: compiled afresh, and written again below
+  }
   const script = new vm.Script(Module.wrap(fs.readFileSync(bundle, 'utf8')), { filename: bundle, cachedData });
   if (!cachedData || script.cachedDataRejected) {
     process.once('exit', () => {

@@ -2,8 +2,8 @@
  * The part of a cluster's synth that needs only its objects: the output gate, the manifest file
  * and the diagram. At a thousand clusters this is a third of synth, and it needs no construct, so
  * the app runs it on a worker thread beside the one that builds the clusters
- * ({@link ThreadedClusterOutputs}); tests, `npm run plan` and small fleets run it in line
- * ({@link InlineClusterOutputs}). Both run the same function ({@link clusterOutput}), so the output
+ * ({@link ThreadedClusterOutputs}; `npm run plan` too, from its own bundle); tests and small
+ * fleets run it in line ({@link InlineClusterOutputs}). Both run the same function ({@link clusterOutput}), so the output
  * is the same byte for byte.
  */
 import * as os from 'os';

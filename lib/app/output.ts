@@ -47,33 +47,35 @@ export function clusterFiles(name: string, objects: readonly KubeObject[], sourc
  * must never reach dist/. A reflink where the filesystem has them.
  */
 export function copyManifests(dir: string, scratch: string, files: readonly OutputFile[]): void {
-  const made = new Set<string>();
+  const target = fileMaker(scratch);
   for (const f of files) {
-    if (!f.path.endsWith('.k8s.yaml')) continue;
-    const parts = f.path.split('/');
-    const target = path.join(scratch, ...parts);
+    if (f.path.endsWith('.k8s.yaml')) fs.copyFileSync(path.join(dir, ...f.path.split('/')), target(f.path), fs.constants.COPYFILE_FICLONE);
+  }
+}
+
+/**
+ * The path in `dir` of an output file's `/`-separated path, its folder made: once per folder, since
+ * a thousand clusters write three files each.
+ */
+function fileMaker(dir: string): (file: string) => string {
+  const made = new Set<string>();
+  return (file) => {
+    const target = path.join(dir, ...file.split('/'));
     const folder = path.dirname(target);
     if (!made.has(folder)) {
       fs.mkdirSync(folder, { recursive: true });
       made.add(folder);
     }
-    fs.copyFileSync(path.join(dir, ...parts), target, fs.constants.COPYFILE_FICLONE);
-  }
+    return target;
+  };
 }
 
 function writeTree(dir: string, files: readonly OutputFile[], onHalf?: () => void): void {
   fs.mkdirSync(dir, { recursive: true });
-  const made = new Set<string>();
+  const target = fileMaker(dir);
   files.forEach((f, i) => {
     if (i === Math.floor(files.length / 2)) onHalf?.();
-    const target = path.join(dir, ...f.path.split('/'));
-    const folder = path.dirname(target);
-    // One mkdir per folder: a thousand clusters write three files each.
-    if (!made.has(folder)) {
-      fs.mkdirSync(folder, { recursive: true });
-      made.add(folder);
-    }
-    fs.writeFileSync(target, f.content);
+    fs.writeFileSync(target(f.path), f.content);
   });
 }
 

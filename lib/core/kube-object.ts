@@ -9,6 +9,11 @@ export interface KubeObject {
   readonly [key: string]: unknown;
 }
 
+/** The API group of a `group/version`; the core group (`v1`) is the empty string. */
+export function apiGroupOf(apiVersion: string): string {
+  return apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+}
+
 /** `Kind namespace/name` of an object, for messages. */
 export function describeObject(o: KubeObject): string {
   return `${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`;

@@ -1,4 +1,4 @@
-import { KubeObject } from './kube-object';
+import { apiGroupOf, KubeObject } from './kube-object';
 import { CONTROL_PLANE_LABEL } from './naming';
 import { LabelSelector, selectorMatches } from './selectors';
 
@@ -110,11 +110,6 @@ export interface ReferencingSpec {
 
 type Spec = { spec?: ReferencingSpec };
 
-/** `group` of `group/version`; the core group is the empty string. */
-function groupOf(apiVersion: string): string {
-  return apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
-}
-
 /**
  * The references of one object, resolved against the output it belongs to.
  *
@@ -133,7 +128,7 @@ export function referencesFrom(from: KubeObject, objects: readonly KubeObject[])
     const target: TypedTarget = { by: 'ref', apiGroup: ref.apiGroup, apiVersion: ref.apiVersion, kind: ref.kind, name: ref.name, namespace: ref.namespace ?? ns };
     // v1beta2 references carry apiGroup (any version resolves); older ones a full apiVersion.
     const resolved = inNamespace(target.namespace, (x) => x.kind === ref.kind && x.metadata.name === ref.name
-      && (ref.apiVersion !== undefined ? x.apiVersion === ref.apiVersion : groupOf(x.apiVersion) === ref.apiGroup));
+      && (ref.apiVersion !== undefined ? x.apiVersion === ref.apiVersion : apiGroupOf(x.apiVersion) === ref.apiGroup));
     return { from, field, target, resolved };
   };
   const clusterName = (name: string | undefined): ObjectReference => ({

@@ -27,7 +27,7 @@
 import * as crypto from 'crypto';
 import * as YAML from 'yaml';
 import { OutputFile } from '../app/output';
-import { KubeObject } from '../core/kube-object';
+import { apiGroupOf, KubeObject } from '../core/kube-object';
 import { compareText } from '../core/naming';
 
 /** A file stored in git: its path in the tree and its blob id. */
@@ -64,13 +64,9 @@ export interface ObjectKey {
   readonly name: string;
 }
 
-function groupOf(apiVersion: string): string {
-  return apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
-}
-
 /** The identity of an object read from YAML (any field may be something other than a string). */
 export function objectKey(o: KubeObject): ObjectKey {
-  return { group: groupOf(o.apiVersion), kind: `${o.kind}`, namespace: `${o.metadata.namespace ?? ''}`, name: `${o.metadata.name}` };
+  return { group: apiGroupOf(o.apiVersion), kind: `${o.kind}`, namespace: `${o.metadata.namespace ?? ''}`, name: `${o.metadata.name}` };
 }
 
 /** An identity as an index key. */

@@ -62,20 +62,27 @@ describe('the app bundle cache (scripts/app.js)', () => {
     });
   });
 
-  test('node scripts/app.js never runs an edited bundle: it rebuilds it with a notice, and the next run is clean', () => {
+  /**
+   * `node scripts/app.js` with an empty clusters folder in `dir` and its cache in `dir/cache`: the
+   * bundle runs main.ts, which stops with one message (`expected`), without helm or dist/.
+   */
+  const emptyFleet = () => {
     const cache = path.join(dir, 'cache');
     const clusters = path.join(dir, 'clusters');
     fs.mkdirSync(clusters);
-    // No cluster files: the bundle runs main.ts, which stops with one message, without helm or dist/.
     const run = () => spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'app.js')], {
       cwd: ROOT, encoding: 'utf8',
       env: { ...process.env, CDK8S_TALOS_CACHE_DIR: cache, CLUSTERS_DIR: clusters, DIST_DIR: path.join(dir, 'dist'), CDK8S_OUTDIR: '' },
     });
-    const expected = `error: no cluster files (*.yaml or *.ts) in ${clusters}\n`;
+    const bundle = () => path.join(cache, 'app', fs.readdirSync(path.join(cache, 'app')).filter((f) => f.endsWith('.js'))[0]);
+    return { run, bundle, expected: `error: no cluster files (*.yaml or *.ts) in ${clusters}\n` };
+  };
+
+  test('node scripts/app.js never runs an edited bundle: it rebuilds it with a notice, and the next run is clean', () => {
+    const { run, bundle, expected } = emptyFleet();
     const first = run();
     expect(first.stderr).toBe(expected);
-    const [bundle] = fs.readdirSync(path.join(cache, 'app')).filter((f) => f.endsWith('.js'));
-    const file = path.join(cache, 'app', bundle);
+    const file = bundle();
     const code = fs.readFileSync(file, 'utf8');
     const edited = code.replace('no cluster files', 'NO CLUSTER FILES');
     expect(edited).not.toBe(code);
@@ -117,17 +124,9 @@ describe('the app bundle cache (scripts/app.js)', () => {
   });
 
   test('the bundle runs with a V8 code cache written beside it; a damaged one is ignored and written again', () => {
-    const cache = path.join(dir, 'cache');
-    const clusters = path.join(dir, 'clusters');
-    fs.mkdirSync(clusters);
-    const run = () => spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'app.js')], {
-      cwd: ROOT, encoding: 'utf8',
-      env: { ...process.env, CDK8S_TALOS_CACHE_DIR: cache, CLUSTERS_DIR: clusters, DIST_DIR: path.join(dir, 'dist'), CDK8S_OUTDIR: '' },
-    });
-    const expected = `error: no cluster files (*.yaml or *.ts) in ${clusters}\n`;
+    const { run, bundle, expected } = emptyFleet();
     expect(run().stderr).toBe(expected);
-    const [bundle] = fs.readdirSync(path.join(cache, 'app')).filter((f) => f.endsWith('.js'));
-    const codeCache = app.codeCachePath(path.join(cache, 'app', bundle));
+    const codeCache = app.codeCachePath(bundle());
     expect(app.checkEntry(codeCache)).toEqual({ ok: true });
     const written = fs.statSync(codeCache).mtimeMs;
 
