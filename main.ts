@@ -14,7 +14,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { workerData } from 'worker_threads';
 import { isClusterOutputWorker, runClusterOutputWorker } from './lib/app/cluster-output';
-import { copyManifests, publish, PublishStep, recoverPublish } from './lib/app/output';
+import { publish, PublishStep, recoverPublish, scratchManifests } from './lib/app/output';
 import { synthesize } from './lib/app/synth';
 import { UserError } from './lib/core/errors';
 import { PROJECT_ROOT } from './lib/core/paths';
@@ -67,7 +67,7 @@ function main(): void {
   const { files, warnings } = synthesize({ configDir, gitopsFile, workerScript: process.env.CDK8S_TALOS_BUNDLE });
   for (const w of warnings) console.error(`warning: ${w}`);
   publish(distDir, files, { onStep: stopHook() });
-  if (scratch && path.resolve(scratch) !== distDir) copyManifests(distDir, scratch, files);
+  if (scratch && path.resolve(scratch) !== distDir) scratchManifests(scratch, files);
   say(`wrote ${files.length} file(s) to ${shown(cwd, distDir)}/${underCli ? ` (the cdk8s CLI lists its scratch copy of the manifests in ${shown(cwd, scratch!)}/)` : ''}`);
 }
 

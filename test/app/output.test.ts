@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from 'child_process';
+import { execFile, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -67,6 +67,39 @@ describe('publish and recoverPublish (lib/app/output.ts)', () => {
     expect(fs.readdirSync(work)).toEqual(['dist']);
   });
 
+  test('a file the old tree holds unchanged is hard-linked from it (inode and time kept); a changed, new or linked one is written', () => {
+    const before = { 'a/same.yaml': 'same\n', 'a/changed.yaml': 'old text\n', 'b/link.yaml': 'target\n' };
+    writeFiles(dist, before);
+    // A symbolic link in the old tree that points at a file with the new bytes: never reused.
+    fs.writeFileSync(path.join(work, 'outside.yaml'), 'linked\n');
+    fs.rmSync(path.join(dist, 'b', 'link.yaml'));
+    fs.symlinkSync(path.join(work, 'outside.yaml'), path.join(dist, 'b', 'link.yaml'));
+    const old = (f: string) => fs.lstatSync(path.join(dist, f));
+    const same = old('a/same.yaml');
+    const after = { 'a/same.yaml': 'same\n', 'a/changed.yaml': 'new text\n', 'b/link.yaml': 'linked\n', 'c/new.yaml': 'new\n' };
+    publish(dist, files(after));
+    expect(readTree(dist)).toEqual(after);
+    const now = (f: string) => fs.lstatSync(path.join(dist, f));
+    expect(now('a/same.yaml').ino).toBe(same.ino);
+    expect(now('a/same.yaml').mtimeMs).toBe(same.mtimeMs);
+    expect(now('a/same.yaml').nlink).toBe(1);
+    expect(now('b/link.yaml').isFile()).toBe(true);
+    expect(fs.readFileSync(path.join(work, 'outside.yaml'), 'utf8')).toBe('linked\n');
+    expect(fs.readdirSync(work).sort()).toEqual(['dist', 'outside.yaml']);
+    // Same length, other bytes (a hand edit): written afresh.
+    fs.writeFileSync(path.join(dist, 'c', 'new.yaml'), 'NEW\n');
+    publish(dist, files(after));
+    expect(readTree(dist)).toEqual(after);
+  });
+
+  test('staging folders named by this process\'s pid when it is not publishing are an earlier process\'s (pids repeat): not merged into', () => {
+    writeFiles(dist, OLD);
+    writeFiles(path.join(work, `.dist.next-${process.pid}`), { 'stale/stale.yaml': 'stale\n' });
+    publish(dist, files(NEW));
+    expect(readTree(dist)).toEqual(NEW);
+    expect(fs.readdirSync(work)).toEqual(['dist']);
+  });
+
   test('a missing dir is restored from a complete staged tree (killed between the renames), the old one deleted', () => {
     const pid = deadPid();
     writeFiles(path.join(work, `.dist.ready-${pid}`), NEW);
@@ -91,12 +124,17 @@ describe('publish and recoverPublish (lib/app/output.ts)', () => {
     writeFiles(dist, OLD);
     for (const state of ['next', 'ready', 'prev', 'trash']) writeFiles(path.join(work, `.dist.${state}-${pid}`), NEW);
     writeFiles(path.join(work, `.dist.trash-${pid}.3`), NEW);
-    // This process is alive: its folders belong to a publish in progress.
-    writeFiles(path.join(work, `.dist.next-${process.pid}`), NEW);
-    writeFiles(path.join(work, 'dist.next-notapid'), NEW);
-    expect(recoverPublish(dist).removed).toHaveLength(5);
-    expect(readTree(dist)).toEqual(OLD);
-    expect(fs.readdirSync(work).sort()).toEqual([`.dist.next-${process.pid}`, 'dist', 'dist.next-notapid']);
+    // A process that is alive: its folders belong to a publish in progress.
+    const alive = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    try {
+      writeFiles(path.join(work, `.dist.next-${alive.pid}`), NEW);
+      writeFiles(path.join(work, 'dist.next-notapid'), NEW);
+      expect(recoverPublish(dist).removed).toHaveLength(5);
+      expect(readTree(dist)).toEqual(OLD);
+      expect(fs.readdirSync(work).sort()).toEqual([`.dist.next-${alive.pid}`, 'dist', 'dist.next-notapid']);
+    } finally {
+      alive.kill();
+    }
 
     fs.rmSync(dist, { recursive: true });
     writeFiles(path.join(work, `.dist.trash-${pid}`), NEW);
