@@ -10,7 +10,7 @@ import * as os from 'os';
 import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'worker_threads';
 import { KubeObject } from '../core/kube-object';
 import { Violation } from '../gate/crd-schema';
-import { OutputGate, OutputGateError } from '../gate/gate';
+import { OutputGate } from '../gate/gate';
 import { clusterFiles, OutputFile } from './output';
 
 /** A shared add-on render: its namespace, name and objects (ConfigMaps, then the resource set). */
@@ -61,29 +61,41 @@ export function clusterOutput(gate: OutputGate, job: ClusterOutputJob, renders: 
   return { violations, files: clusterFiles(job.clusterName, job.objects, job.file, used.flatMap((r) => r.objects)) };
 }
 
-/** Where cluster outputs are computed; results come back in the order the jobs went in. */
+/**
+ * Where cluster outputs are computed. Synth adds each cluster as soon as it is built, before the
+ * fleet-wide checks; results come back in the order the jobs went in, and are read only after
+ * those checks, so that a clash between files is reported before a gate violation.
+ */
 export interface ClusterOutputs {
   add(job: ClusterOutputJob): void;
-  /** Every job's result, in order; blocks until all are done. */
+  /** The jobs' results in order, up to the first with a violation at least; blocks until they are done. */
   results(): ClusterOutputResult[];
+  /** Stops what is still running (the worker thread); results are no longer needed. Idempotent. */
+  close(): void;
 }
 
 /** In this thread, at once. */
 export class InlineClusterOutputs implements ClusterOutputs {
   private readonly renders = new Map<string, RenderOutput>();
   private readonly done: ClusterOutputResult[] = [];
+  private violated = false;
 
   constructor(private readonly gate: OutputGate) {}
 
-  /** @throws OutputGateError when the cluster's output has a violation, before anything else of it is made */
+  /** Computed now; after a job with a violation, nothing more (its verdict ends the synth). */
   public add(job: ClusterOutputJob): void {
+    if (this.violated) return;
     const result = clusterOutput(this.gate, job, this.renders);
-    if (result.violations.length > 0) throw new OutputGateError(job.file, result.violations);
+    this.violated = result.violations.length > 0;
     this.done.push(result);
   }
 
   public results(): ClusterOutputResult[] {
     return this.done;
+  }
+
+  public close(): void {
+    // nothing runs elsewhere
   }
 }
 
@@ -110,6 +122,7 @@ export class ThreadedClusterOutputs implements ClusterOutputs {
   private readonly port: MessagePort;
   private readonly posted = new Int32Array(new SharedArrayBuffer(4));
   private sent = 0;
+  private closed = false;
 
   constructor(script: string) {
     const { port1, port2 } = new MessageChannel();
@@ -147,10 +160,16 @@ export class ThreadedClusterOutputs implements ClusterOutputs {
         lastProgress = Date.now();
       }
     } finally {
-      this.port.close();
-      void this.worker.terminate();
+      this.close();
     }
     return out;
+  }
+
+  public close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.port.close();
+    void this.worker.terminate();
   }
 }
 

@@ -13,6 +13,7 @@ import { Diagnostic, error, formatDiagnostic, quote, throwErrors, UserError, Val
 import { MANAGEMENT_OUTPUT } from '../core/naming';
 import { PROJECT_ROOT } from '../core/paths';
 import { ClusterConfigFile, loadClusterConfig, unreadableFileProblem } from './config/load';
+import { ParsedConfigs } from './config/parsed-cache';
 import { configPath } from './config/renamed-keys';
 import { patchSchemaProblems, withPatchFiles } from './patches';
 
@@ -173,13 +174,20 @@ export function buildConfigCluster(scope: Construct, config: ClusterConfigFile, 
   return { chart, cluster, warnings: [...config.warnings, ...constructWarnings(chart, config.file, config)] };
 }
 
-/** Builds the cluster of one file into a new chart of `scope`; errors are thrown, not collected. */
-function buildOne(parent: Construct, source: ClusterSource, chartId: string): BuiltCluster {
+/**
+ * Builds the cluster of one file into a new chart of `scope`; errors are thrown, not collected.
+ *
+ * @param parsed the parses kept from earlier synths, if any
+ */
+function buildOne(parent: Construct, source: ClusterSource, chartId: string, parsed?: ParsedConfigs): BuiltCluster {
   // An app per cluster: cdk8s resolves a whole app to synthesize one of its charts, so one app for
   // the fleet would make synth quadratic in the clusters. The add-on renders stay shared.
   const scope = new App({ outdir: 'unused' });
   AddonRenders.shareWith(scope, AddonRenders.of(parent));
-  if (source.kind === 'yaml') return { source, ...buildConfigCluster(scope, loadClusterConfig(source.path, source.file), chartId) };
+  if (source.kind === 'yaml') {
+    const config = parsed ? parsed.load(source.path, source.file) : loadClusterConfig(source.path, source.file);
+    return { source, ...buildConfigCluster(scope, config, chartId) };
+  }
   const definition = (loadModule(source.path) as { default?: unknown }).default;
   const fail = (message: string) => new ValidationError([{ ...error('', message), source: { file: source.file } }]);
   if (typeof definition !== 'function') throw fail('must export a default function (scope) => TalosCluster (see README, "From TypeScript")');
@@ -198,17 +206,21 @@ function buildOne(parent: Construct, source: ClusterSource, chartId: string): Bu
  * names must be unique across files and may not be `management` (dist/management/ holds the
  * GitOps objects).
  *
+ * @param onBuilt called with each cluster that joins the result, as soon as it is built, while no
+ *   file had a problem (synth hands the clusters to its worker thread while it builds the next ones)
  * @throws UserError (ValidationError for invalid props or configs) listing every problem found
  */
-export function buildClusters(app: Construct, sources: readonly ClusterSource[]): BuiltCluster[] {
+export function buildClusters(app: Construct, sources: readonly ClusterSource[], onBuilt?: (b: BuiltCluster) => void): BuiltCluster[] {
   const built: BuiltCluster[] = [];
   const problems: string[] = [];
   const names = new Map<string, ClusterSource>();
+  const parsed = ParsedConfigs.forBundle();
   sources.forEach((source, i) => {
+    let joined: BuiltCluster | undefined;
     try {
       // Chart ids are positional: a TypeScript file's cluster name is known only once it is
       // built, and two files of one name must reach the check below rather than collide.
-      const b = buildOne(app, source, `cluster-file-${i}`);
+      const b = buildOne(app, source, `cluster-file-${i}`, parsed);
       const name = b.cluster.clusterName;
       const other = names.get(name);
       if (name === MANAGEMENT_OUTPUT) {
@@ -218,11 +230,15 @@ export function buildClusters(app: Construct, sources: readonly ClusterSource[])
       } else {
         names.set(name, source);
         built.push(b);
+        joined = b;
       }
     } catch (e) {
       if (e instanceof UserError) problems.push(e.message); else throw e;
     }
+    // Outside the try: what the caller does with a cluster is not a problem of its file.
+    if (joined && problems.length === 0) onBuilt?.(joined);
   });
+  parsed?.save();
   if (problems.length > 0) throw new UserError(problems.join('\n'));
   return built;
 }

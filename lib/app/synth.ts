@@ -7,7 +7,7 @@ import { KubeObject } from '../core/kube-object';
 import { ADDONS_OUTPUT, MANAGEMENT_OUTPUT, SECRETS_FOLDER } from '../core/naming';
 import { OutputGate, OutputGateError } from '../gate/gate';
 import { ClusterOutputs, InlineClusterOutputs, renderKey, RenderOutput, ThreadedClusterOutputs, useWorkerThread } from './cluster-output';
-import { BuiltCluster, buildClusters, displayPath, findClusterSources } from './clusters';
+import { BuiltCluster, buildClusters, ClusterSource, displayPath, findClusterSources } from './clusters';
 import { GitopsConfig, loadGitopsConfig } from './config/gitops';
 import { checkFleet } from './fleet';
 import { FLEET_PAGE, fleetPage } from './fleet-page';
@@ -58,34 +58,50 @@ export interface SynthOptions {
 export function synthesize(options: SynthOptions): SynthResult {
   const gate = options.gate ?? new OutputGate();
   const app = new App({ outdir: 'unused' });
+  const sources = findClusterSources(options.configDir);
+  // The gate, manifests and diagrams of each cluster on a worker thread when that pays (large
+  // fleets, the bundled app): it starts now, and takes each cluster as soon as it is built; the
+  // runbooks need the constructs and are made here.
+  const outputs: ClusterOutputs = options.workerScript && useWorkerThread(sources.length)
+    ? new ThreadedClusterOutputs(options.workerScript) : new InlineClusterOutputs(gate);
+  try {
+    return synthesizeInto(app, gate, sources, outputs, options);
+  } finally {
+    outputs.close();
+  }
+}
+
+function synthesizeInto(app: App, gate: OutputGate, sources: readonly ClusterSource[], outputs: ClusterOutputs, options: SynthOptions): SynthResult {
   const files: OutputFile[] = [];
   const warnings: string[] = [];
-  const built = buildClusters(app, findClusterSources(options.configDir));
+  const renders = new Map<string, RenderOutput>();
+  const checked = new Set<string>();
+  const built = buildClusters(app, sources, ({ source, chart, cluster }) => {
+    const used = cluster.addonRenders.map((r) => `${cluster.namespace}/${r}`);
+    const fresh = used.filter((k) => !checked.has(k)).map((k) => {
+      // A render is made with the first cluster that uses it: new ones are found here.
+      if (!renders.has(k)) addonRenders(app, renders);
+      return renders.get(k)!;
+    });
+    fresh.forEach((r) => checked.add(renderKey(r)));
+    outputs.add({ file: source.file, clusterName: cluster.clusterName, objects: chartObjects(chart), fresh, used });
+  });
   const gitopsFile = options.gitopsFile !== undefined ? path.resolve(options.gitopsFile) : undefined;
   // Named relative to the project (as the cluster files are), so headers never depend on the cwd.
   const gitopsName = gitopsFile !== undefined ? displayPath(gitopsFile) : '';
   const gitops = gitopsFile !== undefined ? loadGitopsConfig(gitopsFile, gitopsName) : undefined;
   const management = gitops ? managementCharts(app, gitops, built).map((chart) => ({ chart, file: gitopsName, name: gitops.name })) : [];
-  // Before the gate: a clash between files is explained by naming both of them, which the gate,
-  // seeing one file at a time, cannot do.
+  // Before the gate's verdict: a clash between files is explained by naming both of them, which
+  // the gate, seeing one file at a time, cannot do.
   const fleetWarnings = checkFleet(built, management);
-  const renders = addonRenders(app);
-  // The gate, manifests and diagrams of each cluster on a worker thread when that pays (large
-  // fleets, the bundled app); the runbooks need the constructs and are made here meanwhile.
-  const outputs: ClusterOutputs = options.workerScript && useWorkerThread(built.length)
-    ? new ThreadedClusterOutputs(options.workerScript) : new InlineClusterOutputs(gate);
-  const checked = new Set<string>();
+  addonRenders(app, renders);
   const runbooks: OutputFile[] = [];
   let runbookError: unknown;
-  for (const { source, chart, cluster, warnings: w } of built) {
-    const used = cluster.addonRenders.map((r) => `${cluster.namespace}/${r}`);
-    const fresh = used.filter((k) => !checked.has(k)).map((k) => renders.get(k)!);
-    fresh.forEach((r) => checked.add(renderKey(r)));
-    outputs.add({ file: source.file, clusterName: cluster.clusterName, objects: chart.toJson() as KubeObject[], fresh, used });
+  for (const { source, cluster, warnings: w } of built) {
     try {
       runbooks.push({ path: `${cluster.clusterName}/RUNBOOK.md`, content: clusterRunbook(cluster, { sourceFile: source.file }) });
     } catch (e) {
-      // Reported after the gate's verdict on this and earlier clusters, which comes first in line.
+      // Reported after the gate's verdict on this and earlier clusters, which comes first.
       runbookError = e;
       break;
     }
@@ -104,23 +120,38 @@ export function synthesize(options: SynthOptions): SynthResult {
   // At the root of dist/: a file, so it never meets a cluster folder (cluster names are DNS labels, without a dot).
   files.push({ path: FLEET_PAGE, content: fleetPage(built.map((b) => b.cluster), { sourceFiles }) });
   for (const { chart } of management) {
-    const objects = chart.toJson() as KubeObject[];
+    const objects = chartObjects(chart);
     gate.check(gitopsName, objects);
     files.push(manifestFile(`${MANAGEMENT_OUTPUT}/${chart.node.id}/gitops.k8s.yaml`, objects, gitopsName));
   }
   return { files, warnings };
 }
 
-/** The renders of the app's {@link AddonRenders} chart, by `<namespace>/<name>`, in creation order. */
-function addonRenders(app: App): Map<string, RenderOutput> {
-  const out = new Map<string, RenderOutput>();
+/**
+ * `chart.toJson()`, without its app-wide work where it has none to do. cdk8s orders a chart's
+ * objects by a dependency graph of every construct, after it ran the validations and resolved
+ * the dependencies of the whole app; for a chart without nested charts, dependencies or
+ * validations that order is the constructs' own (tree order), and building the graph was a
+ * tenth of a large fleet's synth. Any other chart goes through cdk8s.
+ */
+export function chartObjects(chart: Chart): KubeObject[] {
+  const constructs = chart.node.findAll();
+  const plain = constructs.every((c) => (c === chart || !Chart.isChart(c)) && c.node.dependencies.length === 0 && c.node.validate().length === 0);
+  if (!plain) return chart.toJson() as KubeObject[];
+  return constructs.filter((c): c is ApiObject => c instanceof ApiObject).map((o) => o.toJson() as KubeObject);
+}
+
+/**
+ * Adds the renders of the app's {@link AddonRenders} chart that `into` does not hold yet, by
+ * `<namespace>/<name>`, in creation order (renders are only ever added to the chart).
+ */
+function addonRenders(app: App, into: Map<string, RenderOutput>): void {
   const store = app.node.tryFindChild(ADDON_RENDERS_ID);
-  for (const scope of store?.node.children ?? []) {
+  for (const scope of (store?.node.children ?? []).slice(into.size)) {
     const objects = scope.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject).map((o) => o.toJson() as KubeObject);
     const { namespace, name } = objects[objects.length - 1].metadata as { namespace: string; name: string };
-    out.set(`${namespace}/${name}`, { namespace, name, objects });
+    into.set(`${namespace}/${name}`, { namespace, name, objects });
   }
-  return out;
 }
 
 /**

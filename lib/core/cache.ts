@@ -26,6 +26,12 @@ export interface CacheEntryOptions<T> {
  * else a reason when its header is missing or its digest does not match.
  */
 export function readCacheEntry(file: string): { payload: string } | { corrupt: string } | undefined {
+  const entry = readCacheBytes(file);
+  return entry && 'payload' in entry ? { payload: entry.payload.toString('utf8') } : entry;
+}
+
+/** {@link readCacheEntry} of a binary payload. */
+export function readCacheBytes(file: string): { payload: Buffer } | { corrupt: string } | undefined {
   let data: Buffer;
   try {
     data = fs.readFileSync(file);
@@ -38,12 +44,12 @@ export function readCacheEntry(file: string): { payload: string } | { corrupt: s
   const payload = data.subarray(HEADER_LENGTH);
   const digest = createHash('sha256').update(payload).digest('hex');
   if (digest !== header.slice(HEADER.length, -1)) return { corrupt: 'digest mismatch' };
-  return { payload: payload.toString('utf8') };
+  return { payload };
 }
 
-/** Stores `payload` as the cache entry `file` with its digest, atomically (temp file + rename). */
-export function writeCacheEntry(file: string, payload: string): void {
-  const body = Buffer.from(payload, 'utf8');
+/** Stores `payload` (text as UTF-8, or bytes) as the cache entry `file` with its digest, atomically (temp file + rename). */
+export function writeCacheEntry(file: string, payload: string | Uint8Array): void {
+  const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
   const digest = createHash('sha256').update(body).digest('hex');
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
@@ -77,8 +83,13 @@ export function cacheEntry<T>(file: string, opts: CacheEntryOptions<T>): T {
     throw e;
   }
   writeCacheEntry(file, built.payload);
-  if (corrupt !== undefined) cacheNotice(`rebuilt corrupt cache entry ${displayPath(file)} (${corrupt})`);
+  if (corrupt !== undefined) rebuiltNotice(file, corrupt);
   return built.value;
+}
+
+/** The line on stderr after a corrupt cache entry `file` was replaced by a fresh one. */
+export function rebuiltNotice(file: string, reason: string): void {
+  cacheNotice(`rebuilt corrupt cache entry ${displayPath(file)} (${reason})`);
 }
 
 function cacheNotice(message: string): void {

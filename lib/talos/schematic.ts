@@ -15,6 +15,9 @@ export function poolExtensions(extensions: readonly string[], longhorn: boolean)
   return [...extensions, ...(longhorn ? LONGHORN_EXTENSIONS : [])];
 }
 
+/** Schematic IDs by the JSON of (extensions, kernel arguments): the ID is a function of those only. */
+const SCHEMATIC_IDS = new Map<string, string>();
+
 /** Props of a {@link Schematic}. */
 export interface SchematicProps {
   /**
@@ -62,9 +65,20 @@ export class Schematic {
     return YAML.stringify({ customization }, { indent: 4 });
   }
 
-  /** The schematic ID: hex sha256 of {@link toYaml}; computed once (a schematic never changes). */
+  /**
+   * The schematic ID: hex sha256 of {@link toYaml}; computed once per content (a schematic never
+   * changes, and a fleet's pools make the same few schematics again and again).
+   */
   public get id(): string {
-    this.cachedId ??= createHash('sha256').update(this.toYaml()).digest('hex');
+    if (this.cachedId === undefined) {
+      const key = JSON.stringify([this.officialExtensions, this.extraKernelArgs]);
+      let id = SCHEMATIC_IDS.get(key);
+      if (id === undefined) {
+        id = createHash('sha256').update(this.toYaml()).digest('hex');
+        SCHEMATIC_IDS.set(key, id);
+      }
+      this.cachedId = id;
+    }
     return this.cachedId;
   }
 

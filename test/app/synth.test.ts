@@ -2,9 +2,11 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { ApiObject, App, Chart } from 'cdk8s';
 import * as YAML from 'yaml';
 import { fleetClusterConfig } from '../../bench/fleet';
-import { synthesize } from '../../lib/app/synth';
+import { buildClusters, findClusterSources } from '../../lib/app/clusters';
+import { chartObjects, synthesize } from '../../lib/app/synth';
 import { CrdSchemaValidator } from '../../lib/gate/crd-schema';
 import { OutputGate } from '../../lib/gate/gate';
 import { LONGHORN_EXTENSIONS } from '../../lib/talos/schematic';
@@ -17,6 +19,40 @@ function listTree(dir: string, base = ''): string[] {
   return fs.readdirSync(path.join(dir, base), { withFileTypes: true }).flatMap((e) =>
     e.isDirectory() ? listTree(dir, path.posix.join(base, e.name)) : [path.posix.join(base, e.name)]).sort();
 }
+
+describe('chartObjects: chart.toJson() without the app-wide work', () => {
+  test('the objects of chart.toJson(), in its order, for each committed cluster and a fleet cluster', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chart-objects-'));
+    try {
+      fs.copyFileSync(path.join(ROOT, 'clusters', 'homelab.yaml'), path.join(dir, 'homelab.yaml'));
+      fs.writeFileSync(path.join(dir, 'fleet.yaml'), fleetClusterConfig(4));
+      const built = [...buildClusters(new App(), findClusterSources(path.join(ROOT, 'clusters'))), ...buildClusters(new App(), findClusterSources(dir))];
+      expect(built).toHaveLength(4);
+      for (const { chart } of built) {
+        const objects = chartObjects(chart);
+        expect(objects.length).toBeGreaterThan(5);
+        expect(objects).toEqual(chart.toJson());
+        expect(JSON.stringify(objects)).toBe(JSON.stringify(chart.toJson()));
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a chart with a dependency between its objects, or a nested chart, is ordered by cdk8s', () => {
+    const configMap = (scope: Chart, id: string) => new ApiObject(scope, id, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: id } });
+    const withDependency = new Chart(new App(), 'deps');
+    const first = configMap(withDependency, 'first');
+    const second = configMap(withDependency, 'second');
+    first.node.addDependency(second);
+    expect(chartObjects(withDependency).map((o) => o.metadata.name)).toEqual(['second', 'first']);
+    const outer = new Chart(new App(), 'outer');
+    configMap(outer, 'outer-object');
+    configMap(new Chart(outer, 'inner'), 'inner-object');
+    expect(chartObjects(outer)).toEqual(outer.toJson());
+    expect(chartObjects(outer).map((o) => o.metadata.name)).toEqual(['outer-object']);
+  });
+});
 
 describe('the default clusters (clusters/*.yaml → dist/)', () => {
   const { files, warnings } = synthesize({ configDir: path.join(ROOT, 'clusters'), gitopsFile: 'gitops.yaml' });
@@ -314,6 +350,18 @@ describe('cdk8s synth (main.ts)', () => {
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
     expect(results[1].stderr).toBe(results[0].stderr);
+    expect(fs.existsSync(dist)).toBe(false);
+
+    // A file with a problem of its own, after the one the gate refuses: its message comes first
+    // and alone, though the worker took the earlier cluster as soon as it was built.
+    fs.writeFileSync(path.join(clusters, 'zz.yaml'), `${fs.readFileSync(path.join(ROOT, 'clusters', 'homelab.yaml'), 'utf8')}\nunknownKey: 1\n`);
+    const both = ['0', '1'].map((threads) => run({ CLUSTERS_DIR: clusters, DIST_DIR: dist, CDK8S_TALOS_CACHE_DIR: TS_CACHE, CDK8S_TALOS_THREADS: threads }));
+    for (const r of both) {
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/zz\.yaml: unknownKey is not a known field/);
+      expect(r.stderr).not.toContain('spec.paused');
+    }
+    expect(both[1].stderr).toBe(both[0].stderr);
     expect(fs.existsSync(dist)).toBe(false);
   });
 });
