@@ -1,17 +1,18 @@
 /**
  * The part of a cluster's synth that needs only its objects: the output gate, the manifest file
- * and the diagram. At a thousand clusters this is a third of synth, and it needs no construct, so
- * the app runs it on a worker thread beside the one that builds the clusters
- * ({@link ThreadedClusterOutputs}; `npm run plan` too, from its own bundle); tests and small
- * fleets run it in line ({@link InlineClusterOutputs}). Both run the same function ({@link clusterOutput}), so the output
- * is the same byte for byte.
+ * and the diagram (and the same for the management cluster's GitOps objects, without a diagram).
+ * At a thousand clusters this is a third of synth, and it needs no construct, so the app runs it
+ * on a worker thread beside the one that builds the clusters ({@link ThreadedClusterOutputs};
+ * `npm run plan` too, from its own bundle); tests and small fleets run it in line
+ * ({@link InlineClusterOutputs}). Both run the same function ({@link clusterOutput}), so the
+ * output is the same byte for byte.
  */
 import * as os from 'os';
 import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'worker_threads';
 import { KubeObject } from '../core/kube-object';
 import { Violation } from '../gate/crd-schema';
 import { OutputGate } from '../gate/gate';
-import { clusterFiles, OutputFile } from './output';
+import { clusterFiles, manifestFile, OutputFile } from './output';
 
 /** A shared add-on render: its namespace, name and objects (ConfigMaps, then the resource set). */
 export interface RenderOutput {
@@ -33,6 +34,18 @@ export interface ClusterOutputJob {
   readonly used: readonly string[];
 }
 
+/** Objects published as one manifest, without a diagram: the management cluster's GitOps objects of one agent. */
+export interface ManifestJob {
+  /** The file they come from, for the header and messages (`gitops.yaml`). */
+  readonly file: string;
+  /** The manifest's path under dist/ (`management/<agent>/gitops.k8s.yaml`). */
+  readonly path: string;
+  readonly objects: KubeObject[];
+}
+
+/** A job of {@link ClusterOutputs}. */
+export type OutputJob = ClusterOutputJob | ManifestJob;
+
 /** What the gate found in a cluster's output, and its manifest and diagram files. */
 export interface ClusterOutputResult {
   readonly violations: Violation[];
@@ -49,9 +62,15 @@ export function renderKey(r: { namespace: string; name: string }): string {
  * the first cluster that uses it; each cluster's references are checked against every render it
  * uses, so their selectors find its Cluster.
  *
+ * A {@link ManifestJob}'s objects are checked on their own, and make its one manifest.
+ *
  * @param renders the renders seen so far, by key; the job's fresh ones are added
  */
-export function clusterOutput(gate: OutputGate, job: ClusterOutputJob, renders: Map<string, RenderOutput>): ClusterOutputResult {
+export function clusterOutput(gate: OutputGate, job: OutputJob, renders: Map<string, RenderOutput>): ClusterOutputResult {
+  if ('path' in job) {
+    const violations = gate.violations(job.objects);
+    return { violations, files: violations.length > 0 ? [] : [manifestFile(job.path, job.objects, job.file)] };
+  }
   for (const r of job.fresh) renders.set(renderKey(r), r);
   const fresh = new Set(job.fresh.map(renderKey));
   const used = job.used.map((k) => renders.get(k)!);
@@ -67,7 +86,7 @@ export function clusterOutput(gate: OutputGate, job: ClusterOutputJob, renders: 
  * those checks, so that a clash between files is reported before a gate violation.
  */
 export interface ClusterOutputs {
-  add(job: ClusterOutputJob): void;
+  add(job: OutputJob): void;
   /** The jobs' results in order, up to the first with a violation at least; blocks until they are done. */
   results(): ClusterOutputResult[];
   /** Stops what is still running (the worker thread); results are no longer needed. Idempotent. */
@@ -83,7 +102,7 @@ export class InlineClusterOutputs implements ClusterOutputs {
   constructor(private readonly gate: OutputGate) {}
 
   /** Computed now; after a job with a violation, nothing more (its verdict ends the synth). */
-  public add(job: ClusterOutputJob): void {
+  public add(job: OutputJob): void {
     if (this.violated) return;
     const result = clusterOutput(this.gate, job, this.renders);
     this.violated = result.violations.length > 0;
@@ -134,7 +153,7 @@ export class ThreadedClusterOutputs implements ClusterOutputs {
     this.worker.unref();
   }
 
-  public add(job: ClusterOutputJob): void {
+  public add(job: OutputJob): void {
     this.port.postMessage({ index: this.sent++, job });
   }
 
@@ -198,7 +217,7 @@ export function runClusterOutputWorker(data: unknown): void {
   const { port, posted } = data as WorkerData;
   const gate = new OutputGate();
   const renders = new Map<string, RenderOutput>();
-  port.on('message', ({ index, job }: { index: number; job: ClusterOutputJob }) => {
+  port.on('message', ({ index, job }: { index: number; job: OutputJob }) => {
     let reply: Reply;
     try {
       reply = { index, result: clusterOutput(gate, job, renders) };

@@ -11,7 +11,7 @@ import { BuiltCluster, buildClusters, ClusterSource, displayPath, findClusterSou
 import { GitopsConfig, loadGitopsConfig } from './config/gitops';
 import { checkFleet } from './fleet';
 import { FLEET_PAGE, fleetPage } from './fleet-page';
-import { manifestFile, OutputFile, toYamlStream } from './output';
+import { OutputFile, toYamlStream } from './output';
 import { clusterRunbook, managementRunbook, TEMPLATE_BUILDS, templateBuilds } from './runbook';
 
 /** The result of a synth: the files to publish and the warnings to print. */
@@ -32,7 +32,7 @@ export interface SynthOptions {
    */
   readonly gitopsFile?: string;
   /**
-   * The output gate.
+   * The output gate (in this thread; the worker thread of a large fleet makes its own).
    * @default - a new OutputGate
    */
   readonly gate?: OutputGate;
@@ -65,13 +65,13 @@ export function synthesize(options: SynthOptions): SynthResult {
   const outputs: ClusterOutputs = options.workerScript && useWorkerThread(sources.length)
     ? new ThreadedClusterOutputs(options.workerScript) : new InlineClusterOutputs(gate);
   try {
-    return synthesizeInto(app, gate, sources, outputs, options);
+    return synthesizeInto(app, sources, outputs, options);
   } finally {
     outputs.close();
   }
 }
 
-function synthesizeInto(app: App, gate: OutputGate, sources: readonly ClusterSource[], outputs: ClusterOutputs, options: SynthOptions): SynthResult {
+function synthesizeInto(app: App, sources: readonly ClusterSource[], outputs: ClusterOutputs, options: SynthOptions): SynthResult {
   const files: OutputFile[] = [];
   const warnings: string[] = [];
   const renders = new Map<string, RenderOutput>();
@@ -91,6 +91,10 @@ function synthesizeInto(app: App, gate: OutputGate, sources: readonly ClusterSou
   const gitopsName = gitopsFile !== undefined ? displayPath(gitopsFile) : '';
   const gitops = gitopsFile !== undefined ? loadGitopsConfig(gitopsFile, gitopsName) : undefined;
   const management = gitops ? managementCharts(app, gitops, built).map((chart) => ({ chart, file: gitopsName, name: gitops.name })) : [];
+  // Checked and written beside the fleet-wide checks below, after every cluster.
+  for (const { chart } of management) {
+    outputs.add({ file: gitopsName, path: `${MANAGEMENT_OUTPUT}/${chart.node.id}/gitops.k8s.yaml`, objects: chartObjects(chart) });
+  }
   // Before the gate's verdict: a clash between files is explained by naming both of them, which
   // the gate, seeing one file at a time, cannot do.
   const fleetWarnings = checkFleet(built, management);
@@ -107,7 +111,8 @@ function synthesizeInto(app: App, gate: OutputGate, sources: readonly ClusterSou
     }
     warnings.push(...w.map(formatDiagnostic));
   }
-  outputs.results().forEach((r, i) => {
+  const results = outputs.results();
+  results.slice(0, built.length).forEach((r, i) => {
     if (r.violations.length > 0) throw new OutputGateError(built[i].source.file, r.violations);
     if (i === runbooks.length) throw runbookError;
     files.push(...r.files, runbooks[i]);
@@ -119,10 +124,9 @@ function synthesizeInto(app: App, gate: OutputGate, sources: readonly ClusterSou
   files.push({ path: TEMPLATE_BUILDS, content: templateBuilds(built.map((b) => b.cluster)) });
   // At the root of dist/: a file, so it never meets a cluster folder (cluster names are DNS labels, without a dot).
   files.push({ path: FLEET_PAGE, content: fleetPage(built.map((b) => b.cluster), { sourceFiles }) });
-  for (const { chart } of management) {
-    const objects = chartObjects(chart);
-    gate.check(gitopsName, objects);
-    files.push(manifestFile(`${MANAGEMENT_OUTPUT}/${chart.node.id}/gitops.k8s.yaml`, objects, gitopsName));
+  for (const r of results.slice(built.length)) {
+    if (r.violations.length > 0) throw new OutputGateError(gitopsName, r.violations);
+    files.push(...r.files);
   }
   return { files, warnings };
 }

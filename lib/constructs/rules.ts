@@ -53,9 +53,12 @@ export const SPECIAL_USE_IPV4: readonly { readonly cidr: string; readonly what: 
   { cidr: '240.0.0.0/4', what: 'reserved, with the broadcast address 255.255.255.255' },
 ];
 
+/** {@link SPECIAL_USE_IPV4} parsed, once: every address field of every cluster is checked against it. */
+const SPECIAL_USE_RANGES = SPECIAL_USE_IPV4.map((s) => ({ ...s, range: parseIpv4Range(s.cidr) as Ipv4Range }));
+
 /** The special-use range a range overlaps, if any. */
 function specialUse(range: Ipv4Range): { cidr: string; what: string } | undefined {
-  return SPECIAL_USE_IPV4.find((s) => rangesOverlap(range, parseIpv4Range(s.cidr) as Ipv4Range));
+  return SPECIAL_USE_RANGES.find((s) => rangesOverlap(range, s.range));
 }
 
 /** A problem when `range` touches a special-use range; `what` names its use (`a node range`). */

@@ -23,21 +23,22 @@ const projectRequire = createRequire(path.join(PROJECT_ROOT, 'package.json'));
  * which could crash the run or switch the schema gate off, is discarded and compiled again.
  *
  * @param ajv an Ajv instance created with `code: { source: true }`, holding any referenced schemas
- * @param schema the schema to compile
+ * @param schema the schema to compile; or a function that makes it, called only when the
+ *   validator is not cached, when `identity` alone names the schema (the text it is made from:
+ *   reading a large schema only to name its validator was most of a small synth's gate)
  * @param identity the content the validator depends on besides `schema` (e.g. the text of a
  *   referenced schema file)
  */
-export function compileCached(ajv: () => Ajv, schema: AnySchema, identity: string = ''): ValidateFunction {
-  const key = createHash('sha256')
-    .update(`${ENTRY_FORMAT}\n${TRANSFORM_VERSION}\n${ajvVersion}\n${identity}\n`)
-    .update(JSON.stringify(schema))
-    .digest('hex');
+export function compileCached(ajv: () => Ajv, schema: AnySchema | (() => AnySchema), identity: string = ''): ValidateFunction {
+  const hash = createHash('sha256').update(`${ENTRY_FORMAT}\n${TRANSFORM_VERSION}\n${ajvVersion}\n${identity}\n`);
+  if (typeof schema !== 'function') hash.update(JSON.stringify(schema));
+  const key = hash.digest('hex');
   const file = path.join(cacheDir(), 'validators', `${key}.js`);
   return cacheEntry<ValidateFunction>(file, {
     decode: load,
     build: () => {
       const instance = ajv();
-      const fn = instance.compile(schema);
+      const fn = instance.compile(typeof schema === 'function' ? schema() : schema);
       return { value: fn, payload: standaloneCode(instance, fn) };
     },
   });

@@ -64,9 +64,12 @@ export class CrdSchemaValidator {
     if (!this.compiled.has(key)) {
       const file = path.join(this.schemaDir, `${key}.json`);
       // Formats are not checked: the API server validates only a few, none of which we emit.
-      const fn = fs.existsSync(file)
+      // The validator is named by the schema file's text (strictSchema is a transform of
+      // compiled.ts's TRANSFORM_VERSION): the file is parsed only to compile it.
+      const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
+      const fn = text !== undefined
         ? compileCached(() => new Ajv({ allErrors: true, strict: false, validateFormats: false, code: { source: true } }),
-          strictSchema(JSON.parse(fs.readFileSync(file, 'utf8'))) as AnySchema)
+          () => strictSchema(JSON.parse(text)) as AnySchema, `crd-schema\n${text}`)
         : undefined;
       this.compiled.set(key, fn);
     }

@@ -7,6 +7,7 @@ import * as YAML from 'yaml';
 import { fleetClusterConfig } from '../../bench/fleet';
 import { buildClusters, findClusterSources } from '../../lib/app/clusters';
 import { chartObjects, synthesize } from '../../lib/app/synth';
+import { describeObject, KubeObject } from '../../lib/core/kube-object';
 import { CrdSchemaValidator } from '../../lib/gate/crd-schema';
 import { OutputGate } from '../../lib/gate/gate';
 import { LONGHORN_EXTENSIONS } from '../../lib/talos/schematic';
@@ -77,6 +78,21 @@ describe('the default clusters (clusters/*.yaml → dist/)', () => {
 
   test('every object passes the output gate (schema, CEL, Talos patches, built-ins, references)', () => {
     expect(new OutputGate().violations(objects)).toEqual([]);
+  });
+
+  test('a gate violation in the GitOps objects names gitops.yaml and the object; one in a cluster comes first', () => {
+    /** A gate that refuses the objects of one kind. */
+    const refusing = (kind: string) => new (class extends OutputGate {
+      public override objectViolations(list: readonly KubeObject[]) {
+        return [...super.objectViolations(list), ...list.filter((o) => o.kind === kind).map((o) => ({ object: describeObject(o), field: 'spec', message: 'refused' }))];
+      }
+    })();
+    const options = { configDir: path.join(ROOT, 'clusters'), gitopsFile: 'gitops.yaml' };
+    expect(() => synthesize({ ...options, gate: refusing('GitRepo') })).toThrow(/^gitops\.yaml: GitRepo fleet-local\/clusters-management: spec: refused$/m);
+    const both = refusing('Kustomization');
+    const cluster = jest.spyOn(both, 'objectViolations');
+    cluster.mockImplementation((list) => list.flatMap((o) => (o.kind === 'Cluster' || o.kind === 'Kustomization' ? [{ object: describeObject(o), field: 'spec', message: 'refused' }] : [])));
+    expect(() => synthesize({ ...options, gate: both })).toThrow(/^clusters\/edge\.ts: Cluster default\/edge: spec: refused$/);
   });
 
   test('each cluster folder has a generated README.md with the Mermaid diagram of its objects', () => {
