@@ -1,10 +1,12 @@
 import { createHash } from 'crypto';
+import * as fs from 'fs';
 import { createRequire } from 'module';
 import * as path from 'path';
+import * as vm from 'vm';
 import Ajv, { AnySchema, ValidateFunction } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone';
 import { version as ajvVersion } from 'ajv/package.json';
-import { cacheEntry } from '../core/cache';
+import { cacheEntry, readCacheBytes, writeCacheEntry } from '../core/cache';
 import { cacheDir, PROJECT_ROOT } from '../core/paths';
 
 /** Bumped whenever the schema transforms change, so cached validators are rebuilt. */
@@ -35,7 +37,7 @@ export function compileCached(ajv: () => Ajv, schema: AnySchema | (() => AnySche
   const key = hash.digest('hex');
   const file = path.join(cacheDir(), 'validators', `${key}.js`);
   return cacheEntry<ValidateFunction>(file, {
-    decode: load,
+    decode: (code) => load(code, file),
     build: () => {
       const instance = ajv();
       const fn = instance.compile(typeof schema === 'function' ? schema() : schema);
@@ -44,14 +46,47 @@ export function compileCached(ajv: () => Ajv, schema: AnySchema | (() => AnySche
   });
 }
 
-/** Evaluates standalone validator code; its `require`s resolve from the project. */
-function load(code: string): ValidateFunction {
+/**
+ * Evaluates standalone validator code; its `require`s resolve from the project. It is compiled
+ * from a V8 code cache beside its entry (`<entry>.<node version>-<arch>.v8cache`, in the entry
+ * format) when there is one V8 accepts: parsing the large validators and compiling them on their
+ * first call was a sixth of a small synth. A missing or refused code cache is written when the
+ * process exits ({@link flushCodeCaches}), so that it holds the functions the run compiled.
+ */
+function load(code: string, file: string): ValidateFunction {
+  const codeCache = `${file}.${process.version}-${process.arch}.v8cache`;
+  const entry = readCacheBytes(codeCache);
+  const cachedData = entry && 'payload' in entry ? entry.payload : undefined;
+  const script = new vm.Script(`(function (module, exports, require) {\n${code}\n})`, { filename: file, cachedData });
+  if (cachedData === undefined || script.cachedDataRejected) {
+    if (pendingCodeCaches.size === 0) process.once('exit', flushCodeCaches);
+    pendingCodeCaches.set(codeCache, script);
+  }
   const module: { exports: Record<string, unknown> } = { exports: {} };
-  new Function('module', 'exports', 'require', code)(module, module.exports, projectRequire);
+  (script.runInThisContext() as (m: typeof module, e: typeof module.exports, r: NodeRequire) => void)(module, module.exports, projectRequire);
   const fn = module.exports.default ?? module.exports;
   // Code that runs but exports no function is as unusable as code that does not parse.
   if (typeof fn !== 'function') throw new Error('the code exports no validator');
   return fn as ValidateFunction;
+}
+
+/** Validator scripts whose code cache is to be written, by code-cache file. */
+const pendingCodeCaches = new Map<string, vm.Script>();
+
+/**
+ * Writes the code caches of the validators loaded without one (called when the process exits),
+ * only into a cache folder that still exists; a cache that cannot be written costs the next run
+ * its compile time, nothing else.
+ */
+export function flushCodeCaches(): void {
+  for (const [file, script] of pendingCodeCaches) {
+    try {
+      if (fs.existsSync(path.dirname(file))) writeCacheEntry(file, script.createCachedData());
+    } catch {
+      // read-only or full
+    }
+  }
+  pendingCodeCaches.clear();
 }
 
 /**

@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import Ajv from 'ajv';
-import { compileCached } from '../../lib/gate/compiled';
+import { readCacheBytes, writeCacheEntry } from '../../lib/core/cache';
+import { compileCached, flushCodeCaches } from '../../lib/gate/compiled';
 
 describe('compiled validator cache', () => {
   const saved = { ...process.env };
@@ -14,7 +15,7 @@ describe('compiled validator cache', () => {
   const validator = () => compileCached(compile, schema, 'compiled.test');
   const entryFile = () => {
     const dir = path.join(cache, 'validators');
-    const files = fs.readdirSync(dir);
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.js'));
     expect(files).toHaveLength(1);
     return path.join(dir, files[0]);
   };
@@ -65,6 +66,36 @@ describe('compiled validator cache', () => {
     stderr.mockClear();
     expectGateOn(validator());
     expect(compile).toHaveBeenCalledTimes(2);
+    expect(notices()).toEqual([]);
+  });
+
+  test('the stored code is compiled from a V8 code cache written at exit; a damaged or refused one is only compiled afresh', () => {
+    const codeCache = () => fs.readdirSync(path.join(cache, 'validators')).filter((f) => f.endsWith('.v8cache'));
+    // Compiled by ajv: no stored code was loaded, so nothing to cache yet.
+    expectGateOn(validator());
+    flushCodeCaches();
+    expect(codeCache()).toEqual([]);
+    expectGateOn(validator());
+    expect(codeCache()).toEqual([]);
+    flushCodeCaches();
+    expect(codeCache()).toEqual([`${path.basename(entryFile())}.${process.version}-${process.arch}.v8cache`]);
+    const file = path.join(cache, 'validators', codeCache()[0]);
+    const written = fs.statSync(file).mtimeMs;
+    // Accepted: nothing to write at the next exit.
+    expectGateOn(validator());
+    flushCodeCaches();
+    expect(fs.statSync(file).mtimeMs).toBe(written);
+    // A damaged entry fails its digest and is written again. (Data V8 refuses is compiled afresh
+    // and written again too, but only a new process shows it: within one, V8 reuses the script it
+    // compiled before and never reads the data.)
+    fs.appendFileSync(file, 'x');
+    expectGateOn(validator());
+    flushCodeCaches();
+    const entry = readCacheBytes(file);
+    expect(entry && 'payload' in entry && entry.payload.length > 0).toBe(true);
+    writeCacheEntry(file, 'not a code cache');
+    expectGateOn(validator());
+    expect(compile).toHaveBeenCalledTimes(1);
     expect(notices()).toEqual([]);
   });
 });
