@@ -44,7 +44,7 @@ export class ParsedConfigs {
     if (!bundle) return undefined;
     // `main-<hash>.js`: the hash covers every source and the lockfile; the V8 version, the format.
     const name = path.basename(bundle).replace(/\.js$/, '');
-    return new ParsedConfigs(path.join(cacheDir(), FOLDER, `${name}.v8-${process.versions.v8}.bin`));
+    return new ParsedConfigs(path.join(cacheDir(), FOLDER, `${name}.v8-${process.versions.v8}.bin`), path.dirname(bundle));
   }
 
   private readonly stored: Map<string, StoredConfig>;
@@ -52,8 +52,13 @@ export class ParsedConfigs {
   private parsed = 0;
   private corrupt?: string;
 
-  /** @param file the cache entry (lib/core/cache.ts format; the payload is V8-serialized) */
-  constructor(private readonly file: string) {
+  /**
+   * @param file the cache entry (lib/core/cache.ts format; the payload is V8-serialized), named
+   *   `<bundle>.v8-<V8 version>.bin`
+   * @param bundles the folder of the app's bundles: an entry whose bundle is gone from it (scripts/app.js
+   *   keeps the few most recently used) is deleted when this one is written
+   */
+  constructor(private readonly file: string, private readonly bundles?: string) {
     this.stored = this.read();
   }
 
@@ -80,15 +85,15 @@ export class ParsedConfigs {
 
   /**
    * Stores the parses of this synth's files, and only those (so the entry never outgrows the
-   * fleet), when any was parsed afresh or a stored one is no longer used; entries of earlier
-   * builds of the same bundle are deleted. A cache that cannot be written costs only speed.
+   * fleet), when any was parsed afresh or a stored one is no longer used; entries of bundles that
+   * are gone are deleted. A cache that cannot be written costs only speed.
    */
   public save(): void {
     if (this.parsed === 0 && this.used.size === this.stored.size && this.corrupt === undefined) return;
     try {
       writeCacheEntry(this.file, v8.serialize([...this.used]));
       if (this.corrupt !== undefined) rebuiltNotice(this.file, this.corrupt);
-      this.pruneOlderBuilds();
+      this.pruneOthers();
     } catch {
       // read-only or full: the next synth parses again
     }
@@ -113,13 +118,19 @@ export class ParsedConfigs {
     }
   }
 
-  /** Deletes the entries of other builds of this bundle (`main-<other hash>…`); `plan-…` keeps its own. */
-  private pruneOlderBuilds(): void {
+  /**
+   * Deletes the entries of bundles that are gone and those of another V8 version of this bundle;
+   * the entries of the other bundles kept (another clusters folder's, the plan's) stay.
+   */
+  private pruneOthers(): void {
     const folder = path.dirname(this.file);
     const own = path.basename(this.file);
-    const prefix = own.slice(0, own.indexOf('-') + 1);
+    const bundleOf = (entry: string) => entry.replace(/\.v8-[^/]*\.bin$/, '');
     for (const name of fs.readdirSync(folder)) {
-      if (name !== own && name.startsWith(prefix) && name.endsWith('.bin')) fs.rmSync(path.join(folder, name), { force: true });
+      if (name === own || !name.endsWith('.bin')) continue;
+      const bundle = bundleOf(name);
+      const gone = this.bundles === undefined || !fs.existsSync(path.join(this.bundles, `${bundle}.js`));
+      if (bundle === bundleOf(own) || gone) fs.rmSync(path.join(folder, name), { force: true });
     }
   }
 }

@@ -139,17 +139,23 @@ describe('ParsedConfigs: parsed cluster config files kept between synths', () =>
     }
   });
 
-  test('entries of other builds of the same bundle are deleted when the entry is written; the plan bundle keeps its own', () => {
+  test('when the entry is written, those of bundles that are gone (and of another V8 version) are deleted; kept bundles keep theirs', () => {
     const folder = path.dirname(entry);
+    const bundles = path.join(dir, 'app');
     fs.mkdirSync(folder, { recursive: true });
-    for (const name of ['main-fedcba9876543210.v8-test.bin', 'plan-0123456789abcdef.v8-test.bin', 'main-notes.txt']) fs.writeFileSync(path.join(folder, name), 'x');
-    synth([write('a.yaml', fleetClusterConfig(1))]);
-    expect(fs.readdirSync(folder).sort()).toEqual(['main-0123456789abcdef.v8-test.bin', 'main-notes.txt', 'plan-0123456789abcdef.v8-test.bin']);
+    fs.mkdirSync(bundles);
+    for (const name of ['main-0123456789abcdef.js', 'main-aaaaaaaaaaaaaaaa.js', 'plan-0123456789abcdef.js']) fs.writeFileSync(path.join(bundles, name), '');
+    const names = ['main-fedcba9876543210.v8-test.bin', 'main-aaaaaaaaaaaaaaaa.v8-test.bin', 'plan-0123456789abcdef.v8-test.bin', 'main-0123456789abcdef.v8-older.bin', 'notes.txt'];
+    for (const name of names) fs.writeFileSync(path.join(folder, name), 'x');
+    const cache = new ParsedConfigs(entry, bundles);
+    cache.load(write('a.yaml', fleetClusterConfig(1)), 'clusters/a.yaml');
+    cache.save();
+    expect(fs.readdirSync(folder).sort()).toEqual(['main-0123456789abcdef.v8-test.bin', 'main-aaaaaaaaaaaaaaaa.v8-test.bin', 'notes.txt', 'plan-0123456789abcdef.v8-test.bin']);
   });
 
   test('only the bundled app keeps parses (its name covers every source); elsewhere every file is parsed', () => {
     expect(ParsedConfigs.forBundle(undefined)).toBeUndefined();
     expect(ParsedConfigs.forBundle('')).toBeUndefined();
-    expect(ParsedConfigs.forBundle('/x/.cache/app/main-0123456789abcdef.js')).toBeInstanceOf(ParsedConfigs);
+    expect(ParsedConfigs.forBundle(path.join(dir, 'main-0123456789abcdef.js'))).toBeInstanceOf(ParsedConfigs);
   });
 });
