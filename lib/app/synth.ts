@@ -135,8 +135,8 @@ function synthesizeInto(app: App, sources: readonly ClusterSource[], outputs: Cl
  * `chart.toJson()`, without its app-wide work where it has none to do. cdk8s orders a chart's
  * objects by a dependency graph of every construct, after it ran the validations and resolved
  * the dependencies of the whole app; for a chart without nested charts, dependencies or
- * validations that order is the constructs' own (tree order), and building the graph was a
- * tenth of a large fleet's synth. Any other chart goes through cdk8s.
+ * validations that order is the constructs' own (tree order), and the app-wide pass took 0.2 s
+ * of a 1000-cluster synth. Any other chart goes through cdk8s.
  */
 export function chartObjects(chart: Chart): KubeObject[] {
   const constructs = chart.node.findAll();
