@@ -66,7 +66,8 @@ export function scratchManifests(scratch: string, files: readonly OutputFile[]):
 /**
  * Writes `files` into the new tree `dir`, making each folder once (a thousand clusters write three
  * files each). A file whose bytes the tree being replaced (`previous`) already holds, as a regular
- * file at the same path, is hard-linked from there instead: on a re-synth after an edit nearly
+ * file at the same path inside its own folders (no symbolic link on the way), is hard-linked from
+ * there instead: on a re-synth after an edit nearly
  * every file is unchanged, and on this project's test machine a link plus the read that proves
  * the bytes equal cost a fraction of writing the file (which varied tenfold with the disk's
  * load), and the file keeps its modification time. Where links fail (a filesystem without them),
@@ -76,6 +77,7 @@ function writeTree(dir: string, files: readonly OutputFile[], previous: string |
   fs.mkdirSync(dir, { recursive: true });
   const made = new Set<string>();
   let link = previous !== undefined;
+  const ownFolder = previous !== undefined ? realFolders(previous) : () => false;
   files.forEach((f, i) => {
     if (i === Math.floor(files.length / 2)) onHalf?.();
     const parts = f.path.split('/');
@@ -88,7 +90,7 @@ function writeTree(dir: string, files: readonly OutputFile[], previous: string |
     if (link) {
       const bytes = Buffer.from(f.content);
       const old = path.join(previous!, ...parts);
-      if (holdsBytes(old, bytes)) {
+      if (ownFolder(parts.slice(0, -1)) && holdsBytes(old, bytes)) {
         try {
           fs.linkSync(old, target);
           return;
@@ -101,6 +103,26 @@ function writeTree(dir: string, files: readonly OutputFile[], previous: string |
     }
     fs.writeFileSync(target, f.content);
   });
+}
+
+/**
+ * Whether a folder of `root` (given by its path segments) and every folder between them are real
+ * folders, not symbolic links: a file reached through a link lives outside the tree, and linking
+ * it would tie the new tree to it. Remembered per folder.
+ */
+function realFolders(root: string): (segments: readonly string[]) => boolean {
+  const known = new Map<string, boolean>();
+  const real = (segments: readonly string[]): boolean => {
+    const key = segments.join('/');
+    let ok = known.get(key);
+    if (ok === undefined) {
+      const stat = fs.lstatSync(path.join(root, ...segments), { throwIfNoEntry: false });
+      ok = stat !== undefined && stat.isDirectory() && (segments.length === 0 || real(segments.slice(0, -1)));
+      known.set(key, ok);
+    }
+    return ok;
+  };
+  return real;
 }
 
 /** Whether `file` is a regular file (not a link to one) holding exactly `bytes`. */

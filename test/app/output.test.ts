@@ -86,6 +86,16 @@ describe('publish and recoverPublish (lib/app/output.ts)', () => {
     expect(now('b/link.yaml').isFile()).toBe(true);
     expect(fs.readFileSync(path.join(work, 'outside.yaml'), 'utf8')).toBe('linked\n');
     expect(fs.readdirSync(work).sort()).toEqual(['dist', 'outside.yaml']);
+    // A cluster folder that is a symbolic link to a folder elsewhere: its files are not tied to the new tree.
+    const elsewhere = path.join(work, 'elsewhere');
+    writeFiles(elsewhere, { 'same.yaml': 'same\n' });
+    fs.rmSync(path.join(dist, 'a'), { recursive: true });
+    fs.symlinkSync(elsewhere, path.join(dist, 'a'));
+    publish(dist, files(after));
+    expect(readTree(dist)).toEqual(after);
+    expect(now('a/same.yaml').ino).not.toBe(fs.statSync(path.join(elsewhere, 'same.yaml')).ino);
+    expect(fs.statSync(path.join(elsewhere, 'same.yaml')).nlink).toBe(1);
+    fs.rmSync(elsewhere, { recursive: true });
     // Same length, other bytes (a hand edit): written afresh.
     fs.writeFileSync(path.join(dist, 'c', 'new.yaml'), 'NEW\n');
     publish(dist, files(after));
