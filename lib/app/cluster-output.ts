@@ -132,7 +132,7 @@ type Reply = { index: number; result: ClusterOutputResult } | { index: number; e
 
 /**
  * On a worker thread running `script` (the app's bundle, whose entry calls {@link runClusterOutputWorker}
- * there). The main thread keeps building clusters while the worker checks and writes out earlier
+ * there). The main thread keeps building clusters while the worker checks and renders earlier
  * ones; {@link results} waits for the last. Synth stays synchronous: results are taken off the port
  * with `receiveMessageOnPort`, and the main thread sleeps on a shared counter between them.
  */

@@ -37,7 +37,7 @@ export interface SynthOptions {
    */
   readonly gate?: OutputGate;
   /**
-   * The app's bundle, run on a worker thread that checks and writes out the clusters while this
+   * The app's bundle, run on a worker thread that checks and renders the clusters while this
    * thread builds them (lib/app/cluster-output.ts), for fleets large enough to repay it.
    * @default - everything in this thread
    */
@@ -98,6 +98,7 @@ function synthesizeInto(app: App, sources: readonly ClusterSource[], outputs: Cl
   // Before the gate's verdict: a clash between files is explained by naming both of them, which
   // the gate, seeing one file at a time, cannot do.
   const fleetWarnings = checkFleet(built, management);
+  // Every render of the store is published, also one no cluster listed among those it uses.
   addonRenders(app, renders);
   const runbooks: OutputFile[] = [];
   let runbookError: unknown;
