@@ -7,11 +7,14 @@
  * ({@link InlineClusterOutputs}). Both run the same function ({@link clusterOutput}), so the
  * output is the same byte for byte.
  */
+import { createHash } from 'crypto';
 import * as os from 'os';
 import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'worker_threads';
 import { KubeObject } from '../core/kube-object';
+import { toYaml } from '../core/yaml';
 import { Violation } from '../gate/crd-schema';
 import { OutputGate } from '../gate/gate';
+import { GatePasses } from '../gate/passes';
 import { clusterFiles, manifestFile, OutputFile } from './output';
 
 /** A shared add-on render: its namespace, name and objects (ConfigMaps, then the resource set). */
@@ -50,6 +53,13 @@ export type OutputJob = ClusterOutputJob | ManifestJob;
 export interface ClusterOutputResult {
   readonly violations: Violation[];
   readonly files: OutputFile[];
+  /**
+   * The key under which the gate's pass of this output is remembered ({@link GatePasses}); none
+   * when it did not pass or nothing is remembered.
+   */
+  readonly passKey?: string;
+  /** Whether the pass is new: the store is written after the run. */
+  readonly newPass?: boolean;
 }
 
 /** Key of a render: `<namespace>/<name>`. */
@@ -57,27 +67,89 @@ export function renderKey(r: { namespace: string; name: string }): string {
   return `${r.namespace}/${r.name}`;
 }
 
+/** What {@link clusterOutput} keeps from one job to the next, in one thread. */
+export interface OutputState {
+  readonly gate: OutputGate;
+  /** The gate's earlier passes; the gate runs only on output it has not passed. */
+  readonly passes: GatePasses;
+  /** The renders seen so far, by key. */
+  readonly renders: Map<string, RenderOutput>;
+  /** Digests of the renders' YAML, by key, made when a key first needs one. */
+  readonly renderDigests: Map<string, string>;
+}
+
+/**
+ * A fresh {@link OutputState}.
+ *
+ * @param passes the gate's earlier passes: those of the running code by default; a gate other than
+ *   the default one must bring its own (or none), since the stored passes are the default gate's
+ */
+export function outputState(gate: OutputGate = new OutputGate(), passes: GatePasses = GatePasses.forThisCode()): OutputState {
+  return { gate, passes, renders: new Map(), renderDigests: new Map() };
+}
+
+/** The sha256 of a render's YAML, made once per thread. */
+function renderDigest(state: OutputState, r: RenderOutput): string {
+  const key = renderKey(r);
+  let digest = state.renderDigests.get(key);
+  if (digest === undefined) {
+    const hash = createHash('sha256');
+    for (const o of r.objects) hash.update(toYaml(o)).update('\0');
+    digest = hash.digest('hex');
+    state.renderDigests.set(key, digest);
+  }
+  return digest;
+}
+
+/**
+ * The gate's verdict on `objects` (with `context`), or none when it passed the same output before;
+ * a new pass is remembered in this thread.
+ *
+ * @param parts what the output is, for its key: the YAML of `objects` and the digests of the rest
+ */
+function gateVerdict(state: OutputState, parts: readonly string[], check: () => Violation[]): Pick<ClusterOutputResult, 'violations' | 'passKey' | 'newPass'> {
+  const key = state.passes.key(parts);
+  if (state.passes.passed(key)) return { violations: [], passKey: key, newPass: false };
+  const violations = check();
+  if (violations.length > 0 || key === undefined) return { violations };
+  state.passes.add(key);
+  return { violations, passKey: key, newPass: true };
+}
+
 /**
  * The gate's verdict and the files of one cluster. A render's own objects are checked once, with
  * the first cluster that uses it; each cluster's references are checked against every render it
- * uses, so their selectors find its Cluster.
+ * uses, so their selectors find its Cluster. Output the gate passed before (the same bytes, the
+ * same code and schemas: {@link GatePasses}) is not checked again.
  *
  * A {@link ManifestJob}'s objects are checked on their own, and make its one manifest.
- *
- * @param renders the renders seen so far, by key; the job's fresh ones are added
  */
-export function clusterOutput(gate: OutputGate, job: OutputJob, renders: Map<string, RenderOutput>): ClusterOutputResult {
+export function clusterOutput(state: OutputState, job: OutputJob): ClusterOutputResult {
+  const docs = job.objects.map((o) => toYaml(o));
   if ('path' in job) {
-    const violations = gate.violations(job.objects);
-    return { violations, files: violations.length > 0 ? [] : [manifestFile(job.path, job.objects, job.file)] };
+    const verdict = gateVerdict(state, ['manifest', ...docs], () => state.gate.violations(job.objects));
+    return { ...verdict, files: verdict.violations.length > 0 ? [] : [manifestFile(job.path, job.objects, job.file, docs)] };
   }
-  for (const r of job.fresh) renders.set(renderKey(r), r);
+  for (const r of job.fresh) state.renders.set(renderKey(r), r);
   const fresh = new Set(job.fresh.map(renderKey));
-  const used = job.used.map((k) => renders.get(k)!);
-  const violations = gate.violations([...job.objects, ...job.fresh.flatMap((r) => r.objects)],
-    used.filter((r) => !fresh.has(renderKey(r))).flatMap((r) => r.objects));
-  if (violations.length > 0) return { violations, files: [] };
-  return { violations, files: clusterFiles(job.clusterName, job.objects, job.file, used.flatMap((r) => r.objects)) };
+  const used = job.used.map((k) => state.renders.get(k)!);
+  // Fresh renders are checked with this cluster, the others only referenced: both kinds named.
+  const renderParts = [...job.fresh.map((r) => `fresh ${renderDigest(state, r)}`),
+    ...used.filter((r) => !fresh.has(renderKey(r))).map((r) => `used ${renderDigest(state, r)}`)];
+  const verdict = gateVerdict(state, ['cluster', ...docs, ...renderParts], () => state.gate.violations(
+    [...job.objects, ...job.fresh.flatMap((r) => r.objects)],
+    used.filter((r) => !fresh.has(renderKey(r))).flatMap((r) => r.objects)));
+  if (verdict.violations.length > 0) return { ...verdict, files: [] };
+  return { ...verdict, files: clusterFiles(job.clusterName, job.objects, job.file, used.flatMap((r) => r.objects), docs) };
+}
+
+/**
+ * Writes the gate's passes of a run to the store of the running code when any is new (the worker
+ * thread's are known here only from its results).
+ */
+export function savePasses(results: readonly ClusterOutputResult[], passes: () => GatePasses = () => GatePasses.forThisCode()): void {
+  if (!results.some((r) => r.newPass)) return;
+  passes().save(results.flatMap((r) => (r.passKey !== undefined ? [r.passKey] : [])));
 }
 
 /**
@@ -95,16 +167,15 @@ export interface ClusterOutputs {
 
 /** In this thread, at once. */
 export class InlineClusterOutputs implements ClusterOutputs {
-  private readonly renders = new Map<string, RenderOutput>();
   private readonly done: ClusterOutputResult[] = [];
   private violated = false;
 
-  constructor(private readonly gate: OutputGate) {}
+  constructor(private readonly state: OutputState) {}
 
   /** Computed now; after a job with a violation, nothing more (its verdict ends the synth). */
   public add(job: OutputJob): void {
     if (this.violated) return;
-    const result = clusterOutput(this.gate, job, this.renders);
+    const result = clusterOutput(this.state, job);
     this.violated = result.violations.length > 0;
     this.done.push(result);
   }
@@ -215,12 +286,11 @@ export const WORKER_MIN_CLUSTERS = 20;
  */
 export function runClusterOutputWorker(data: unknown): void {
   const { port, posted } = data as WorkerData;
-  const gate = new OutputGate();
-  const renders = new Map<string, RenderOutput>();
+  const state = outputState();
   port.on('message', ({ index, job }: { index: number; job: OutputJob }) => {
     let reply: Reply;
     try {
-      reply = { index, result: clusterOutput(gate, job, renders) };
+      reply = { index, result: clusterOutput(state, job) };
     } catch (e) {
       reply = { index, error: e instanceof Error ? e.stack ?? e.message : String(e) };
     }

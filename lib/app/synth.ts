@@ -6,7 +6,8 @@ import { formatDiagnostic } from '../core/errors';
 import { KubeObject } from '../core/kube-object';
 import { ADDONS_OUTPUT, MANAGEMENT_OUTPUT, SECRETS_FOLDER } from '../core/naming';
 import { OutputGate, OutputGateError } from '../gate/gate';
-import { ClusterOutputs, InlineClusterOutputs, renderKey, RenderOutput, ThreadedClusterOutputs, useWorkerThread } from './cluster-output';
+import { GatePasses } from '../gate/passes';
+import { ClusterOutputs, InlineClusterOutputs, outputState, renderKey, RenderOutput, savePasses, ThreadedClusterOutputs, useWorkerThread } from './cluster-output';
 import { BuiltCluster, buildClusters, ClusterSource, displayPath, findClusterSources } from './clusters';
 import { GitopsConfig, loadGitopsConfig } from './config/gitops';
 import { checkFleet } from './fleet';
@@ -56,14 +57,15 @@ export interface SynthOptions {
  * @throws UserError (ValidationError, OutputGateError) listing every problem found
  */
 export function synthesize(options: SynthOptions): SynthResult {
-  const gate = options.gate ?? new OutputGate();
   const app = new App({ outdir: 'unused' });
   const sources = findClusterSources(options.configDir);
   // The gate, manifests and diagrams of each cluster on a worker thread when that pays (large
   // fleets, the bundled app): it starts now, and takes each cluster as soon as it is built; the
   // runbooks need the constructs and are made here.
   const outputs: ClusterOutputs = options.workerScript && useWorkerThread(sources.length)
-    ? new ThreadedClusterOutputs(options.workerScript) : new InlineClusterOutputs(gate);
+    ? new ThreadedClusterOutputs(options.workerScript)
+    // The stored passes are the default gate's: another gate checks everything.
+    : new InlineClusterOutputs(options.gate ? outputState(options.gate, GatePasses.none()) : outputState());
   try {
     return synthesizeInto(app, sources, outputs, options);
   } finally {
@@ -113,6 +115,7 @@ function synthesizeInto(app: App, sources: readonly ClusterSource[], outputs: Cl
     warnings.push(...w.map(formatDiagnostic));
   }
   const results = outputs.results();
+  savePasses(results);
   results.slice(0, built.length).forEach((r, i) => {
     if (r.violations.length > 0) throw new OutputGateError(built[i].source.file, r.violations);
     if (i === runbooks.length) throw runbookError;

@@ -1,9 +1,20 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { celEnv, isCelError, parse, plan } from '@bufbuild/cel';
-import { strings } from '@bufbuild/cel/ext';
+import type * as Cel from '@bufbuild/cel';
+import type * as CelExt from '@bufbuild/cel/ext';
 import { describeObject, KubeObject } from '../core/kube-object';
 import { CRD_SCHEMA_DIR, Violation } from './crd-schema';
+
+/**
+ * The CEL library, loaded at first use: its start (the CEL spec's protobuf descriptors) took 40 ms
+ * of every synth, also of those whose output the gate had passed before (lib/gate/passes.ts).
+ */
+function cel(): typeof Cel & typeof CelExt {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily on purpose, see above
+  celLibrary ??= { ...require('@bufbuild/cel') as typeof Cel, ...require('@bufbuild/cel/ext') as typeof CelExt };
+  return celLibrary;
+}
+let celLibrary: (typeof Cel & typeof CelExt) | undefined;
 
 /** One `x-kubernetes-validations` entry of a CRD schema. */
 interface CelRule {
@@ -59,7 +70,7 @@ export function toCel(value: unknown, schema: SchemaNode | undefined): unknown {
 function violation(r: CelRule, result: unknown, field: string, object: string): Violation {
   const at = r.fieldPath ? `${field}${r.fieldPath}` : field;
   // The API server rejects on evaluation errors too (e.g. an absent field); say both.
-  const why = `${r.message ?? 'failed'}${isCelError(result) ? ` (evaluation error: ${result.message})` : ''}`;
+  const why = `${r.message ?? 'failed'}${cel().isCelError(result) ? ` (evaluation error: ${result.message})` : ''}`;
   return { object, field: at.replace(/^\./, ''), message: `${why} [CEL: ${r.rule}]` };
 }
 
@@ -69,7 +80,7 @@ function violation(r: CelRule, result: unknown, field: string, object: string): 
  * wherever that value is present. Transition rules (`oldSelf`) are skipped.
  */
 export class CelValidator {
-  private readonly env = celEnv({ funcs: strings });
+  private readonly env = cel().celEnv({ funcs: cel().strings });
   private readonly schemas = new Map<string, SchemaNode | undefined>();
   private readonly plans = new Map<string, Evaluator>();
 
@@ -89,7 +100,7 @@ export class CelValidator {
   private evaluator(rule: string): Evaluator {
     let fn = this.plans.get(rule);
     if (!fn) {
-      fn = plan(this.env, parse(rule)) as unknown as Evaluator;
+      fn = cel().plan(this.env, cel().parse(rule)) as unknown as Evaluator;
       this.plans.set(rule, fn);
     }
     return fn;

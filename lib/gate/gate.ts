@@ -26,8 +26,14 @@ export class OutputGateError extends UserError {
  */
 export class OutputGate {
   private readonly schema = new CrdSchemaValidator();
-  private readonly cel = new CelValidator();
+  private celValidator?: CelValidator;
   private readonly talos = new TalosPatchValidator();
+
+  /** Made at first use: output the gate passed before needs no CEL (lib/gate/passes.ts). */
+  private get cel(): CelValidator {
+    this.celValidator ??= new CelValidator();
+    return this.celValidator;
+  }
 
   /**
    * Every violation of one output set (typically one cluster): each object's own checks, and the
