@@ -13,7 +13,10 @@
  *   parsed ones may be in a skipped file: the files that might hold it are parsed and the plan is
  *   computed again;
  * - an object is indexed by its identity, and a second file defining the same identity replaces
- *   it (the later path wins), so every parsed object is checked against the skipped files too.
+ *   it (the later path wins), so every parsed object is checked against the skipped files too;
+ * - a file parsed for either reason brings the rest of its folder: the object it holds may differ
+ *   between the trees (when another file defined the same identity), and the plan then looks at
+ *   its folder's control planes and pools as for a changed file.
  *
  * "Might hold" is decided on the text without parsing it: an object named `n` of kind `k` in
  * namespace `s` and API group `g` can only come from a file in which `n`, `k`, `s` and `g` each
@@ -278,9 +281,9 @@ export class TreePair<O extends KubeObject = KubeObject> {
     return [build('before'), build('after')];
   }
 
-  /** Parses these files, then every skipped file that might define an identity they define, and so on. */
+  /** Parses these files and the rest of their folders, then every skipped file that might define an identity they define, and so on. */
   private parse(paths: readonly string[]): void {
-    let next = paths.filter((p) => !this.parsed.has(p));
+    let next = this.withFolders(paths);
     while (next.length > 0) {
       const { before, after } = this.sides!;
       const changed = next.filter((p) => !this.same.has(p));
@@ -303,8 +306,14 @@ export class TreePair<O extends KubeObject = KubeObject> {
         this.parsed.set(p, entry);
         for (const o of [...entry.before ?? [], ...entry.after ?? []]) keys.push(objectKey(o));
       }
-      next = this.candidates(keys);
+      next = this.withFolders(this.candidates(keys));
     }
+  }
+
+  /** These paths and every other of their folders, less those parsed already. */
+  private withFolders(paths: readonly string[]): string[] {
+    const folders = new Set(paths.map(folderOf));
+    return this.paths.filter((p) => folders.has(folderOf(p)) && !this.parsed.has(p));
   }
 
   /**
