@@ -143,17 +143,133 @@ function holdsBytes(file: string, bytes: Buffer): boolean {
   }
 }
 
+/** The top folder of an output path (`homelab` of `homelab/README.md`); none for a file at the root. */
+function topFolder(file: string): string | undefined {
+  const slash = file.indexOf('/');
+  return slash < 0 ? undefined : file.slice(0, slash);
+}
+
+/**
+ * The top folders of `previous` (a real folder) that hold exactly what `files` put under them:
+ * the same files with the same bytes, no other entry, no symbolic link and no folder the files do
+ * not need. Such a folder is moved into the new tree whole (see the protocol below): after an edit
+ * nearly every cluster's folder is unchanged, and one rename replaced linking its files into a new
+ * folder and deleting the old one (a second of a thousand-cluster synth on this project's test
+ * machine, most of it the old tree's deletion).
+ */
+function unchangedFolders(previous: string, files: readonly OutputFile[]): Set<string> {
+  const byFolder = new Map<string, Map<string, string>>();
+  for (const f of files) {
+    const top = topFolder(f.path);
+    if (top === undefined) continue;
+    let inFolder = byFolder.get(top);
+    if (!inFolder) byFolder.set(top, (inFolder = new Map()));
+    inFolder.set(f.path.slice(top.length + 1), f.content);
+  }
+  const same = new Set<string>();
+  for (const [top, expected] of byFolder) {
+    if (holdsExactly(path.join(previous, top), expected)) same.add(top);
+  }
+  return same;
+}
+
+/** Whether the real folder `dir` holds exactly `expected` (relative path to content), as {@link unchangedFolders} asks. */
+function holdsExactly(dir: string, expected: ReadonlyMap<string, string>): boolean {
+  if (!fs.lstatSync(dir, { throwIfNoEntry: false })?.isDirectory()) return false;
+  const folders = new Set<string>();
+  for (const rel of expected.keys()) {
+    for (let i = rel.indexOf('/'); i >= 0; i = rel.indexOf('/', i + 1)) folders.add(rel.slice(0, i));
+  }
+  let found = 0;
+  const walk = (rel: string): boolean => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(rel ? path.join(dir, rel) : dir, { withFileTypes: true });
+    } catch {
+      return false;
+    }
+    for (const e of entries) {
+      const p = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) {
+        if (!folders.has(p) || !walk(p)) return false;
+        continue;
+      }
+      const content = expected.get(p);
+      if (!e.isFile() || content === undefined || !holdsBytes(path.join(dir, p), Buffer.from(content))) return false;
+      found++;
+    }
+    return true;
+  };
+  return walk('') && found === expected.size;
+}
+
+/**
+ * The journal of a staged tree: the top folders it takes unchanged from the tree it replaces
+ * (a JSON array), written before the staged tree is complete and removed before it is installed.
+ * A name synth never writes (output folders and files do not start with a dot).
+ */
+const CARRY_JOURNAL = '.carried-folders.json';
+
+/**
+ * Moves the carried folders of the staged tree `ready` from `prev` (the tree it replaces), each
+ * by one rename; a folder already moved (an earlier, interrupted run) is skipped. Throws when a
+ * folder is in neither tree, or a rename fails, after moving back what it moved so that `prev` is
+ * whole again.
+ *
+ * @param onHalf called halfway (a test hook), also when there is nothing to move
+ */
+function carryFolders(ready: string, prev: string, names: readonly string[], onHalf?: () => void): void {
+  try {
+    names.forEach((name, i) => {
+      if (i === Math.floor(names.length / 2)) onHalf?.();
+      if (!fs.existsSync(path.join(ready, name))) fs.renameSync(path.join(prev, name), path.join(ready, name));
+    });
+    if (names.length === 0) onHalf?.();
+  } catch (e) {
+    uncarryFolders(ready, prev, names);
+    throw e;
+  }
+}
+
+/** Moves carried folders back from the staged tree `ready` to `prev` where `prev` lacks them. */
+function uncarryFolders(ready: string, prev: string, names: readonly string[]): void {
+  for (const name of names) {
+    if (fs.existsSync(path.join(ready, name)) && !fs.existsSync(path.join(prev, name))) fs.renameSync(path.join(ready, name), path.join(prev, name));
+  }
+}
+
+/** The names of a staged tree's journal; `[]` without one; throws when it is unreadable. */
+function readJournal(ready: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(ready, CARRY_JOURNAL), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  const names = JSON.parse(text) as unknown;
+  // Top folder names only: a journal never sends a rename outside the two trees.
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string' && n !== '' && n !== '.' && n !== '..' && !/[/\\]/.test(n))) {
+    throw new Error(`${CARRY_JOURNAL} is not a list of folder names`);
+  }
+  return names as string[];
+}
+
 // The publish protocol. Node has no atomic exchange of two directories, so `dir` (say dist/) is
 // replaced by renames of whole trees through staging folders beside it, in the same parent (one
 // filesystem, so every rename is atomic). Each staging name is `.<base>.<state>-<pid>`, hidden and
 // git-ignored (`.*.next-*/`, `.*.ready-*/`, `.*.prev-*/`, `.*.trash-*/` in .gitignore):
 //
-//   1. write every file into `.dist.next-<pid>/`        (step 'writing' halfway, then 'written');
-//      a file `dist/` holds unchanged is hard-linked from there (see writeTree)
-//   2. rename it to `.dist.ready-<pid>/`: now complete   ('ready')
+//   1. write every file into `.dist.next-<pid>/`        (step 'writing' halfway, then 'written'),
+//      except those of top folders `dist/` holds unchanged (see unchangedFolders): their names go
+//      to the journal `.carried-folders.json` in it; a file of another folder that `dist/` holds
+//      unchanged is hard-linked from there (see writeTree)
+//   2. rename it to `.dist.ready-<pid>/`: now complete, with the journal's folders in `dist/` ('ready')
 //   3. rename `dist/` to `.dist.prev-<pid>/`              ('aside')
-//   4. rename `.dist.ready-<pid>/` to `dist/`             ('installed')
-//   5. rename `.dist.prev-<pid>/` to `.dist.trash-<pid>/`, then delete it
+//   4. move each journal folder from `prev` into `ready` ('carrying' halfway), delete the journal
+//   5. rename `.dist.ready-<pid>/` to `dist/`             ('installed')
+//   6. rename `.dist.prev-<pid>/` to `.dist.trash-<pid>/`, then delete it (only the changed and
+//      removed folders are left in it)
 //
 // A file is under `dist/` only once its whole tree was written, so no file there is ever
 // half-written. What a kill leaves, and how `recoverPublish` (run by the next publish, and by
@@ -162,11 +278,14 @@ function holdsBytes(file: string, bytes: Buffer): boolean {
 //   - during 1 or after it: the old `dist/` and an incomplete `next`: `next` is deleted;
 //   - after 2: the old `dist/` and a complete `ready`: `ready` is deleted (the next synth writes
 //     the new tree again);
-//   - after 3: no `dist/`, a complete `ready` and `prev`: `ready` becomes `dist/`, `prev` is deleted;
-//   - after 4 or during 5: the new `dist/` and a `prev` or a partly deleted `trash`: deleted.
+//   - after 3 or during 4: no `dist/`, a complete `ready` and `prev`: the journal's folders still in
+//     `prev` move to `ready`, which becomes `dist/`; `prev` is deleted;
+//   - after 5 or during 6: the new `dist/` and a `prev` or a partly deleted `trash`: deleted.
 //
-// Only `ready` and `prev` trees are ever restored, and both are complete: a tree is deleted only
-// after it was renamed to `trash`, so a partly deleted tree never carries a name that is restored.
+// Only `ready` and `prev` trees are ever restored, and both are complete (`ready` with its
+// journal's folders from the `prev` of the same pid; should one be in neither, the others move
+// back and `prev` is restored): a tree is deleted only after it was renamed to `trash`, so a
+// partly deleted tree never carries a name that is restored.
 // Leftovers of a process that is still running are left alone (another synth may be publishing);
 // those named by this process's own pid are leftovers unless it is publishing that tree right now.
 // `<base>.next-<pid>`/`<base>.prev-<pid>` folders (no dot) of the earlier two-rename publish are
@@ -174,7 +293,7 @@ function holdsBytes(file: string, bytes: Buffer): boolean {
 // not yet flushed at a power loss is not covered (no fsync).
 
 /** The named points of a publish, in order; see the protocol above. */
-export type PublishStep = 'writing' | 'written' | 'ready' | 'aside' | 'installed';
+export type PublishStep = 'writing' | 'written' | 'ready' | 'aside' | 'carrying' | 'installed';
 
 /** Options of {@link publish}. */
 export interface PublishOptions {
@@ -282,9 +401,11 @@ export function recoverPublish(dir: string): Recovery {
     const rank = (s: Staging) => (s.state === 'ready' ? 0 : 1);
     const candidates = leftovers.filter((s) => s.state === 'ready' || s.state === 'prev')
       .sort((a, b) => rank(a) - rank(b) || fs.statSync(b.path).mtimeMs - fs.statSync(a.path).mtimeMs);
-    if (candidates.length > 0) {
-      fs.renameSync(candidates[0].path, abs);
-      restoredFrom = candidates[0].path;
+    for (const c of candidates) {
+      if (c.state === 'ready' && !completeStaged(abs, c)) continue;
+      fs.renameSync(c.path, abs);
+      restoredFrom = c.path;
+      break;
     }
   }
   const removed: string[] = [];
@@ -294,6 +415,25 @@ export function recoverPublish(dir: string): Recovery {
     removed.push(s.path);
   }
   return { restoredFrom, removed };
+}
+
+/**
+ * Completes a staged tree: moves the folders of its journal from the `prev` tree of the same pid,
+ * then deletes the journal. False when that cannot be done (a folder in neither tree, an unreadable
+ * journal); the folders moved go back to `prev`, which is then the tree to restore.
+ */
+function completeStaged(abs: string, ready: Staging): boolean {
+  const prev = stagingPath(abs, 'prev', ready.pid);
+  let names: string[] = [];
+  try {
+    names = readJournal(ready.path);
+    if (names.length > 0) carryFolders(ready.path, prev, names);
+    fs.rmSync(path.join(ready.path, CARRY_JOURNAL), { force: true });
+    return true;
+  } catch {
+    if (fs.existsSync(prev)) uncarryFolders(ready.path, prev, names);
+    return false;
+  }
 }
 
 /**
@@ -313,13 +453,23 @@ export function publish(dir: string, files: readonly OutputFile[], options: Publ
   }
 }
 
-/** Steps 1 to 5 of the protocol for `publish`. */
-function replaceTree(abs: string, files: readonly OutputFile[], step: (step: PublishStep) => void): void {
+/**
+ * Steps 1 to 6 of the protocol for `publish`.
+ *
+ * @param carry whether unchanged folders are moved from the old tree: off for a second attempt
+ *   after a move failed (a folder that cannot be renamed, say), which writes every file instead
+ */
+function replaceTree(abs: string, files: readonly OutputFile[], step: (step: PublishStep) => void, carry = true): void {
   const next = stagingPath(abs, 'next', process.pid);
   const ready = stagingPath(abs, 'ready', process.pid);
   const prev = stagingPath(abs, 'prev', process.pid);
+  const previous = fs.existsSync(abs) ? abs : undefined;
+  // Never through a link: a `dir` that is a symbolic link keeps its target's folders where they are.
+  const carried = carry && previous !== undefined && realFolders(previous)([]) ? [...unchangedFolders(previous, files)] : [];
+  const skip = new Set(carried);
   try {
-    writeTree(next, files, fs.existsSync(abs) ? abs : undefined, () => step('writing'));
+    writeTree(next, files.filter((f) => !skip.has(topFolder(f.path) ?? '')), previous, () => step('writing'));
+    if (carried.length > 0) fs.writeFileSync(path.join(next, CARRY_JOURNAL), JSON.stringify(carried));
   } catch (e) {
     discard(abs, next);
     throw e;
@@ -331,13 +481,34 @@ function replaceTree(abs: string, files: readonly OutputFile[], step: (step: Pub
   if (hadPrevious) fs.renameSync(abs, prev);
   step('aside');
   try {
-    fs.renameSync(ready, abs);
+    // A `dir` that vanished since it was compared has no folders to give: written afresh below.
+    if (hadPrevious) carryFolders(ready, prev, carried, () => step('carrying'));
+    else if (carried.length > 0) throw new Error(`${abs} disappeared during the publish`);
+    else step('carrying');
+    fs.rmSync(path.join(ready, CARRY_JOURNAL), { force: true });
   } catch (e) {
     if (hadPrevious) fs.renameSync(prev, abs);
+    discard(abs, ready);
+    if (!carry) throw e;
+    replaceTree(abs, files, step, false);
+    return;
+  }
+  try {
+    fs.renameSync(ready, abs);
+  } catch (e) {
+    if (hadPrevious) {
+      uncarryFolders(ready, prev, carried);
+      fs.renameSync(prev, abs);
+    }
     discard(abs, ready);
     throw e;
   }
   step('installed');
-  // The previous tree is about as large as the new one.
-  if (hadPrevious) discard(abs, prev, files.length >= LARGE_TREE_FILES);
+  // What is left of the previous tree: its changed and removed folders, and its root files.
+  if (hadPrevious) discard(abs, prev, files.length - countIn(files, skip) >= LARGE_TREE_FILES);
+}
+
+/** How many of `files` are under the top folders `folders`. */
+function countIn(files: readonly OutputFile[], folders: ReadonlySet<string>): number {
+  return files.filter((f) => folders.has(topFolder(f.path) ?? '')).length;
 }

@@ -8,7 +8,7 @@ import { OutputFile, publish, PublishStep, recoverPublish } from '../../lib/app/
 const ROOT = path.resolve(__dirname, '..', '..');
 const DIST = path.join(ROOT, 'dist');
 const APP = path.join(ROOT, 'scripts', 'app.js');
-const STEPS: PublishStep[] = ['writing', 'written', 'ready', 'aside', 'installed'];
+const STEPS: PublishStep[] = ['writing', 'written', 'ready', 'aside', 'carrying', 'installed'];
 
 /** Every file of a tree, `/`-separated path to content; undefined when the tree does not exist. */
 function readTree(dir: string): Record<string, string> | undefined {
@@ -100,6 +100,92 @@ describe('publish and recoverPublish (lib/app/output.ts)', () => {
     fs.writeFileSync(path.join(dist, 'c', 'new.yaml'), 'NEW\n');
     publish(dist, files(after));
     expect(readTree(dist)).toEqual(after);
+  });
+
+  test('a top folder the old tree holds exactly is moved into the new tree whole; one with any difference is written', () => {
+    const before = {
+      'same/a.yaml': 'a\n', 'same/deep/b.yaml': 'b\n', 'changed/a.yaml': 'old\n', 'changed/b.yaml': 'b\n',
+      'extra/a.yaml': 'a\n', 'emptyfolder/a.yaml': 'a\n', 'gone/a.yaml': 'a\n', 'README.md': 'fleet\n',
+    };
+    writeFiles(dist, before);
+    // A file and an empty folder the new tree does not have.
+    fs.writeFileSync(path.join(dist, 'extra', 'hand-edit.yaml'), 'x\n');
+    fs.mkdirSync(path.join(dist, 'emptyfolder', 'empty'));
+    const folder = (f: string) => fs.lstatSync(path.join(dist, f)).ino;
+    const inodes = Object.fromEntries(['same', 'same/deep', 'changed', 'extra', 'emptyfolder'].map((f) => [f, folder(f)]));
+    const sameFile = fs.lstatSync(path.join(dist, 'same', 'deep', 'b.yaml'));
+    const after = { ...before, 'changed/a.yaml': 'new\n', 'new/a.yaml': 'a\n' };
+    delete (after as Record<string, string>)['gone/a.yaml'];
+    const steps: PublishStep[] = [];
+    publish(dist, files(after), { onStep: (s) => steps.push(s) });
+    expect(readTree(dist)).toEqual(after);
+    expect(steps).toEqual(STEPS);
+    // Moved whole: the same folders and files (inode, time, one link).
+    expect(folder('same')).toBe(inodes.same);
+    expect(folder('same/deep')).toBe(inodes['same/deep']);
+    const movedFile = fs.lstatSync(path.join(dist, 'same', 'deep', 'b.yaml'));
+    expect([movedFile.ino, movedFile.mtimeMs, movedFile.nlink]).toEqual([sameFile.ino, sameFile.mtimeMs, 1]);
+    // A changed file, an extra file or an extra folder: a new folder.
+    for (const f of ['changed', 'extra', 'emptyfolder']) expect(folder(f)).not.toBe(inodes[f]);
+    expect(fs.readdirSync(work)).toEqual(['dist']);
+    // Nothing changed: every folder moved, nothing beside the tree afterwards.
+    const all = folder('same');
+    publish(dist, files(after));
+    expect(readTree(dist)).toEqual(after);
+    expect(folder('same')).toBe(all);
+    expect(fs.readdirSync(work)).toEqual(['dist']);
+  });
+
+  test('a tree that is itself a symbolic link keeps its target whole: nothing is moved or linked out of it', () => {
+    const target = path.join(work, 'target');
+    const tree = { 'a/a.yaml': 'a\n', 'b/b.yaml': 'b\n' };
+    writeFiles(target, tree);
+    fs.symlinkSync(target, dist);
+    publish(dist, files(tree));
+    expect(fs.lstatSync(dist).isDirectory()).toBe(true);
+    expect(readTree(dist)).toEqual(tree);
+    expect(readTree(target)).toEqual(tree);
+    expect(fs.statSync(path.join(target, 'a', 'a.yaml')).nlink).toBe(1);
+    expect(fs.readdirSync(work).sort()).toEqual(['dist', 'target']);
+  });
+
+  test('a folder that cannot be moved (here: gone from the old tree meanwhile): the old tree is put back and every file written instead', () => {
+    const tree = { 'a/a.yaml': 'a\n', 'b/b.yaml': 'b\n' };
+    writeFiles(dist, tree);
+    const steps: PublishStep[] = [];
+    publish(dist, files({ ...tree, 'c/c.yaml': 'c\n' }), {
+      onStep: (s) => {
+        steps.push(s);
+        if (s === 'aside' && steps.filter((x) => x === 'aside').length === 1) fs.rmSync(path.join(work, `.dist.prev-${process.pid}`, 'b'), { recursive: true });
+      },
+    });
+    expect(readTree(dist)).toEqual({ ...tree, 'c/c.yaml': 'c\n' });
+    // The second of the two folders failed: the first attempt got halfway through the moves.
+    expect(steps).toEqual(['writing', 'written', 'ready', 'aside', 'carrying', ...STEPS]);
+    expect(fs.readdirSync(work)).toEqual(['dist']);
+  });
+
+  test('killed while moving folders: the staged tree takes the rest of its journal\'s folders from the old one', () => {
+    const pid = deadPid();
+    const ready = path.join(work, `.dist.ready-${pid}`);
+    const prev = path.join(work, `.dist.prev-${pid}`);
+    writeFiles(ready, { 'a/a.yaml': 'new a\n', 'kept1/k.yaml': 'k1\n', '.carried-folders.json': '["kept1","kept2"]' });
+    writeFiles(prev, { 'a/a.yaml': 'old a\n', 'kept2/k.yaml': 'k2\n', 'gone/g.yaml': 'g\n' });
+    expect(recoverPublish(dist).restoredFrom).toBe(ready);
+    expect(readTree(dist)).toEqual({ 'a/a.yaml': 'new a\n', 'kept1/k.yaml': 'k1\n', 'kept2/k.yaml': 'k2\n' });
+    expect(fs.readdirSync(work)).toEqual(['dist']);
+  });
+
+  test('a journal that cannot be completed (a folder in neither tree, or not a list of folder names): the old tree is restored whole', () => {
+    for (const journal of ['["kept1","lost"]', '["../outside"]', '{"kept1":true}', '["kept1"']) {
+      const pid = deadPid();
+      writeFiles(path.join(work, `.dist.ready-${pid}`), { 'a/a.yaml': 'new a\n', '.carried-folders.json': journal });
+      writeFiles(path.join(work, `.dist.prev-${pid}`), { 'a/a.yaml': 'old a\n', 'kept1/k.yaml': 'k1\n' });
+      expect(recoverPublish(dist).restoredFrom).toBe(path.join(work, `.dist.prev-${pid}`));
+      expect(readTree(dist)).toEqual({ 'a/a.yaml': 'old a\n', 'kept1/k.yaml': 'k1\n' });
+      expect(fs.readdirSync(work)).toEqual(['dist']);
+      fs.rmSync(dist, { recursive: true });
+    }
   });
 
   test('staging folders named by this process\'s pid when it is not publishing are an earlier process\'s (pids repeat): not merged into', () => {
