@@ -117,12 +117,13 @@ function displayPath(file) {
 }
 
 /**
- * Makes `out` an intact bundle: kept when its digest matches, else (missing or corrupt) rebuilt by
- * `build()`, which returns the bundle's code as a Buffer; a corrupt one is reported on stderr.
+ * The code of the intact bundle `out` (a Buffer), read once: kept when its digest matches, else
+ * (missing or corrupt) rebuilt by `build()`, which returns the bundle's code as a Buffer; a
+ * corrupt one is reported on stderr.
  */
-function ensureBundle(out, build) {
-  const entry = checkEntry(out);
-  if (entry && entry.ok) {
+function loadBundle(out, build) {
+  const entry = readEntry(out);
+  if (entry && 'payload' in entry) {
     // Marks it used, for pruneBundles (a cache we may not write to is still usable).
     try {
       const now = new Date();
@@ -130,11 +131,18 @@ function ensureBundle(out, build) {
     } catch {
       // keep going: only the pruning order suffers
     }
-    return out;
+    return entry.payload;
   }
   if (entry) fs.rmSync(out, { force: true });
-  writeEntry(out, build());
+  const code = build();
+  writeEntry(out, code);
   if (entry) process.stderr.write(`cdk8s-talos-proxmox: rebuilt corrupt cache entry ${displayPath(out)} (${entry.corrupt})\n`);
+  return code;
+}
+
+/** {@link loadBundle}, for a caller that loads the file itself: returns `out`. */
+function ensureBundle(out, build) {
+  loadBundle(out, build);
   return out;
 }
 
@@ -159,6 +167,10 @@ function build(out, entry) {
     // Dependencies are bundled too: one file loads faster than hundreds of small modules.
     external: ['esbuild'],
     keepNames: false,
+    // No comments and little whitespace: the bundle shrinks from 3.8 to 2.6 MB and is pure ASCII,
+    // so reading, digesting, decoding (as one-byte text) and compiling it cost less on every run.
+    // Identifiers are kept, so a stack trace still names the functions.
+    minifyWhitespace: true,
     logLevel: 'error',
   });
   fs.mkdirSync(outDir, { recursive: true });
@@ -205,14 +217,17 @@ function codeCachePath(bundle) {
 }
 
 /**
- * Runs the bundle as `require` would, but compiled with its V8 code cache: compiling the 4 MB
- * bundle and its functions is a fifth of a small synth. The cache is written when the process
- * exits (so it holds the functions the run compiled), only when it was missing or V8 refused it;
- * a cache that cannot be written costs the next run its compile time, nothing else.
+ * Runs the bundle (`code`, the verified bytes of the file `bundle`) as `require` would, but
+ * compiled with its V8 code cache: compiling the bundle and its functions is a fifth of a small
+ * synth. The cache is written when the process exits (so it holds the functions the run
+ * compiled), only when it was missing or V8 refused it; a cache that cannot be written costs the
+ * next run its compile time, nothing else.
  */
-function runBundle(bundle) {
+function runBundle(bundle, code) {
   const Module = require('module');
   const vm = require('vm');
+  // ASCII (as the bundle is) decodes byte for byte, at a fraction of the cost of UTF-8 decoding.
+  const source = require('buffer').isAscii(code) ? code.toString('latin1') : code.toString('utf8');
   const cacheFile = codeCachePath(bundle);
   let cachedData;
   try {
@@ -220,7 +235,7 @@ function runBundle(bundle) {
   } catch {
     // unreadable: compiled afresh, and written again below
   }
-  const script = new vm.Script(Module.wrap(fs.readFileSync(bundle, 'utf8')), { filename: bundle, cachedData });
+  const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData });
   if (!cachedData || script.cachedDataRejected) {
     process.once('exit', () => {
       try {
@@ -239,12 +254,12 @@ if (require.main === module) {
   // The cdk8s CLI runs this script without arguments: main.ts.
   const entry = process.argv[2] === 'plan' ? 'plan' : 'main';
   const out = bundlePath(entry);
-  ensureBundle(out, () => build(out, entry));
+  const code = loadBundle(out, () => build(out, entry));
   // The bundle runs from the cache; tell lib/paths.ts where the project is.
   process.env.CDK8S_TALOS_PROJECT_ROOT = root;
   // main.ts (or scripts/plan.ts) runs the same bundle on a worker thread for large fleets (lib/app/cluster-output.ts).
   process.env.CDK8S_TALOS_BUNDLE = out;
-  runBundle(out);
+  runBundle(out, code);
 } else {
   // Required by test/scripts/app.test.ts.
   module.exports = { checkEntry, writeEntry, ensureBundle, codeCachePath };

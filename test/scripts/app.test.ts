@@ -1,3 +1,4 @@
+import { isAscii } from 'buffer';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -92,6 +93,17 @@ describe('the app bundle cache (scripts/app.js)', () => {
     expect(second.stderr).toBe(`cdk8s-talos-proxmox: rebuilt corrupt cache entry ${file} (digest mismatch)\n${expected}`);
     expect(fs.readFileSync(file, 'utf8')).toBe(code);
     expect(run().stderr).toBe(expected);
+  });
+
+  test('the bundle holds no comments and only ASCII (read as one-byte text); a non-ASCII string of the code is escaped', () => {
+    const { run, bundle, expected } = emptyFleet();
+    expect(run().stderr).toBe(expected);
+    const code = fs.readFileSync(bundle());
+    expect(isAscii(code)).toBe(true);
+    const text = code.toString('latin1');
+    // A comment of lib/core/naming.ts is gone; the `→` of zod's messages is escaped.
+    expect(text).not.toContain('Short, stable hash of a value');
+    expect(text).toContain('\\u2192');
   });
 
   test('node scripts/app.js plan: scripts/plan.ts from a bundle of its own, given the arguments after "plan"', () => {
