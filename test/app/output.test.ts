@@ -105,14 +105,15 @@ describe('publish and recoverPublish (lib/app/output.ts)', () => {
   test('a top folder the old tree holds exactly is moved into the new tree whole; one with any difference is written', () => {
     const before = {
       'same/a.yaml': 'a\n', 'same/deep/b.yaml': 'b\n', 'changed/a.yaml': 'old\n', 'changed/b.yaml': 'b\n',
-      'extra/a.yaml': 'a\n', 'emptyfolder/a.yaml': 'a\n', 'gone/a.yaml': 'a\n', 'README.md': 'fleet\n',
+      'extra/a.yaml': 'a\n', 'emptyfolder/a.yaml': 'a\n', 'longer/a.yaml': 'a\n', 'gone/a.yaml': 'a\n', 'README.md': 'fleet\n',
     };
     writeFiles(dist, before);
-    // A file and an empty folder the new tree does not have.
+    // A file and an empty folder the new tree does not have; a file with the new bytes and more.
     fs.writeFileSync(path.join(dist, 'extra', 'hand-edit.yaml'), 'x\n');
     fs.mkdirSync(path.join(dist, 'emptyfolder', 'empty'));
+    fs.appendFileSync(path.join(dist, 'longer', 'a.yaml'), 'more\n');
     const folder = (f: string) => fs.lstatSync(path.join(dist, f)).ino;
-    const inodes = Object.fromEntries(['same', 'same/deep', 'changed', 'extra', 'emptyfolder'].map((f) => [f, folder(f)]));
+    const inodes = Object.fromEntries(['same', 'same/deep', 'changed', 'extra', 'emptyfolder', 'longer'].map((f) => [f, folder(f)]));
     const sameFile = fs.lstatSync(path.join(dist, 'same', 'deep', 'b.yaml'));
     const after = { ...before, 'changed/a.yaml': 'new\n', 'new/a.yaml': 'a\n' };
     delete (after as Record<string, string>)['gone/a.yaml'];
@@ -125,8 +126,8 @@ describe('publish and recoverPublish (lib/app/output.ts)', () => {
     expect(folder('same/deep')).toBe(inodes['same/deep']);
     const movedFile = fs.lstatSync(path.join(dist, 'same', 'deep', 'b.yaml'));
     expect([movedFile.ino, movedFile.mtimeMs, movedFile.nlink]).toEqual([sameFile.ino, sameFile.mtimeMs, 1]);
-    // A changed file, an extra file or an extra folder: a new folder.
-    for (const f of ['changed', 'extra', 'emptyfolder']) expect(folder(f)).not.toBe(inodes[f]);
+    // A changed or longer file, an extra file or an extra folder: a new folder.
+    for (const f of ['changed', 'extra', 'emptyfolder', 'longer']) expect(folder(f)).not.toBe(inodes[f]);
     expect(fs.readdirSync(work)).toEqual(['dist']);
     // Nothing changed: every folder moved, nothing beside the tree afterwards.
     const all = folder('same');
