@@ -100,10 +100,16 @@ export class GatePasses {
     this.stored = kept;
   }
 
-  /** The keys of the store, read at first use; a damaged store counts as empty. */
+  /** The keys of the store, read at first use; a damaged or unreadable store counts as empty. */
   private store(): Set<string> {
     if (this.stored === undefined) {
-      const entry = this.file !== undefined ? readCacheEntry(this.file) : undefined;
+      let entry: ReturnType<typeof readCacheEntry>;
+      try {
+        entry = this.file !== undefined ? readCacheEntry(this.file) : undefined;
+      } catch {
+        // unreadable (a folder in its place, no permission): the gate checks everything
+        entry = undefined;
+      }
       this.stored = new Set();
       if (entry && 'payload' in entry) {
         for (const line of entry.payload.split('\n')) if (/^[0-9a-f]{64}$/.test(line)) this.stored.add(line);

@@ -68,6 +68,16 @@ describe('GatePasses', () => {
     expect(fs.existsSync(file)).toBe(false);
   });
 
+  test('a store that cannot be read or written costs the checks, never the synth', () => {
+    fs.mkdirSync(file, { recursive: true });
+    const store = new GatePasses('id', file);
+    const key = store.key(['x'])!;
+    expect(store.passed(key)).toBe(false);
+    store.add(key);
+    expect(() => store.save([key])).not.toThrow();
+    expect(fs.statSync(file).isDirectory()).toBe(true);
+  });
+
   test('only the four newest stores are kept (other code, the plan\'s bundle)', () => {
     const store = (n: number) => path.join(dir, 'gate', `passes-${String(n).padStart(4, '0')}.txt`);
     for (let n = 0; n < 6; n++) {
