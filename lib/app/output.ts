@@ -515,7 +515,11 @@ function replaceTree(abs: string, files: readonly OutputFile[], step: (step: Pub
     else step('carrying');
     fs.rmSync(path.join(ready, CARRY_JOURNAL), { force: true });
   } catch (e) {
-    if (hadPrevious) fs.renameSync(prev, abs);
+    if (hadPrevious) {
+      // Whatever was moved goes back first (carryFolders did, unless the journal's removal failed).
+      uncarryFolders(ready, prev, carried);
+      fs.renameSync(prev, abs);
+    }
     discard(abs, ready);
     if (!carry) throw e;
     replaceTree(abs, files, step, false);
