@@ -79,26 +79,20 @@ function bundlePath(entry) {
 const HEADER = '// cdk8s-talos-proxmox cache sha256=';
 const HEADER_LENGTH = HEADER.length + 64 + 1;
 
-/** `{ payload }` (a Buffer) if `file` is an intact entry, `undefined` if missing, else `{ corrupt: reason }`. */
+/** `{ payload }` (a Buffer) if `file` is an intact entry, `undefined` if missing, else `{ corrupt: reason }` (unreadable ones too). */
 function readEntry(file) {
   let data;
   try {
     data = fs.readFileSync(file);
   } catch (e) {
     if (e.code === 'ENOENT') return undefined;
-    throw e;
+    return { corrupt: `unreadable (${e.code || 'error'})` };
   }
   const header = data.subarray(0, HEADER_LENGTH).toString('latin1');
   if (!header.startsWith(HEADER) || !header.endsWith('\n')) return { corrupt: 'no digest header' };
   const payload = data.subarray(HEADER_LENGTH);
   const digest = crypto.createHash('sha256').update(payload).digest('hex');
   return digest === header.slice(HEADER.length, -1) ? { payload } : { corrupt: 'digest mismatch' };
-}
-
-/** `{ ok: true }` if `file` is an intact entry, `undefined` if missing, else `{ corrupt: reason }`. */
-function checkEntry(file) {
-  const entry = readEntry(file);
-  return entry && 'payload' in entry ? { ok: true } : entry;
 }
 
 /** Writes `payload` (a Buffer) with its digest header, atomically (temp file + rename). */
@@ -140,12 +134,6 @@ function loadBundle(out, build) {
   return code;
 }
 
-/** {@link loadBundle}, for a caller that loads the file itself: returns `out`. */
-function ensureBundle(out, build) {
-  loadBundle(out, build);
-  return out;
-}
-
 /** Bundles an entry (main.ts or scripts/plan.ts, and the TypeScript clusters) and returns the code; removes older bundles of it. */
 function build(out, entry) {
   const esbuild = require('esbuild');
@@ -158,7 +146,7 @@ function build(out, entry) {
   const result = esbuild.buildSync({
     stdin: { contents: code, resolveDir: root, sourcefile: 'synth-entry.js', loader: 'js' },
     outfile: out,
-    // In memory: ensureBundle stores it with its digest.
+    // In memory: loadBundle stores it with its digest.
     write: false,
     bundle: true,
     platform: 'node',
@@ -262,5 +250,5 @@ if (require.main === module) {
   runBundle(out, code);
 } else {
   // Required by test/scripts/app.test.ts.
-  module.exports = { checkEntry, writeEntry, ensureBundle, codeCachePath };
+  module.exports = { readEntry, writeEntry, loadBundle, codeCachePath };
 }

@@ -102,10 +102,10 @@ function renderDigest(state: OutputState, r: RenderOutput): string {
 }
 
 /**
- * The gate's verdict on `objects` (with `context`), or none when it passed the same output before;
- * a new pass is remembered in this thread.
+ * The gate's verdict (`check()`), or no violation without running it when the gate passed the
+ * same output before; a new pass is remembered in this thread.
  *
- * @param parts what the output is, for its key: the YAML of `objects` and the digests of the rest
+ * @param parts what the output is, for its key: the YAML of the objects checked and the digests of the renders
  */
 function gateVerdict(state: OutputState, parts: readonly string[], check: () => Violation[]): Pick<ClusterOutputResult, 'violations' | 'passKey' | 'newPass'> {
   const key = state.passes.key(parts);
@@ -144,10 +144,9 @@ export function clusterOutput(state: OutputState, job: OutputJob): ClusterOutput
 }
 
 /**
- * Writes the gate's passes of a run to the store of the running code when any is new (the worker
- * thread's are known here only from its results).
+ * Writes the gate's passes of a run to `passes()` (made only then) when any is new.
  */
-export function savePasses(results: readonly ClusterOutputResult[], passes: () => GatePasses = () => GatePasses.forThisCode()): void {
+function savePasses(results: readonly ClusterOutputResult[], passes: () => GatePasses): void {
   if (!results.some((r) => r.newPass)) return;
   passes().save(results.flatMap((r) => (r.passKey !== undefined ? [r.passKey] : [])));
 }
@@ -161,6 +160,8 @@ export interface ClusterOutputs {
   add(job: OutputJob): void;
   /** The jobs' results in order, up to the first with a violation at least; blocks until they are done. */
   results(): ClusterOutputResult[];
+  /** Stores the gate's new passes among `results` (from {@link results}), so later synths skip their checks. */
+  savePasses(results: readonly ClusterOutputResult[]): void;
   /** Stops what is still running (the worker thread); results are no longer needed. Idempotent. */
   close(): void;
 }
@@ -182,6 +183,10 @@ export class InlineClusterOutputs implements ClusterOutputs {
 
   public results(): ClusterOutputResult[] {
     return this.done;
+  }
+
+  public savePasses(results: readonly ClusterOutputResult[]): void {
+    savePasses(results, () => this.state.passes);
   }
 
   public close(): void {
@@ -253,6 +258,11 @@ export class ThreadedClusterOutputs implements ClusterOutputs {
       this.close();
     }
     return out;
+  }
+
+  /** The worker's passes are known here only from its results; the store's identity is made only when one is new. */
+  public savePasses(results: readonly ClusterOutputResult[]): void {
+    savePasses(results, () => GatePasses.forThisCode());
   }
 
   public close(): void {

@@ -241,22 +241,17 @@ const CARRY_JOURNAL = '.carried-folders.json';
 /**
  * Moves the carried folders of the staged tree `ready` from `prev` (the tree it replaces), each
  * by one rename; a folder already moved (an earlier, interrupted run) is skipped. Throws when a
- * folder is in neither tree, or a rename fails, after moving back what it moved so that `prev` is
- * whole again.
+ * folder is in neither tree, or a rename fails: the caller moves back what was moved
+ * ({@link uncarryFolders}) so that `prev` is whole again.
  *
  * @param onHalf called halfway (a test hook), also when there is nothing to move
  */
 function carryFolders(ready: string, prev: string, names: readonly string[], onHalf?: () => void): void {
-  try {
-    names.forEach((name, i) => {
-      if (i === Math.floor(names.length / 2)) onHalf?.();
-      if (!fs.existsSync(path.join(ready, name))) fs.renameSync(path.join(prev, name), path.join(ready, name));
-    });
-    if (names.length === 0) onHalf?.();
-  } catch (e) {
-    uncarryFolders(ready, prev, names);
-    throw e;
-  }
+  names.forEach((name, i) => {
+    if (i === Math.floor(names.length / 2)) onHalf?.();
+    if (!fs.existsSync(path.join(ready, name))) fs.renameSync(path.join(prev, name), path.join(ready, name));
+  });
+  if (names.length === 0) onHalf?.();
 }
 
 /** Moves carried folders back from the staged tree `ready` to `prev` where `prev` lacks them. */
@@ -495,8 +490,9 @@ function replaceTree(abs: string, files: readonly OutputFile[], step: (step: Pub
   // Never through a link: a `dir` that is a symbolic link keeps its target's folders where they are.
   const carried = carry && previous !== undefined && realFolders(previous)([]) ? [...unchangedFolders(previous, files)] : [];
   const skip = new Set(carried);
+  const written = files.filter((f) => !skip.has(topFolder(f.path) ?? ''));
   try {
-    writeTree(next, files.filter((f) => !skip.has(topFolder(f.path) ?? '')), previous, () => step('writing'));
+    writeTree(next, written, previous, () => step('writing'));
     if (carried.length > 0) fs.writeFileSync(path.join(next, CARRY_JOURNAL), JSON.stringify(carried));
   } catch (e) {
     discard(abs, next);
@@ -508,6 +504,14 @@ function replaceTree(abs: string, files: readonly OutputFile[], step: (step: Pub
   const hadPrevious = fs.existsSync(abs);
   if (hadPrevious) fs.renameSync(abs, prev);
   step('aside');
+  // The old tree back whole (with whatever was moved out of it) and the staged one gone.
+  const rollBack = () => {
+    if (hadPrevious) {
+      uncarryFolders(ready, prev, carried);
+      fs.renameSync(prev, abs);
+    }
+    discard(abs, ready);
+  };
   try {
     // A `dir` that vanished since it was compared has no folders to give: written afresh below.
     if (hadPrevious) carryFolders(ready, prev, carried, () => step('carrying'));
@@ -515,12 +519,7 @@ function replaceTree(abs: string, files: readonly OutputFile[], step: (step: Pub
     else step('carrying');
     fs.rmSync(path.join(ready, CARRY_JOURNAL), { force: true });
   } catch (e) {
-    if (hadPrevious) {
-      // Whatever was moved goes back first (carryFolders did, unless the journal's removal failed).
-      uncarryFolders(ready, prev, carried);
-      fs.renameSync(prev, abs);
-    }
-    discard(abs, ready);
+    rollBack();
     if (!carry) throw e;
     replaceTree(abs, files, step, false);
     return;
@@ -528,19 +527,10 @@ function replaceTree(abs: string, files: readonly OutputFile[], step: (step: Pub
   try {
     fs.renameSync(ready, abs);
   } catch (e) {
-    if (hadPrevious) {
-      uncarryFolders(ready, prev, carried);
-      fs.renameSync(prev, abs);
-    }
-    discard(abs, ready);
+    rollBack();
     throw e;
   }
   step('installed');
   // What is left of the previous tree: its changed and removed folders, and its root files.
-  if (hadPrevious) discard(abs, prev, files.length - countIn(files, skip) >= LARGE_TREE_FILES);
-}
-
-/** How many of `files` are under the top folders `folders`. */
-function countIn(files: readonly OutputFile[], folders: ReadonlySet<string>): number {
-  return files.filter((f) => folders.has(topFolder(f.path) ?? '')).length;
+  if (hadPrevious) discard(abs, prev, written.length >= LARGE_TREE_FILES);
 }

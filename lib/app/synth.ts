@@ -7,7 +7,7 @@ import { KubeObject } from '../core/kube-object';
 import { ADDONS_OUTPUT, MANAGEMENT_OUTPUT, SECRETS_FOLDER } from '../core/naming';
 import { OutputGate, OutputGateError } from '../gate/gate';
 import { GatePasses } from '../gate/passes';
-import { ClusterOutputs, InlineClusterOutputs, outputState, renderKey, RenderOutput, savePasses, ThreadedClusterOutputs, useWorkerThread } from './cluster-output';
+import { ClusterOutputs, InlineClusterOutputs, outputState, renderKey, RenderOutput, ThreadedClusterOutputs, useWorkerThread } from './cluster-output';
 import { BuiltCluster, buildClusters, ClusterSource, displayPath, findClusterSources } from './clusters';
 import { GitopsConfig, loadGitopsConfig } from './config/gitops';
 import { checkFleet } from './fleet';
@@ -115,7 +115,7 @@ function synthesizeInto(app: App, sources: readonly ClusterSource[], outputs: Cl
     warnings.push(...w.map(formatDiagnostic));
   }
   const results = outputs.results();
-  savePasses(results);
+  outputs.savePasses(results);
   results.slice(0, built.length).forEach((r, i) => {
     if (r.violations.length > 0) throw new OutputGateError(built[i].source.file, r.violations);
     if (i === runbooks.length) throw runbookError;

@@ -23,7 +23,7 @@ export interface CacheEntryOptions<T> {
 
 /**
  * The payload of the cache entry `file` if it is intact: `undefined` when the file is missing,
- * else a reason when its header is missing or its digest does not match.
+ * else a reason when it cannot be read, its header is missing or its digest does not match.
  */
 export function readCacheEntry(file: string): { payload: string } | { corrupt: string } | undefined {
   const entry = readCacheBytes(file);
@@ -36,8 +36,10 @@ export function readCacheBytes(file: string): { payload: Buffer } | { corrupt: s
   try {
     data = fs.readFileSync(file);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    // No permission, a folder in its place: never used, like a damaged entry.
+    return { corrupt: `unreadable (${code ?? 'error'})` };
   }
   const header = data.subarray(0, HEADER_LENGTH).toString('latin1');
   if (!header.startsWith(HEADER) || !header.endsWith('\n')) return { corrupt: 'no digest header' };

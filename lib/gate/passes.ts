@@ -47,6 +47,8 @@ export class GatePasses {
   private stored?: Set<string>;
   /** Passes of this run in this thread. */
   private readonly added = new Set<string>();
+  /** Why the store could not be used, when it was damaged or unreadable. */
+  private corrupt?: string;
 
   /**
    * @param identity the gate's identity (code and schemas); none: nothing is remembered
@@ -79,13 +81,14 @@ export class GatePasses {
   /**
    * Writes the keys of this run (`used`: passed now or before, in whichever thread) to the store
    * when any of them is not stored yet, followed by the store's other keys, most recent first, up
-   * to {@link MAX_PASSES}; other identities' stores beyond the newest few are deleted. A store
-   * that cannot be written costs the next run its checks, nothing else.
+   * to {@link MAX_PASSES}; other identities' stores beyond the newest few are deleted. A damaged
+   * store is written afresh, with one line on stderr once it is. A store that cannot be written
+   * costs the next run its checks, nothing else.
    */
   public save(used: readonly string[]): void {
     if (this.file === undefined) return;
     const stored = this.store();
-    if (used.every((k) => stored.has(k))) return;
+    if (this.corrupt === undefined && used.every((k) => stored.has(k))) return;
     const kept = new Set(used.slice(0, MAX_PASSES));
     for (const k of stored) {
       if (kept.size >= MAX_PASSES) break;
@@ -93,6 +96,8 @@ export class GatePasses {
     }
     try {
       writeCacheEntry(this.file, [...kept].map((k) => `${k}\n`).join(''));
+      if (this.corrupt !== undefined) rebuiltNotice(this.file, this.corrupt);
+      this.corrupt = undefined;
       pruneStores(this.file);
     } catch {
       // read-only or full
@@ -100,22 +105,15 @@ export class GatePasses {
     this.stored = kept;
   }
 
-  /** The keys of the store, read at first use; a damaged or unreadable store counts as empty. */
+  /** The keys of the store, read at first use; a damaged or unreadable store counts as empty (the gate checks everything). */
   private store(): Set<string> {
     if (this.stored === undefined) {
-      let entry: ReturnType<typeof readCacheEntry>;
-      try {
-        entry = this.file !== undefined ? readCacheEntry(this.file) : undefined;
-      } catch {
-        // unreadable (a folder in its place, no permission): the gate checks everything
-        entry = undefined;
-      }
+      const entry = this.file !== undefined ? readCacheEntry(this.file) : undefined;
       this.stored = new Set();
       if (entry && 'payload' in entry) {
         for (const line of entry.payload.split('\n')) if (/^[0-9a-f]{64}$/.test(line)) this.stored.add(line);
       } else if (entry) {
-        fs.rmSync(this.file!, { force: true });
-        rebuiltNotice(this.file!, entry.corrupt);
+        this.corrupt = entry.corrupt;
       }
     }
     return this.stored;

@@ -234,11 +234,11 @@ export class TreePair<O extends KubeObject = KubeObject> {
       const [x, y] = [b.get(p), a.get(p)];
       if (x && y && sameText(x, y)) this.same.add(p);
     }
-    const changedFolders = new Set(this.paths.filter((p) => !this.same.has(p)).map(folderOf));
     const unchanged = [...this.same];
     const texts = this.unchangedTexts(unchanged);
     unchanged.forEach((p, i) => this.skipped.set(p, { text: texts[i], escapes: texts[i].includes('\\') }));
-    this.parse(this.paths.filter((p) => !this.same.has(p) || changedFolders.has(folderOf(p))));
+    // The changed files, and with them the rest of their folders.
+    this.parse(this.paths.filter((p) => !this.same.has(p)));
   }
 
   /** Whether the file at this path is skipped (unchanged, and no object of it was needed). */

@@ -9,9 +9,9 @@ const ROOT = path.resolve(__dirname, '..', '..');
 
 /** What scripts/app.js exports when it is required rather than run. */
 interface AppScript {
-  checkEntry(file: string): { ok: true } | { corrupt: string } | undefined;
+  readEntry(file: string): { payload: Buffer } | { corrupt: string } | undefined;
   writeEntry(file: string, payload: Buffer): void;
-  ensureBundle(out: string, build: () => Buffer): string;
+  loadBundle(out: string, build: () => Buffer): Buffer;
   codeCachePath(bundle: string): string;
 }
 const app = jest.requireActual<AppScript>('../../scripts/app.js');
@@ -25,12 +25,16 @@ describe('the app bundle cache (scripts/app.js)', () => {
     app.writeEntry(path.join(dir, 'a.js'), Buffer.from('module.exports = "ä";'));
     expect(readCacheEntry(path.join(dir, 'a.js'))).toEqual({ payload: 'module.exports = "ä";' });
     writeCacheEntry(path.join(dir, 'b.js'), 'module.exports = "ö";');
-    expect(app.checkEntry(path.join(dir, 'b.js'))).toEqual({ ok: true });
+    expect(app.readEntry(path.join(dir, 'b.js'))).toEqual({ payload: Buffer.from('module.exports = "ö";') });
     fs.appendFileSync(path.join(dir, 'b.js'), ' ');
-    expect(app.checkEntry(path.join(dir, 'b.js'))).toEqual({ corrupt: 'digest mismatch' });
+    expect(app.readEntry(path.join(dir, 'b.js'))).toEqual({ corrupt: 'digest mismatch' });
+    // An entry that cannot be read is never used, by either copy.
+    fs.mkdirSync(path.join(dir, 'c.js'));
+    expect(app.readEntry(path.join(dir, 'c.js'))).toEqual({ corrupt: 'unreadable (EISDIR)' });
+    expect(readCacheEntry(path.join(dir, 'c.js'))).toEqual({ corrupt: 'unreadable (EISDIR)' });
   });
 
-  describe('ensureBundle', () => {
+  describe('loadBundle', () => {
     let stderr: jest.SpyInstance;
     const notices = () => stderr.mock.calls.map((c) => String(c[0]));
     beforeEach(() => { stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true); });
@@ -46,17 +50,24 @@ describe('the app bundle cache (scripts/app.js)', () => {
       ['edited', (code: string) => code.replace('"the real bundle"', '"an edited bundle"')],
     ])('a bundle %s is rebuilt before it is loaded, with one notice; the next run is clean', (_name, corrupt) => {
       const out = path.join(dir, 'main-0123.js');
-      const build = jest.fn(() => Buffer.from('module.exports = "the real bundle";\n'));
-      expect(load(app.ensureBundle(out, build))).toBe('the real bundle');
+      const real = 'module.exports = "the real bundle";\n';
+      const build = jest.fn(() => Buffer.from(real));
+      // The code it returns is the file's, as the file loads.
+      const loadBundle = (): unknown => {
+        const code = app.loadBundle(out, build).toString();
+        expect(code).toBe(real);
+        return load(out);
+      };
+      expect(loadBundle()).toBe('the real bundle');
       expect(build).toHaveBeenCalledTimes(1);
       fs.writeFileSync(out, corrupt(fs.readFileSync(out, 'utf8')));
 
-      expect(load(app.ensureBundle(out, build))).toBe('the real bundle');
+      expect(loadBundle()).toBe('the real bundle');
       expect(build).toHaveBeenCalledTimes(2);
       expect(notices()).toEqual([expect.stringMatching(/^cdk8s-talos-proxmox: rebuilt corrupt cache entry \S*main-0123\.js \((digest mismatch|no digest header)\)\n$/)]);
 
       stderr.mockClear();
-      expect(load(app.ensureBundle(out, build))).toBe('the real bundle');
+      expect(loadBundle()).toBe('the real bundle');
       expect(build).toHaveBeenCalledTimes(2);
       expect(notices()).toEqual([]);
       expect(fs.readdirSync(dir)).toEqual(['main-0123.js']);
@@ -139,7 +150,7 @@ describe('the app bundle cache (scripts/app.js)', () => {
     const { run, bundle, expected } = emptyFleet();
     expect(run().stderr).toBe(expected);
     const codeCache = app.codeCachePath(bundle());
-    expect(app.checkEntry(codeCache)).toEqual({ ok: true });
+    expect(app.readEntry(codeCache)).toHaveProperty('payload');
     const written = fs.statSync(codeCache).mtimeMs;
 
     // Accepted: not written again.
@@ -148,6 +159,6 @@ describe('the app bundle cache (scripts/app.js)', () => {
 
     fs.writeFileSync(codeCache, 'garbage');
     expect(run().stderr).toBe(expected);
-    expect(app.checkEntry(codeCache)).toEqual({ ok: true });
+    expect(app.readEntry(codeCache)).toHaveProperty('payload');
   });
 });
